@@ -1,0 +1,56 @@
+# ABC Identity: `make run` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev run test lint format chromium migrations-check
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed-run: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-run requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed-run ## Create the virtualenv and install the runtime dependencies
+
+install-dev: $(VENV)/.installed-dev ## Install the runtime, test and lint dependencies
+
+run: install ## Migrate, load the demo data and serve on http://127.0.0.1:$PORT (SQLite, eager Celery)
+	@mkdir -p var
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py migrate --noinput
+	@test -s var/demo-password || $(PY) -c "import secrets; print('Demo-' + secrets.token_urlsafe(12))" > var/demo-password
+	@DJANGO_SETTINGS_MODULE=config.settings.dev DEMO_PASSWORD="$$(cat var/demo-password)" $(PY) manage.py seed_demo
+	@echo
+	@echo "  Sign in:    http://127.0.0.1:$(PORT)/login/"
+	@echo "  Dashboard:  http://127.0.0.1:$(PORT)/dashboard/  (admin@abcinc.example)"
+	@echo "  Password:   $$(cat var/demo-password)   (every demo user; kept in var/demo-password)"
+	@echo "  Discovery:  http://127.0.0.1:$(PORT)/.well-known/openid-configuration"
+	@echo
+	DJANGO_SETTINGS_MODULE=config.settings.dev PORT=$(PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+chromium: ## Install Debian's Chromium for the browser tests when it is missing and we can
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
+
+test: install-dev chromium ## Run the test suite (set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev ## Lint and check formatting with ruff; fail on missing migrations
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+format: install-dev ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> User:
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> User:
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username: str) -> User:
+        # Emails are stored lower-cased; logins match whatever case the person types.
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: an employee, a contractor or an administrator.
+
+    ``sub`` is the stable, opaque OIDC subject. It is a UUID so that it never reveals how
+    many users exist and can never collide with a client id.
+    """
+
+    class WorkerType(models.TextChoices):
+        EMPLOYEE = "employee", "Employee"
+        CONTRACTOR = "contractor", "Contractor"
+
+    sub = models.UUIDField("subject", default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField("email address", unique=True)
+    email_verified = models.BooleanField(default=False)
+    name = models.CharField(max_length=150, blank=True)
+    nickname = models.CharField(max_length=60, blank=True)
+    picture = models.URLField("picture URL", max_length=500, blank=True)
+    worker_type = models.CharField(max_length=20, choices=WorkerType.choices, default=WorkerType.EMPLOYEE)
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    is_staff = models.BooleanField(
+        "staff status", default=False, help_text="May use the administration dashboard."
+    )
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(manager=models.F("id")), name="accounts_user_not_own_manager"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return self.nickname or self.name or self.email

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .models import User
+
+
+def user_list(*, search: str = "") -> QuerySet[User]:
+    """Users for the dashboard, optionally narrowed by a case-insensitive search."""
+    users = User.objects.select_related("manager").order_by("email")
+    if search:
+        users = users.filter(Q(email__icontains=search) | Q(name__icontains=search))
+    return users

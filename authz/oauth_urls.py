@@ -1,0 +1,25 @@
+"""The protocol endpoints, at the paths clients expect.
+
+The namespace is django-oauth-toolkit's own, because its views reverse their URLs by name.
+Its owner-scoped application management views are deliberately left out: clients are
+managed in our dashboard.
+"""
+
+from django.urls import path
+from oauth2_provider import views as oauth2_views
+
+from apis.views import jwks
+
+from . import views
+
+app_name = "oauth2_provider"
+
+urlpatterns = [
+    path("authorize", views.AuthorizationView.as_view(), name="authorize"),
+    path("oauth/token", oauth2_views.TokenView.as_view(), name="token"),
+    path("oauth/revoke", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("oauth/introspect", oauth2_views.IntrospectTokenView.as_view(), name="introspect"),
+    path("userinfo", oauth2_views.UserInfoView.as_view(), name="user-info"),
+    path(".well-known/openid-configuration", views.openid_configuration, name="oidc-connect-discovery-info"),
+    path(".well-known/jwks.json", jwks, name="jwks-info"),
+]

@@ -1,0 +1,57 @@
+"""The oauthlib server behind django-oauth-toolkit, narrowed to what we support.
+
+We answer only ``response_type=code`` and the grants ``authorization_code``,
+``refresh_token`` and ``client_credentials``; PKCE uses S256 with a well-formed challenge.
+Anything else is refused before the user sees a login or consent page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from oauthlib.common import Request
+from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.openid import Server as OpenIDServer
+
+SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+# RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the grammar allows 43-128
+# unreserved characters.
+CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+def validate_code_request(request: Request) -> dict[str, Any]:
+    """oauthlib pre-auth validator: runs once client and redirect URI are known good.
+
+    Errors raised here are redirected to the client with ``state`` (and ``iss``).
+    """
+    if request.response_type is None:
+        raise errors.MissingResponseTypeError(request=request)
+    if request.response_type != "code":
+        # oauthlib routes every unknown response type to the code grant and only checks
+        # that "code" is a substring, which would let "code id_token" through.
+        raise errors.UnsupportedResponseTypeError(request=request)
+    if request.code_challenge is None:
+        if request.code_challenge_method is not None:
+            raise errors.InvalidRequestError(
+                description="code_challenge_method was sent without code_challenge.", request=request
+            )
+        return {}
+    if request.code_challenge_method != "S256":
+        # RFC 7636 §4.4.1: an unsupported transformation is invalid_request. A missing
+        # method would mean "plain", which we do not accept either.
+        raise errors.InvalidRequestError(description='code_challenge_method must be "S256".', request=request)
+    if not CODE_CHALLENGE.fullmatch(request.code_challenge):
+        raise errors.InvalidRequestError(
+            description="code_challenge must be 43-128 characters of [A-Za-z0-9-._~].", request=request
+        )
+    return {}
+
+
+class Server(OpenIDServer):
+    def __init__(self, request_validator, *args, **kwargs) -> None:
+        super().__init__(request_validator, *args, **kwargs)
+        for grant in (self.auth_grant, self.openid_connect_auth):
+            grant.custom_validators.pre_auth.append(validate_code_request)
+        self._response_types = {"code": self.auth_grant_choice}
+        self._grant_types = {name: self._grant_types[name] for name in SUPPORTED_GRANT_TYPES}

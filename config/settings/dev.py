@@ -1,0 +1,29 @@
+"""Development: DEBUG on, loopback hosts, a secret key generated once into ``var/``."""
+
+from __future__ import annotations
+
+import secrets
+
+from .base import *  # noqa: F403
+from .base import OAUTH2_PROVIDER, VAR_DIR, env_list, env_str
+
+DEBUG = True
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+
+def _dev_secret_key() -> str:
+    """Read the checkout's secret key, creating it on first use (never committed)."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_str("SECRET_KEY") or _dev_secret_key()
+
+OIDC_ISSUER = env_str("OIDC_ISSUER", f"http://127.0.0.1:{env_str('PORT', '8000')}")
+OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] = OIDC_ISSUER
+# Local callbacks (http://127.0.0.1/...) are normal during development.
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,25 @@
+"""The test suite: fast hashing, eager Celery, a fixed issuer. Databases come from the env."""
+
+from __future__ import annotations
+
+from .base import *  # noqa: F403
+from .base import OAUTH2_PROVIDER, REDIS_URL
+
+SECRET_KEY = "test-only-not-secret"  # noqa: S105 - the test settings are never deployed
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+OIDC_ISSUER = "http://testserver"
+OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] = OIDC_ISSUER
+# oauthlib's server is built once per process; tests that change settings need a new one.
+OAUTH2_PROVIDER["ALWAYS_RELOAD_OAUTHLIB_CORE"] = True
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests always run tasks in-process, even when REDIS_URL points the cache at Redis.
+CELERY_TASK_ALWAYS_EAGER = True
+if REDIS_URL:
+    import os
+
+    CACHES["default"]["KEY_PREFIX"] = f"abc-identity-test-{os.getpid()}"  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

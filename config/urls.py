@@ -1,0 +1,8 @@
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", include("authz.oauth_urls")),
+    path("", include("accounts.urls")),
+    path("", RedirectView.as_view(pattern_name="accounts:home"), name="root"),
+]
