@@ -16,7 +16,7 @@ app_name = "oauth2_provider"
 
 urlpatterns = [
     path("authorize", views.AuthorizationView.as_view(), name="authorize"),
-    path("oauth/token", oauth2_views.TokenView.as_view(), name="token"),
+    path("oauth/token", views.TokenView.as_view(), name="token"),
     path("oauth/revoke", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("oauth/introspect", oauth2_views.IntrospectTokenView.as_view(), name="introspect"),
     path("userinfo", oauth2_views.UserInfoView.as_view(), name="user-info"),

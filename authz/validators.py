@@ -10,6 +10,8 @@ from oauthlib.common import Request
 from accounts.claims import CLAIM_SCOPES, claims_for_scopes
 from clients.models import Client
 
+from .backends import SESSION_AUTHENTICATED
+
 
 class OAuth2Validator(oauth2_validators.OAuth2Validator):
     oidc_claim_scope = CLAIM_SCOPES
@@ -27,9 +29,8 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         return list(CLAIM_SCOPES)
 
     def validate_silent_login(self, request: Request) -> bool:
-        # The view answers prompt=none without a session (login_required) before we get
-        # here, so reaching this point means the user is signed in.
-        return True
+        """prompt=none: is someone signed in? (``login_required`` otherwise)."""
+        return request.headers.get(SESSION_AUTHENTICATED) == "1"
 
     def validate_silent_authorization(self, request: Request) -> bool:
         """prompt=none may only succeed when no consent screen would be shown."""

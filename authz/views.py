@@ -43,6 +43,16 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         return super().redirect(_with_issuer(redirect_to), application)
 
 
+class TokenView(oauth2_views.TokenView):
+    """DOT's token endpoint without its device flow branch, which we do not offer.
+
+    oauthlib then answers ``unsupported_grant_type`` for the device grant like for any other.
+    """
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return self.authorization_flow_token_response(request)
+
+
 def _endpoint(name: str) -> str:
     return settings.OIDC_ISSUER.rstrip("/") + reverse(f"oauth2_provider:{name}")
 

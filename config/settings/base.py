@@ -178,10 +178,12 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "authz.validators.OAuth2Validator",
     "OAUTH2_SERVER_CLASS": "authz.server.Server",
     "OIDC_SERVER_CLASS": "authz.server.Server",
+    "OAUTH2_BACKEND_CLASS": "authz.backends.OAuthLibCore",
     "SCOPES": {
         "openid": "Sign you in",
         "profile": "See your name, nickname and picture",
         "email": "See your email address",
+        "offline_access": "Stay signed in when you are not using the app",
     },
     "DEFAULT_SCOPES": ["openid"],
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],

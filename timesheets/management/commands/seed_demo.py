@@ -32,10 +32,7 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.SUCCESS(f"Demo users ready ({len(DEMO_PEOPLE)} people)."))
         for person in DEMO_PEOPLE:
-            if password is not None:
-                secret = password
-            else:
-                secret = generated.get(person.email, "(unchanged)")
+            secret = password if password is not None else generated.get(person.email, "(unchanged)")
             role = "staff" if person.is_staff else person.worker_type
             self.stdout.write(f"  {person.email:<28} {role:<11} password: {secret}")
         if generated:

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+EMAILS = {f"{name}@abcinc.example" for name in ("admin", "manager", "alice", "bob", "carol", "dave")}
+
+
+def _seed(*args: str, **env) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_seed_creates_abc_inc_and_is_idempotent():
+    _seed("--password", "Demo-password-2026")
+    _seed("--password", "Demo-password-2026")
+    assert set(User.objects.values_list("email", flat=True)) == EMAILS
+    manager = User.objects.get(email="manager@abcinc.example")
+    assert {u.email for u in manager.reports.all()} == {
+        f"{n}@abcinc.example" for n in ("alice", "bob", "carol", "dave")
+    }
+    assert User.objects.get(email="dave@abcinc.example").worker_type == User.WorkerType.CONTRACTOR
+    assert list(User.objects.filter(is_staff=True).values_list("email", flat=True)) == [
+        "admin@abcinc.example"
+    ]
+    assert User.objects.get(email="alice@abcinc.example").check_password("Demo-password-2026")
+
+
+def test_generated_passwords_are_printed_once_and_work(monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    first = _seed()
+    line = next(line for line in first.splitlines() if "alice@" in line)
+    password = line.split("password: ")[1].strip()
+    assert User.objects.get(email="alice@abcinc.example").check_password(password)
+
+    second = _seed()
+    assert password not in second
+    assert "(unchanged)" in second
+    assert User.objects.get(email="alice@abcinc.example").check_password(password)
+
+
+def test_a_weak_demo_password_is_refused_and_changes_nothing():
+    with pytest.raises(CommandError, match="too weak"):
+        _seed("--password", "1234")
+    assert not User.objects.exists()

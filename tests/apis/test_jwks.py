@@ -1,0 +1,78 @@
+"""The JWKS publishes public keys only; keys rotate without breaking issued tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+from django.test import Client as HttpClient
+from django.utils import timezone
+from jwcrypto import jws
+
+from apis.keys import signing_key_current, signing_key_rotate
+from apis.models import SigningKey
+from tests.oauth import Pkce, exchange, get_code, jwks, verify
+
+pytestmark = pytest.mark.django_db
+PRIVATE_PARAMETERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
+
+
+def _keys() -> list[dict]:
+    response = HttpClient().get("/.well-known/jwks.json")
+    assert response.status_code == HTTPStatus.OK
+    assert "max-age=" in response["Cache-Control"]
+    return response.json()["keys"]
+
+
+def test_a_key_is_generated_on_first_use_and_kept_in_the_database():
+    assert not SigningKey.objects.exists()
+    keys = _keys()
+    assert len(keys) == 1
+    assert SigningKey.objects.get().kid == keys[0]["kid"]
+    assert _keys() == keys  # the same key, not a new one per request
+
+
+def test_jwks_exposes_the_public_key_only():
+    (key,) = _keys()
+    assert key["kty"] == "RSA"
+    assert key["use"] == "sig"
+    assert key["alg"] == "RS256"
+    assert key["kid"]
+    assert not PRIVATE_PARAMETERS & set(key)
+    modulus = base64.urlsafe_b64decode(key["n"] + "=" * (-len(key["n"]) % 4))
+    assert len(modulus) * 8 >= 2048
+
+
+def test_rotation_publishes_both_keys_and_signs_with_the_new_one(public_client, user_client):
+    old = signing_key_current()
+    pkce = Pkce.new()
+    old_token = exchange(
+        user_client, public_client.client_id, get_code(user_client, "test-mobile", pkce), pkce.verifier
+    )
+    new = signing_key_rotate()
+
+    assert {k["kid"] for k in _keys()} == {old.kid, new.kid}
+    pkce = Pkce.new()
+    new_token = exchange(
+        user_client, public_client.client_id, get_code(user_client, "test-mobile", pkce), pkce.verifier
+    )
+    keys = jwks(user_client)
+    verify(old_token.json()["id_token"], keys)
+    verify(new_token.json()["id_token"], keys)
+    assert new_token.json()["id_token"] != old_token.json()["id_token"]
+    header = jws.JWS()
+    header.deserialize(new_token.json()["id_token"])
+    assert json.loads(header.objects["protected"])["kid"] == new.kid
+
+
+def test_retired_keys_leave_the_jwks_once_their_tokens_expired(settings):
+    old = signing_key_current()
+    new = signing_key_rotate()
+    SigningKey.objects.filter(pk=old.pk).update(
+        retired_at=timezone.now() - timedelta(seconds=settings.SIGNING_KEY_RETIREMENT_SECONDS + 1)
+    )
+    assert {k["kid"] for k in _keys()} == {new.kid}
+    assert not SigningKey.objects.filter(pk=old.pk).exists()

@@ -1,0 +1,49 @@
+"""Production settings fail closed; the deploy check is clean when configured."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "SECRET_KEY": "prod-test-key-" + "0123456789abcdefghij" * 3,
+    "ALLOWED_HOSTS": "id.abcinc.example",
+    "OIDC_ISSUER": "https://id.abcinc.example",
+}
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # A production process starts from a clean slate: nothing of the test run's own.
+    ours = {"SECRET_KEY", "ALLOWED_HOSTS", "OIDC_ISSUER", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in ours}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.prod", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = _manage("check", **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_an_http_issuer():
+    result = _manage("check", **{**PRODUCTION_ENV, "OIDC_ISSUER": "http://id.abcinc.example"})
+    assert result.returncode != 0
+    assert "OIDC_ISSUER" in result.stderr
+
+
+def test_production_deploy_check_is_clean():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

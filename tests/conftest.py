@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client as HttpClient
+
+from accounts.models import User
+from clients.models import Client
+
+from .oauth import LOOPBACK_CALLBACK, MOBILE_CALLBACK
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db) -> User:
+    return User.objects.create_user(
+        email="alice@abcinc.example",
+        password=PASSWORD,
+        name="Alice Anders",
+        nickname="alice",
+        picture="https://abcinc.example/people/alice.png",
+        email_verified=True,
+    )
+
+
+@pytest.fixture
+def staff_user(db) -> User:
+    return User.objects.create_user(
+        email="admin@abcinc.example", password=PASSWORD, name="Ada Admin", is_staff=True
+    )
+
+
+@pytest.fixture
+def public_client(db) -> Client:
+    """A native app: public, authorization code with PKCE, RS256 ID tokens."""
+    return Client.objects.create(
+        name="Timesheets Mobile (test)",
+        client_id="test-mobile",
+        client_type=Client.CLIENT_PUBLIC,
+        authorization_grant_type=Client.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=f"{MOBILE_CALLBACK} {LOOPBACK_CALLBACK}",
+        algorithm=Client.RS256_ALGORITHM,
+    )
+
+
+@pytest.fixture
+def confidential_client(db) -> tuple[Client, str]:
+    """A machine client and its plain-text secret (stored hashed)."""
+    secret = "batch-secret-" + "x" * 40
+    client = Client.objects.create(
+        name="Timesheets Batch (test)",
+        client_id="test-batch",
+        client_type=Client.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Client.GRANT_CLIENT_CREDENTIALS,
+        client_secret=secret,
+    )
+    return client, secret
+
+
+@pytest.fixture
+def user_client(user) -> HttpClient:
+    http = HttpClient()
+    http.force_login(user)
+    return http
