@@ -13,12 +13,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from jwcrypto import jwk
 
-from .models import SigningKey
+from .models import Api, SigningKey
 
 RSA_KEY_SIZE = 2048
+# Verifiers accept a token this long past its exp (clock skew between servers).
+LEEWAY_SECONDS = 30
 
 
 @lru_cache(maxsize=32)
@@ -48,19 +51,27 @@ def signing_key_current() -> SigningKey:
 
 
 def signing_key_rotate() -> SigningKey:
-    """Make a new key current; the previous ones stay published until they expire."""
+    """Make a new key current; the previous ones stay published until their tokens expire."""
     with transaction.atomic():
         SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
         return _generate()
 
 
-def signing_keys_published() -> list[SigningKey]:
-    """Current and recently retired keys: the ones a verifier may still need.
+def longest_token_lifetime() -> int:
+    """How long a token signed now may stay valid: ID tokens or the longest-lived API's."""
+    id_token = settings.OAUTH2_PROVIDER["ID_TOKEN_EXPIRE_SECONDS"]
+    userinfo = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
+    apis = Api.objects.aggregate(longest=Max("token_lifetime"))["longest"] or 0
+    return max(id_token, userinfo, apis) + LEEWAY_SECONDS
 
-    Keys retired longer ago than ``SIGNING_KEY_RETIREMENT_SECONDS`` signed nothing that is
-    still valid, so they are dropped from the database as well.
+
+def signing_keys_published() -> list[SigningKey]:
+    """Current and retired keys that may still have signed a valid token.
+
+    A key retired longer ago than the longest token lifetime signed nothing that is still
+    valid, so it is deleted.
     """
-    horizon = timezone.now() - timedelta(seconds=settings.SIGNING_KEY_RETIREMENT_SECONDS)
+    horizon = timezone.now() - timedelta(seconds=longest_token_lifetime())
     SigningKey.objects.filter(retired_at__lt=horizon).delete()
     signing_key_current()
     return list(SigningKey.objects.all())

@@ -1,14 +1,126 @@
 from __future__ import annotations
 
+import re
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+
+# RFC 6749 §3.3 scope-token: printable ASCII except space, double quote and backslash.
+scope_value_validator = RegexValidator(
+    r"^[\x21\x23-\x5B\x5D-\x7E]+\Z",
+    "A scope is one word of printable characters: no spaces, quotes or backslashes.",
+)
+# An identifier is the RFC 8707 resource indicator of the API: an absolute URI with a
+# scheme and a host, and no fragment.
+identifier_validator = RegexValidator(
+    r"^[a-z][a-z0-9+.-]*://[^\s/?#]+[^\s#]*\Z",
+    "Use an absolute URI without spaces or fragment, such as https://api.abcinc.example/.",
+    flags=re.IGNORECASE,
+)
+# Scopes that mean something to OpenID Connect itself and are never an API's permission.
+OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+MAX_TOKEN_LIFETIME = 30 * 24 * 3600
+
+
+def generate_hs256_secret() -> str:
+    return secrets.token_urlsafe(48)  # 384 bits, beyond HS256's 256-bit minimum (RFC 7518 §3.2)
+
+
+class Api(models.Model):
+    """A resource server: the audience of access tokens (Auth0's "API")."""
+
+    class Algorithm(models.TextChoices):
+        RS256 = "RS256", "RS256 (asymmetric: verify with the JWKS)"
+        HS256 = "HS256", "HS256 (symmetric: verify with this API's secret)"
+
+    name = models.CharField(max_length=100)
+    identifier = models.CharField(
+        max_length=255,
+        unique=True,
+        validators=[identifier_validator],
+        help_text="The audience (aud) of this API's access tokens. It cannot be changed later.",
+    )
+    signing_algorithm = models.CharField(max_length=5, choices=Algorithm.choices, default=Algorithm.RS256)
+    hs256_secret = models.CharField(max_length=100, default=generate_hs256_secret, editable=False)
+    token_lifetime = models.PositiveIntegerField(
+        "access-token lifetime (seconds)",
+        default=86400,
+        validators=[MinValueValidator(60), MaxValueValidator(MAX_TOKEN_LIFETIME)],
+    )
+    allow_offline_access = models.BooleanField(
+        default=False, help_text="Issue refresh tokens when a client asks for offline_access."
+    )
+    rbac_enabled = models.BooleanField(
+        "enable RBAC", default=False, help_text="Grant users only the scopes their roles allow."
+    )
+    add_permissions_claim = models.BooleanField(
+        "add permissions in the access token", default=False, help_text="A permissions claim listing them."
+    )
+    allow_skip_consent = models.BooleanField(
+        "allow skipping user consent", default=True, help_text="For first-party applications."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(token_lifetime__gte=60, token_lifetime__lte=MAX_TOKEN_LIFETIME),
+                name="apis_api_token_lifetime_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(signing_algorithm__in=["RS256", "HS256"]), name="apis_api_algorithm_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # The identifier is in every token already issued and every API's configuration:
+        # renaming it would silently break them, so it is immutable, whatever the caller.
+        if self.pk is not None:
+            stored = Api.objects.filter(pk=self.pk).values_list("identifier", flat=True).first()
+            if stored is not None and stored != self.identifier:
+                raise ValidationError({"identifier": "An API's identifier cannot be changed."})
+        super().save(*args, **kwargs)
+
+
+class Scope(models.Model):
+    """A permission that an API defines, e.g. ``read:timesheets``."""
+
+    api = models.ForeignKey(Api, on_delete=models.CASCADE, related_name="scopes")
+    value = models.CharField(max_length=100, validators=[scope_value_validator])
+    description = models.CharField(max_length=200, help_text="Shown to people on the consent screen.")
+
+    class Meta:
+        ordering = ["value"]
+        constraints = [
+            models.UniqueConstraint(fields=["api", "value"], name="apis_scope_unique_per_api"),
+            models.CheckConstraint(
+                condition=~models.Q(value__in=sorted(OIDC_SCOPES)), name="apis_scope_not_oidc"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.value
+
+    def clean(self) -> None:
+        if self.value in OIDC_SCOPES:
+            raise ValidationError(
+                {"value": f"“{self.value}” is an OpenID Connect scope, not an API permission."}
+            )
 
 
 class SigningKey(models.Model):
     """An RSA key pair that signs ID tokens and RS256 access tokens.
 
     The newest key without ``retired_at`` signs. A retired key stays published in the JWKS
-    until ``retired_at`` + the retirement period, so every token it signed can still be
-    verified; after that it is deleted.
+    until every token it signed has expired; after that it is deleted.
     """
 
     kid = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint of the public key.")

@@ -14,6 +14,8 @@ from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.openid import Server as OpenIDServer
 
+from .tokens import access_token_lifetime, refresh_token_policy
+
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the grammar allows 43-128
 # unreserved characters.
@@ -53,5 +55,9 @@ class Server(OpenIDServer):
         super().__init__(request_validator, *args, **kwargs)
         for grant in (self.auth_grant, self.openid_connect_auth):
             grant.custom_validators.pre_auth.append(validate_code_request)
+        for grant in (self.auth_grant, self.openid_connect_auth, self.refresh_grant):
+            grant.register_token_modifier(refresh_token_policy)
+        # expires_in is the audience's lifetime, not one number for every token.
+        self.bearer.expires_in = access_token_lifetime
         self._response_types = {"code": self.auth_grant_choice}
         self._grant_types = {name: self._grant_types[name] for name in SUPPORTED_GRANT_TYPES}

@@ -2,31 +2,50 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from oauth2_provider import oauth2_validators
+from oauth2_provider.models import get_grant_model, get_refresh_token_model
 from oauthlib.common import Request
+from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.claims import CLAIM_SCOPES, claims_for_scopes
 from clients.models import Client
 
 from .backends import SESSION_AUTHENTICATED
+from .models import AccessTokenRecord
+from .tokens import CLIENT_CREDENTIALS, audience_api, grantable_scopes
+
+Grant = get_grant_model()
+RefreshToken = get_refresh_token_model()
 
 
 class OAuth2Validator(oauth2_validators.OAuth2Validator):
     oidc_claim_scope = CLAIM_SCOPES
+
+    # --- Authorization requests -----------------------------------------------------------
 
     def is_pkce_required(self, client_id: str, request: Request) -> bool:
         """Public clients must use PKCE; confidential clients may (and then S256 only)."""
         client = request.client or self._load_application(client_id, request)
         return client is None or client.client_type == Client.CLIENT_PUBLIC
 
-    def get_oidc_claims(self, token, token_handler, request: Request) -> dict[str, Any]:
-        # One source for the ID token and /userinfo, filtered by the granted scopes.
-        return claims_for_scopes(request.user, request.scopes)
+    def validate_scopes(
+        self, client_id: str, scopes: list[str], client, request: Request, *args, **kwargs
+    ) -> bool:
+        """Narrow the requested scopes to what may be granted; never refuse for extras.
 
-    def get_discovery_claims(self, request) -> list[str]:
-        return list(CLAIM_SCOPES)
+        An unknown audience is ``invalid_target``; a machine client must name one.
+        """
+        api = audience_api(request)
+        if request.grant_type == CLIENT_CREDENTIALS and api is None:
+            raise errors.InvalidRequestError(
+                description="client_credentials needs an audience: the identifier of the API to call.",
+                request=request,
+            )
+        request.scopes = grantable_scopes(request, scopes)
+        return True
 
     def validate_silent_login(self, request: Request) -> bool:
         """prompt=none: is someone signed in? (``login_required`` otherwise)."""
@@ -35,3 +54,56 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
     def validate_silent_authorization(self, request: Request) -> bool:
         """prompt=none may only succeed when no consent screen would be shown."""
         return bool(request.client and request.client.skip_authorization)
+
+    # --- Token requests -------------------------------------------------------------------
+
+    def validate_code(self, client_id: str, code: str, client, request: Request, *args, **kwargs) -> bool:
+        grant = Grant.objects.filter(code=code, application=client).select_related("user").first()
+        if grant is None or grant.is_expired():
+            return False
+        request.scopes = grant.scope.split()
+        request.user = grant.user
+        # The audience chosen at /authorize, whatever the token request says.
+        request.resource = grant.resource or []
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
+        return True
+
+    def _create_access_token(
+        self, expires, request: Request, token: dict[str, Any], source_refresh_token=None
+    ):
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        claims = request.access_token_claims
+        AccessTokenRecord.objects.create(
+            access_token=access_token,
+            jti=claims["jti"],
+            grant_id=request.grant_id,
+            audience=request.audience_api.identifier if request.audience_api else "",
+        )
+        return access_token
+
+    def _create_refresh_token(
+        self, request: Request, refresh_token_code: str, access_token, previous_refresh_token
+    ):
+        """A new refresh token continues its grant: the family is the grant's id."""
+        refresh_token = RefreshToken(
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            token_family=previous_refresh_token.token_family if previous_refresh_token else request.grant_id,
+            resource=getattr(request, "resource", []),
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        refresh_token.save()
+        return refresh_token
+
+    # --- Claims ---------------------------------------------------------------------------
+
+    def get_oidc_claims(self, token, token_handler, request: Request) -> dict[str, Any]:
+        # One source for the ID token and /userinfo, filtered by the granted scopes.
+        return claims_for_scopes(request.user, request.scopes)
+
+    def get_discovery_claims(self, request) -> list[str]:
+        return list(CLAIM_SCOPES)

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from oauth2_provider import views as oauth2_views
-from oauth2_provider.scopes import get_scopes_backend
 
 from accounts.claims import CLAIM_SCOPES
+from apis.models import OIDC_SCOPES
 from clients.models import Client
 
 from .server import SUPPORTED_GRANT_TYPES
@@ -24,8 +25,17 @@ def _with_issuer(uri: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, ("iss", settings.OIDC_ISSUER)])))
 
 
+def _audience_as_resource(params: QueryDict) -> QueryDict:
+    """Auth0's ``audience`` is an RFC 8707 ``resource`` indicator by another name."""
+    if "audience" not in params or "resource" in params:
+        return params
+    params = params.copy()
+    params.setlist("resource", params.pop("audience"))
+    return params
+
+
 class AuthorizationView(oauth2_views.AuthorizationView):
-    """DOT's authorization endpoint, with every redirect to the client carrying ``iss``.
+    """DOT's authorization endpoint, taking ``audience`` and always answering with ``iss``.
 
     DOT adds ``iss`` to successful responses only; clients that defend against mix-up
     attacks need it on errors too (RFC 9207 §2). DOT also passes no application for errors
@@ -34,6 +44,14 @@ class AuthorizationView(oauth2_views.AuthorizationView):
     """
 
     template_name = "oauth2_provider/authorize.html"
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        params = _audience_as_resource(request.GET)
+        if params is not request.GET:
+            # DOT reads both request.GET and the raw query string: keep them in step.
+            request.GET = params
+            request.META["QUERY_STRING"] = params.urlencode()
+        return super().get(request, *args, **kwargs)
 
     def redirect(self, redirect_to: str, application: Client | None) -> HttpResponse:
         if application is None:
@@ -44,13 +62,46 @@ class AuthorizationView(oauth2_views.AuthorizationView):
 
 
 class TokenView(oauth2_views.TokenView):
-    """DOT's token endpoint without its device flow branch, which we do not offer.
+    """DOT's token endpoint, also taking JSON bodies and Auth0's ``audience``.
 
-    oauthlib then answers ``unsupported_grant_type`` for the device grant like for any other.
+    DOT's device flow branch is left out (we do not offer that grant), so oauthlib answers
+    ``unsupported_grant_type`` for it like for any other.
     """
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.content_type == "application/json":
+            try:
+                request.POST = _form_from_json(request.body)
+            except ValueError as error:
+                return token_error("invalid_request", str(error))
+        request.POST = _audience_as_resource(request.POST)
         return self.authorization_flow_token_response(request)
+
+
+def _form_from_json(body: bytes) -> QueryDict:
+    """A JSON token request as the form it stands for: an object of strings."""
+    try:
+        data = json.loads(body or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError("The request body is not valid JSON.") from error
+    if not isinstance(data, dict):
+        raise ValueError("The request body must be a JSON object.")
+    form = QueryDict(mutable=True)
+    for name, value in data.items():
+        values = value if isinstance(value, list) and name in {"resource", "audience"} else [value]
+        for item in values:
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                raise ValueError(f"The parameter {name!r} must be a string.")
+            form.appendlist(name, str(item))
+    return form
+
+
+def token_error(error: str, description: str, status: int = 400) -> JsonResponse:
+    """An RFC 6749 §5.2 error response."""
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
 
 
 def _endpoint(name: str) -> str:
@@ -69,7 +120,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "jwks_uri": _endpoint("jwks-info"),
         "revocation_endpoint": _endpoint("revoke-token"),
         "introspection_endpoint": _endpoint("introspect"),
-        "scopes_supported": sorted(get_scopes_backend().get_available_scopes()),
+        "scopes_supported": sorted(OIDC_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": list(SUPPORTED_GRANT_TYPES),

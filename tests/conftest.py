@@ -4,9 +4,12 @@ import pytest
 from django.test import Client as HttpClient
 
 from accounts.models import User
+from apis.models import Api
+from apis.services import api_create
+from apis.tokens import verifier_cache
 from clients.models import Client
 
-from .oauth import LOOPBACK_CALLBACK, MOBILE_CALLBACK
+from .oauth import LOOPBACK_CALLBACK, MOBILE_CALLBACK, TIMESHEETS_API
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -67,3 +70,41 @@ def user_client(user) -> HttpClient:
     http = HttpClient()
     http.force_login(user)
     return http
+
+
+TIMESHEETS_SCOPES = {
+    "read:timesheets": "Read your timesheets",
+    "create:timesheets": "Log time",
+    "delete:timesheets": "Delete your timesheet entries",
+    "approve:timesheets": "Approve the timesheets of your reports",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_verifier_cache():
+    """Each test sees the registry it built, not a previous test's cached view of it."""
+    verifier_cache.clear()
+    yield
+    verifier_cache.clear()
+
+
+@pytest.fixture
+def timesheets_api(db) -> Api:
+    return api_create(
+        identifier=TIMESHEETS_API,
+        name="Timesheets API",
+        allow_offline_access=True,
+        add_permissions_claim=True,
+        scopes=TIMESHEETS_SCOPES,
+    )
+
+
+@pytest.fixture
+def hs256_api(db) -> Api:
+    return api_create(
+        identifier="https://reports.abcinc.example/api",
+        name="Reports API",
+        signing_algorithm=Api.Algorithm.HS256,
+        token_lifetime=600,
+        scopes={"read:reports": "Read reports"},
+    )

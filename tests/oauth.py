@@ -15,6 +15,7 @@ from jwcrypto import jwk, jwt
 ISSUER = "http://testserver"
 MOBILE_CALLBACK = "com.abcinc.timesheets://callback"
 LOOPBACK_CALLBACK = "http://127.0.0.1/callback"
+TIMESHEETS_API = "https://timesheets.abcinc.example/api"
 
 
 @dataclass
@@ -91,3 +92,11 @@ def verify(token: str, keys: jwk.JWKSet, **expected_claims) -> dict:
 
 def basic_auth(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def client_credentials(client_id: str, secret: str, **params: str):
+    return HttpClient().post(
+        "/oauth/token",
+        {"grant_type": "client_credentials", **params},
+        HTTP_AUTHORIZATION=basic_auth(client_id, secret),
+    )

@@ -12,8 +12,9 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 from jwcrypto import jws
 
-from apis.keys import signing_key_current, signing_key_rotate
+from apis.keys import longest_token_lifetime, signing_key_current, signing_key_rotate
 from apis.models import SigningKey
+from apis.services import api_create
 from tests.oauth import Pkce, exchange, get_code, jwks, verify
 
 pytestmark = pytest.mark.django_db
@@ -68,11 +69,16 @@ def test_rotation_publishes_both_keys_and_signs_with_the_new_one(public_client, 
     assert json.loads(header.objects["protected"])["kid"] == new.kid
 
 
-def test_retired_keys_leave_the_jwks_once_their_tokens_expired(settings):
+def test_retired_keys_stay_until_every_token_they_signed_expired():
+    api_create(identifier="https://long.example/api", name="Long-lived", token_lifetime=7 * 86400)
     old = signing_key_current()
     new = signing_key_rotate()
-    SigningKey.objects.filter(pk=old.pk).update(
-        retired_at=timezone.now() - timedelta(seconds=settings.SIGNING_KEY_RETIREMENT_SECONDS + 1)
-    )
+    lifetime = longest_token_lifetime()
+    assert lifetime > 7 * 86400  # the longest-lived API's tokens, plus clock leeway
+
+    SigningKey.objects.filter(pk=old.pk).update(retired_at=timezone.now() - timedelta(seconds=lifetime - 5))
+    assert {k["kid"] for k in _keys()} == {old.kid, new.kid}
+
+    SigningKey.objects.filter(pk=old.pk).update(retired_at=timezone.now() - timedelta(seconds=lifetime + 1))
     assert {k["kid"] for k in _keys()} == {new.kid}
     assert not SigningKey.objects.filter(pk=old.pk).exists()

@@ -71,10 +71,12 @@ def test_grants_not_advertised_are_refused(confidential_client, grant_type):
 
 
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-def test_advertised_client_authentication_methods_work(discovery, confidential_client, method):
+def test_advertised_client_authentication_methods_work(
+    discovery, confidential_client, timesheets_api, method
+):
     assert method in discovery["token_endpoint_auth_methods_supported"]
     client, secret = confidential_client
-    data = {"grant_type": "client_credentials"}
+    data = {"grant_type": "client_credentials", "audience": timesheets_api.identifier}
     headers = {}
     if method == "client_secret_basic":
         headers["HTTP_AUTHORIZATION"] = basic_auth(client.client_id, secret)

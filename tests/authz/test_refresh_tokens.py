@@ -19,9 +19,15 @@ def _refresh(client_id: str, refresh_token: str):
     )
 
 
-def test_refresh_rotates_and_reuse_revokes_the_family(public_client, user_client):
+def test_refresh_rotates_and_reuse_revokes_the_family(public_client, user_client, timesheets_api):
     pkce = Pkce.new()
-    code = get_code(user_client, public_client.client_id, pkce, scope="openid offline_access")
+    code = get_code(
+        user_client,
+        public_client.client_id,
+        pkce,
+        scope="openid offline_access read:timesheets",
+        audience=timesheets_api.identifier,
+    )
     first = exchange(user_client, public_client.client_id, code, pkce.verifier).json()["refresh_token"]
 
     response = _refresh(public_client.client_id, first)

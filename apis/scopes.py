@@ -1,0 +1,34 @@
+"""django-oauth-toolkit's scopes backend, reading API scopes from the registry."""
+
+from __future__ import annotations
+
+from oauth2_provider.scopes import BaseScopes
+
+from .models import Scope
+
+OIDC_SCOPE_DESCRIPTIONS = {
+    "openid": "Sign you in",
+    "profile": "See your name, nickname and picture",
+    "email": "See your email address",
+    "offline_access": "Stay signed in when you are not using the app",
+}
+
+
+class ApiScopes(BaseScopes):
+    """OpenID Connect scopes plus every registered API's scopes.
+
+    Which of them a request may have depends on its audience; that decision belongs to
+    the token policy (``authz``), not to this list.
+    """
+
+    def get_all_scopes(self) -> dict[str, str]:
+        api_scopes = {
+            value: description for value, description in Scope.objects.values_list("value", "description")
+        }
+        return {**api_scopes, **OIDC_SCOPE_DESCRIPTIONS}
+
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        return list(self.get_all_scopes())
+
+    def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        return ["openid"]
