@@ -57,7 +57,8 @@ class Server(OpenIDServer):
             grant.custom_validators.pre_auth.append(validate_code_request)
         for grant in (self.auth_grant, self.openid_connect_auth, self.refresh_grant):
             grant.register_token_modifier(refresh_token_policy)
-        # expires_in is the audience's lifetime, not one number for every token.
-        self.bearer.expires_in = access_token_lifetime
+        # expires_in is the audience's lifetime, not one number for every token. (Not
+        # self.bearer: oauthlib's UserInfoEndpoint replaces that with its own.)
+        self.default_token_type.expires_in = access_token_lifetime
         self._response_types = {"code": self.auth_grant_choice}
         self._grant_types = {name: self._grant_types[name] for name in SUPPORTED_GRANT_TYPES}

@@ -34,7 +34,9 @@ def requested_audience(request: Request) -> str | None:
     else:
         resource = getattr(request, "resource", None)
     if isinstance(resource, str):
-        resource = [resource]
+        # oauthlib keeps the last of repeated parameters; RFC 8707 allows repeating it.
+        sent = [*request.uri_query_params, *(request.decoded_body or [])]
+        resource = [value for name, value in sent if name == "resource"] or [resource]
     identifiers = list(dict.fromkeys(value for value in resource or [] if value))
     if len(identifiers) > 1:
         raise errors.CustomOAuth2Error(

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
+from apis.models import Api
 
 pytestmark = pytest.mark.django_db
 EMAILS = {f"{name}@abcinc.example" for name in ("admin", "manager", "alice", "bob", "carol", "dave")}
@@ -30,6 +31,17 @@ def test_seed_creates_abc_inc_and_is_idempotent():
         "admin@abcinc.example"
     ]
     assert User.objects.get(email="alice@abcinc.example").check_password("Demo-password-2026")
+
+    api = Api.objects.get()
+    assert api.identifier == "https://timesheets.abcinc.example/api"
+    assert api.signing_algorithm == "RS256"
+    assert api.allow_offline_access and api.rbac_enabled
+    assert set(api.scopes.values_list("value", flat=True)) == {
+        "read:timesheets",
+        "create:timesheets",
+        "delete:timesheets",
+        "approve:timesheets",
+    }
 
 
 def test_generated_passwords_are_printed_once_and_work(monkeypatch):

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import DEMO_PEOPLE, seed_users
+from apis.demo import seed_timesheets_api
 
 
 class Command(BaseCommand):
@@ -29,6 +30,7 @@ class Command(BaseCommand):
                 raise CommandError("The demo password is too weak: " + " ".join(error.messages)) from error
 
         generated = seed_users(password=password)
+        api = seed_timesheets_api()
 
         self.stdout.write(self.style.SUCCESS(f"Demo users ready ({len(DEMO_PEOPLE)} people)."))
         for person in DEMO_PEOPLE:
@@ -37,3 +39,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  {person.email:<28} {role:<11} password: {secret}")
         if generated:
             self.stdout.write(self.style.WARNING("Generated passwords are shown only this once."))
+        scopes = ", ".join(api.scopes.values_list("value", flat=True))
+        self.stdout.write(self.style.SUCCESS(f"{api.name} ready: audience {api.identifier} ({scopes})."))

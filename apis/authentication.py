@@ -1,0 +1,86 @@
+"""DRF authentication for resource servers: a bearer JWT access token, verified locally.
+
+A view says which API it belongs to with an ``audience`` attribute. Verification reads
+only in-process caches, so authenticating costs no database query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from .tokens import InvalidToken, verify_access_token
+
+REALM = "abc-identity"
+
+
+@dataclass(frozen=True)
+class TokenPrincipal:
+    """Who an access token speaks for: a person (``sub`` is their subject) or a client."""
+
+    sub: str
+    client_id: str
+    scopes: frozenset[str]
+    claims: dict[str, Any] = field(repr=False, compare=False)
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> TokenPrincipal:
+        return cls(
+            sub=claims["sub"],
+            client_id=claims["client_id"],
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            claims=claims,
+        )
+
+    @property
+    def is_machine(self) -> bool:
+        """A client_credentials token: the client acts for the organization, not a person."""
+        return self.claims.get("gty") == "client-credentials"
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """RFC 6750 bearer tokens from the ``Authorization`` header only (never query or body)."""
+
+    def authenticate(self, request: Request) -> tuple[TokenPrincipal, dict[str, Any]] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != b"bearer":
+            return None
+        if len(header) != 2:
+            return self._fail(request, "The Authorization header must be: Bearer <token>.")
+        try:
+            token = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            return self._fail(request, "The access token is malformed.")
+
+        view = request.parser_context.get("view") if request.parser_context else None
+        audience = getattr(view, "audience", None)
+        if not audience:
+            raise ImproperlyConfigured(f"{type(view).__name__} needs an `audience` (its API identifier).")
+        try:
+            claims = verify_access_token(token, audience=audience)
+        except InvalidToken as error:
+            return self._fail(request, str(error))
+        return TokenPrincipal.from_claims(claims), claims
+
+    def _fail(self, request: Request, description: str):
+        request.bearer_error = description
+        raise exceptions.AuthenticationFailed(description, code="invalid_token")
+
+    def authenticate_header(self, request: Request) -> str:
+        challenge = f'Bearer realm="{REALM}"'
+        description = getattr(request, "bearer_error", None)
+        if description:
+            challenge += f', error="invalid_token", error_description="{_quoted(description)}"'
+        return challenge
