@@ -31,4 +31,8 @@ class ApiScopes(BaseScopes):
         return list(self.get_all_scopes())
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        # A machine client asking for nothing in particular gets what it was granted,
+        # which the token policy decides; a person's app signs them in.
+        if request is not None and getattr(request, "grant_type", None) == "client_credentials":
+            return []
         return ["openid"]

@@ -1,10 +1,27 @@
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+import json
+import logging
 
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import staff_required
+from accounts.views import HtmxHttpRequest
+
+from . import selectors, services
+from .forms import ApiCreateForm, ApiSettingsForm, ConfirmForm, ScopeForm, add_service_errors
 from .keys import public_jwks
+from .models import Api, Scope
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -14,3 +31,226 @@ def jwks(request: HttpRequest) -> JsonResponse:
     response["Cache-Control"] = f"public, max-age={max_age}"
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+# --- Dashboard ------------------------------------------------------------------------------
+
+TABS = {"settings": "Settings", "scopes": "Scopes", "signing": "Signing", "quickstart": "Quickstart"}
+
+
+def _api_or_404(pk: int) -> Api:
+    try:
+        return selectors.api_get(pk=pk)
+    except Api.DoesNotExist as error:
+        raise Http404("No such API.") from error
+
+
+def _hs256_api_or_404(pk: int) -> Api:
+    # An RS256 API has no secret that anyone should see or manage.
+    api = _api_or_404(pk)
+    if api.signing_algorithm != Api.Algorithm.HS256:
+        raise Http404("This API does not sign with a shared secret.")
+    return api
+
+
+def _tab_url(api: Api, tab: str) -> str:
+    return f"{reverse('apis:detail', args=[api.pk])}?tab={tab}"
+
+
+def _jwks_url() -> str:
+    return settings.OIDC_ISSUER.rstrip("/") + reverse("oauth2_provider:jwks-info")
+
+
+def _scope_edit_form(scope: Scope, data: QueryDict | None = None) -> ScopeForm:
+    # Its own ids, so that it can sit in the same fragment as the add form.
+    initial = {"value": scope.value, "description": scope.description}
+    return ScopeForm(data, initial=initial, auto_id=f"id_scope_{scope.pk}_%s")
+
+
+def _render_detail(
+    request: HtmxHttpRequest, api: Api, *, tab: str, fragment: str | None = None, **context
+) -> HttpResponse:
+    """The API page on one tab, or one of its fragments alone (for htmx).
+
+    ``context`` overrides the tab's defaults, e.g. with a bound form that has errors.
+    """
+    context = {"api": api, "tab": tab, "tabs": TABS.items(), **context}
+    if tab == "settings":
+        context.setdefault("settings_form", ApiSettingsForm.for_api(api))
+    elif tab == "scopes":
+        context.setdefault("scope_form", ScopeForm())
+        context["scopes"] = selectors.scope_list(api=api)
+    elif tab == "signing":
+        context.setdefault("confirm_form", ConfirmForm())
+        if api.signing_algorithm == Api.Algorithm.RS256:
+            context["signing_keys"] = selectors.signing_keys_published()
+            context["jwks_url"] = _jwks_url()
+    elif tab == "quickstart":
+        values = {"issuer": settings.OIDC_ISSUER, "audience": api.identifier, "jwks_url": _jwks_url()}
+        context["quickstart"] = values
+        # JSON strings are valid Python string literals, whatever characters they hold.
+        context["py"] = {name: json.dumps(value) for name, value in values.items()}
+    template = f"apis/api_detail.html#{fragment}" if fragment else "apis/api_detail.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _scopes_response(request: HtmxHttpRequest, api: Api, **context) -> HttpResponse:
+    return _render_detail(request, api, tab="scopes", fragment="scopes" if request.htmx else None, **context)
+
+
+@require_GET
+@staff_required
+def api_list(request: HtmxHttpRequest) -> HttpResponse:
+    return render(request, "apis/api_list.html", {"apis": selectors.api_list()})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def api_create(request: HtmxHttpRequest) -> HttpResponse:
+    form = ApiCreateForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            api = services.api_create(**form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"API “{api.name}” created.")
+            return redirect("apis:detail", pk=api.pk)
+    return render(request, "apis/api_create.html", {"form": form})
+
+
+@require_GET
+@staff_required
+def api_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    api = _api_or_404(pk)
+    tab = request.GET.get("tab", "")
+    if tab not in TABS:
+        tab = "settings"
+    context = {}
+    edit = request.GET.get("edit", "")
+    if tab == "scopes" and edit.isdigit():
+        scope = selectors.scope_list(api=api).filter(pk=int(edit)).first()
+        if scope is not None:
+            context = {"editing": scope.pk, "edit_form": _scope_edit_form(scope)}
+    fragment = "scopes" if request.htmx and tab == "scopes" else None
+    return _render_detail(request, api, tab=tab, fragment=fragment, **context)
+
+
+@require_POST
+@staff_required
+def api_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    api = _api_or_404(pk)
+    form = ApiSettingsForm.for_api(api, request.POST)
+    if form.is_valid():
+        try:
+            services.api_update(api=api, **form.settings())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect(_tab_url(api, "settings"))
+    # The failed update left its values on the instance: show the stored API.
+    return _render_detail(request, _api_or_404(pk), tab="settings", settings_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def api_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    api = _api_or_404(pk)
+    if request.method == "POST":
+        name = api.name
+        services.api_delete(api=api)
+        messages.success(request, f"API “{name}” deleted.")
+        return redirect("apis:list")
+    return render(request, "apis/api_delete.html", {"api": api, "scope_count": api.scopes.count()})
+
+
+@require_POST
+@staff_required
+def scope_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    api = _api_or_404(pk)
+    form = ScopeForm(request.POST)
+    notice = ""
+    if form.is_valid():
+        try:
+            scope = services.scope_create(api=api, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            notice = f"Scope “{scope.value}” added."
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(_tab_url(api, "scopes"))
+            form = ScopeForm()
+    return _scopes_response(request, api, scope_form=form, notice=notice)
+
+
+@require_POST
+@staff_required
+def scope_update(request: HtmxHttpRequest, pk: int, scope_pk: int) -> HttpResponse:
+    api = _api_or_404(pk)
+    scope = get_object_or_404(selectors.scope_list(api=api), pk=scope_pk)
+    form = _scope_edit_form(scope, request.POST)
+    if form.is_valid():
+        try:
+            scope = services.scope_update(scope=scope, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            notice = f"Scope “{scope.value}” saved."
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(_tab_url(api, "scopes"))
+            return _scopes_response(request, api, notice=notice)
+    return _scopes_response(request, api, editing=scope.pk, edit_form=form)
+
+
+@require_POST
+@staff_required
+def scope_delete(request: HtmxHttpRequest, pk: int, scope_pk: int) -> HttpResponse:
+    api = _api_or_404(pk)
+    scope = get_object_or_404(selectors.scope_list(api=api), pk=scope_pk)
+    notice = f"Scope “{scope.value}” removed."
+    services.scope_delete(scope=scope)
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect(_tab_url(api, "scopes"))
+    return _scopes_response(request, api, notice=notice)
+
+
+@require_GET
+@never_cache
+@staff_required
+def api_secret_reveal(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    api = _hs256_api_or_404(pk)
+    logger.info("HS256 secret revealed: api=%s user=%s", api.pk, request.user.pk)
+    fragment = "secret" if request.htmx else None
+    return _render_detail(request, api, tab="signing", fragment=fragment, secret_revealed=True)
+
+
+@require_POST
+@staff_required
+def api_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    api = _hs256_api_or_404(pk)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, api, tab="signing", confirm_form=form)
+    services.api_secret_rotate(api=api)
+    logger.info("HS256 secret rotated: api=%s user=%s", api.pk, request.user.pk)
+    messages.success(
+        request, "Secret rotated. Give your API the new secret: tokens signed with the old one fail."
+    )
+    return redirect(_tab_url(api, "signing"))
+
+
+@require_POST
+@staff_required
+def signing_key_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    # The RSA key is the server's, shared by every RS256 API; ``pk`` is the page to return to.
+    api = _api_or_404(pk)
+    key = services.signing_key_rotate_now()
+    logger.info("signing key rotated: kid=%s user=%s", key.kid, request.user.pk)
+    messages.success(request, f"New signing key {key.kid} is current. The previous key stays published.")
+    return redirect(_tab_url(api, "signing"))

@@ -19,6 +19,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from apis.models import OIDC_SCOPES, Api
 from apis.selectors import api_by_identifier
 from apis.tokens import ApiSigning, mint_access_token
+from clients.selectors import client_grant_scopes
 
 CLIENT_CREDENTIALS = "client_credentials"
 
@@ -65,11 +66,21 @@ def _api_scopes(api: Api | None) -> set[str]:
 def grantable_scopes(request: Request, scopes: list[str]) -> list[str]:
     """The requested scopes that may be granted: the rest are dropped, never refused.
 
-    OpenID Connect scopes are for people; a machine client gets its API's scopes only.
+    A machine client gets only what its client grant for the API allows (everything
+    granted when it asks for nothing in particular) and no OpenID Connect scope; without
+    a grant it gets ``access_denied``.
     """
-    allowed = _api_scopes(audience_api(request))
-    if request.grant_type != CLIENT_CREDENTIALS:
-        allowed |= OIDC_SCOPES
+    api = audience_api(request)
+    if request.grant_type == CLIENT_CREDENTIALS:
+        granted = client_grant_scopes(client=request.client, api=api)
+        if granted is None:
+            raise errors.AccessDeniedError(
+                description=f"This application is not authorized to call {api.identifier}.", request=request
+            )
+        if not scopes:
+            return sorted(granted)
+        return [scope for scope in dict.fromkeys(scopes) if scope in granted]
+    allowed = _api_scopes(api) | OIDC_SCOPES
     return [scope for scope in dict.fromkeys(scopes) if scope in allowed]
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
+from django.db.models import Min
+from django.utils import timezone
 from oauth2_provider import oauth2_validators
 from oauth2_provider.models import get_grant_model, get_refresh_token_model
 from oauthlib.common import Request
@@ -19,6 +22,10 @@ from .tokens import CLIENT_CREDENTIALS, audience_api, grantable_scopes
 
 Grant = get_grant_model()
 RefreshToken = get_refresh_token_model()
+
+
+def _basic_auth_used(request: Request) -> bool:
+    return request.headers.get("Authorization", "").split(" ", 1)[0].lower() == "basic"
 
 
 class OAuth2Validator(oauth2_validators.OAuth2Validator):
@@ -56,6 +63,28 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         return bool(request.client and request.client.skip_authorization)
 
     # --- Token requests -------------------------------------------------------------------
+
+    def authenticate_client(self, request: Request, *args, **kwargs) -> bool:
+        """Authenticate with the method the client registered, and only that one."""
+        if not super().authenticate_client(request, *args, **kwargs):
+            return False
+        used = Client.AuthMethod.BASIC if _basic_auth_used(request) else Client.AuthMethod.POST
+        return request.client.token_endpoint_auth_method == used
+
+    def rotate_refresh_token(self, request: Request) -> bool:
+        return request.client.rotate_refresh_token
+
+    def validate_refresh_token(self, refresh_token: str, client, request: Request, *args, **kwargs) -> bool:
+        """DOT's checks, then the client's idle and absolute refresh-token lifetimes."""
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        token = request.refresh_token_instance
+        now = timezone.now()
+        if now - token.created > timedelta(seconds=client.refresh_token_idle_lifetime):
+            return False
+        # The family's first token was issued at sign-in; rotated tokens keep their rows.
+        started = RefreshToken.objects.filter(token_family=token.token_family).aggregate(first=Min("created"))
+        return now - started["first"] <= timedelta(seconds=client.refresh_token_absolute_lifetime)
 
     def validate_code(self, client_id: str, code: str, client, request: Request, *args, **kwargs) -> bool:
         grant = Grant.objects.filter(code=code, application=client).select_related("user").first()

@@ -2,23 +2,132 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from jwcrypto import jwk
 from oauth2_provider.models import AbstractApplication
 
 from apis.keys import as_jwk, signing_key_current
+from apis.models import Api, Scope
+
+from .callbacks import validate_callback, validate_origin
+from .types import PROFILES, AppType, AuthMethod
+
+DAY = 24 * 3600
 
 
 class Client(AbstractApplication):
     """An OAuth 2.0 / OIDC client: django-oauth-toolkit's application, swapped in.
 
-    Swapped from the first migration so later fields (type, grants, lifetimes) need no
-    painful model swap.
+    The application type decides what DOT's own fields must be (public or confidential,
+    which grant); the database refuses any other combination.
     """
+
+    AppType = AppType
+    AuthMethod = AuthMethod
+
+    app_type = models.CharField("application type", max_length=20, choices=AppType.choices)
+    description = models.TextField(blank=True, max_length=1000)
+    logo_uri = models.URLField("logo URL", blank=True, max_length=500)
+    token_endpoint_auth_method = models.CharField(
+        "token endpoint authentication", max_length=30, choices=AuthMethod.choices
+    )
+    rotate_refresh_token = models.BooleanField(
+        "rotate refresh tokens", default=True, help_text="Issue a new refresh token at every use."
+    )
+    refresh_token_absolute_lifetime = models.PositiveIntegerField(
+        "refresh token absolute lifetime (seconds)",
+        default=30 * DAY,
+        validators=[MinValueValidator(60), MaxValueValidator(365 * DAY)],
+        help_text="After this long since sign-in, the user must sign in again.",
+    )
+    refresh_token_idle_lifetime = models.PositiveIntegerField(
+        "refresh token idle lifetime (seconds)",
+        default=15 * DAY,
+        validators=[MinValueValidator(60), MaxValueValidator(365 * DAY)],
+        help_text="A refresh token unused for this long expires.",
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        app_type__in=[AppType.NATIVE, AppType.SPA],
+                        client_type=AbstractApplication.CLIENT_PUBLIC,
+                        authorization_grant_type=AbstractApplication.GRANT_AUTHORIZATION_CODE,
+                        token_endpoint_auth_method=AuthMethod.NONE,
+                    )
+                    | models.Q(
+                        app_type=AppType.REGULAR_WEB,
+                        client_type=AbstractApplication.CLIENT_CONFIDENTIAL,
+                        authorization_grant_type=AbstractApplication.GRANT_AUTHORIZATION_CODE,
+                        token_endpoint_auth_method__in=[AuthMethod.BASIC, AuthMethod.POST],
+                    )
+                    | models.Q(
+                        app_type=AppType.M2M,
+                        client_type=AbstractApplication.CLIENT_CONFIDENTIAL,
+                        authorization_grant_type=AbstractApplication.GRANT_CLIENT_CREDENTIALS,
+                        token_endpoint_auth_method__in=[AuthMethod.BASIC, AuthMethod.POST],
+                    )
+                ),
+                name="clients_client_type_consistent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    refresh_token_idle_lifetime__lte=models.F("refresh_token_absolute_lifetime")
+                ),
+                name="clients_client_idle_within_absolute",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.client_id
+
+    @property
+    def profile(self):
+        return PROFILES[self.app_type]
+
+    @property
+    def first_party(self) -> bool:
+        """First-party applications may skip the consent screen (DOT's skip_authorization)."""
+        return self.skip_authorization
+
+    def clean(self) -> None:
+        """Validate callbacks, logout URLs and origins for this application type.
+
+        Replaces DOT's clean(), whose single scheme list cannot tell a native app's
+        private-use scheme from a web app's https.
+        """
+        errors: dict[str, list[str]] = {}
+        dev = settings.DEBUG
+        for field in ("redirect_uris", "post_logout_redirect_uris"):
+            for uri in getattr(self, field).split():
+                try:
+                    validate_callback(uri, app_type=self.app_type, allow_http_localhost=dev)
+                except ValidationError as error:
+                    errors.setdefault(field, []).extend(error.messages)
+        for origin in self.allowed_origins.split():
+            try:
+                validate_origin(origin, allow_http_localhost=dev)
+            except ValidationError as error:
+                errors.setdefault("allowed_origins", []).extend(error.messages)
+        if self.profile.has_callbacks and not self.redirect_uris.split():
+            errors.setdefault("redirect_uris", []).append("Register at least one callback URL.")
+        if not self.profile.has_callbacks and self.redirect_uris.split():
+            errors.setdefault("redirect_uris", []).append(
+                "Machine-to-machine applications have no callbacks."
+            )
+        if self.refresh_token_idle_lifetime > self.refresh_token_absolute_lifetime:
+            errors.setdefault("refresh_token_idle_lifetime", []).append(
+                "The idle lifetime cannot exceed the absolute lifetime."
+            )
+        if errors:
+            raise ValidationError(errors)
 
     def get_allowed_schemes(self) -> list[str]:
         """Schemes this client may be redirected to: those of its registered callbacks.
@@ -35,3 +144,19 @@ class Client(AbstractApplication):
         if self.algorithm != self.RS256_ALGORITHM:
             raise ImproperlyConfigured("ID tokens are signed with RS256 only.")
         return as_jwk(signing_key_current())
+
+
+class ClientGrant(models.Model):
+    """A machine client's access to one API, with a subset of its scopes (Auth0's APIs tab)."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="grants")
+    api = models.ForeignKey(Api, on_delete=models.CASCADE, related_name="client_grants")
+    scopes = models.ManyToManyField(Scope, blank=True, related_name="client_grants")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["api__name"]
+        constraints = [models.UniqueConstraint(fields=["client", "api"], name="clients_grant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.client} → {self.api}"

@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", include("authz.oauth_urls")),
+    path("dashboard/apis/", include("apis.urls")),
     path("", include("accounts.urls")),
     path("", RedirectView.as_view(pattern_name="accounts:home"), name="root"),
 ]

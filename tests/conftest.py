@@ -8,6 +8,7 @@ from apis.models import Api
 from apis.services import api_create
 from apis.tokens import verifier_cache
 from clients.models import Client
+from clients.services import client_create
 
 from .oauth import LOOPBACK_CALLBACK, MOBILE_CALLBACK, TIMESHEETS_API
 
@@ -41,26 +42,20 @@ def staff_user(db) -> User:
 @pytest.fixture
 def public_client(db) -> Client:
     """A native app: public, authorization code with PKCE, RS256 ID tokens."""
-    return Client.objects.create(
+    client, _ = client_create(
+        app_type=Client.AppType.NATIVE,
         name="Timesheets Mobile (test)",
         client_id="test-mobile",
-        client_type=Client.CLIENT_PUBLIC,
-        authorization_grant_type=Client.GRANT_AUTHORIZATION_CODE,
-        redirect_uris=f"{MOBILE_CALLBACK} {LOOPBACK_CALLBACK}",
-        algorithm=Client.RS256_ALGORITHM,
+        redirect_uris=[MOBILE_CALLBACK, LOOPBACK_CALLBACK],
     )
+    return client
 
 
 @pytest.fixture
 def confidential_client(db) -> tuple[Client, str]:
-    """A machine client and its plain-text secret (stored hashed)."""
-    secret = "batch-secret-" + "x" * 40
-    client = Client.objects.create(
-        name="Timesheets Batch (test)",
-        client_id="test-batch",
-        client_type=Client.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Client.GRANT_CLIENT_CREDENTIALS,
-        client_secret=secret,
+    """A machine client (HTTP Basic) and its plain-text secret; it has no API grant yet."""
+    client, secret = client_create(
+        app_type=Client.AppType.M2M, name="Timesheets Batch (test)", client_id="test-batch"
     )
     return client, secret
 

@@ -172,7 +172,7 @@ STORAGES = {
 OIDC_ISSUER = env_str("OIDC_ISSUER")
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
-OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": OIDC_ISSUER or "",

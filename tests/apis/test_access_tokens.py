@@ -12,6 +12,8 @@ from django.test import Client as HttpClient
 from apis.keys import signing_key_current
 from apis.services import api_update
 from authz.models import AccessTokenRecord
+from clients.models import Client
+from clients.services import client_create, client_grant_set
 from tests.oauth import (
     ISSUER,
     TIMESHEETS_API,
@@ -116,6 +118,8 @@ def test_unknown_audience_is_refused_at_authorize(public_client, user_client, ti
 
 def test_two_audiences_are_refused(confidential_client, timesheets_api, hs256_api):
     client, secret = confidential_client
+    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
+    client_grant_set(client=client, api=hs256_api, scopes=["read:reports"])
     response = HttpClient().post(
         "/oauth/token",
         {"grant_type": "client_credentials", "resource": [TIMESHEETS_API, hs256_api.identifier]},
@@ -175,8 +179,11 @@ def _basic(client, secret: str) -> str:
 
 
 @pytest.mark.parametrize("body_format", ["form", "json"])
-def test_client_credentials_token(confidential_client, timesheets_api, body_format):
-    client, secret = confidential_client
+def test_client_credentials_token(timesheets_api, body_format):
+    client, secret = client_create(
+        app_type=Client.AppType.M2M, name="Batch (post)", token_endpoint_auth_method=Client.AuthMethod.POST
+    )
+    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets", "create:timesheets"])
     params = {
         "grant_type": "client_credentials",
         "audience": TIMESHEETS_API,

@@ -18,6 +18,7 @@ from django.test import Client as HttpClient
 from apis.keys import signing_key_current
 from apis.services import api_secret_rotate, api_update
 from apis.tokens import InvalidToken, _private_key, verifier_cache, verify_access_token
+from clients.services import client_grant_set
 from tests.oauth import ISSUER, TIMESHEETS_API, Pkce, client_credentials, exchange, get_code
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apis.urls")]
@@ -79,6 +80,7 @@ def test_the_scheme_is_case_insensitive(user_token):
 
 def test_a_machine_token_is_not_a_user(confidential_client, timesheets_api):
     client, secret = confidential_client
+    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
     token = client_credentials(client.client_id, secret, audience=TIMESHEETS_API, scope="read:timesheets")
     body = _get(token.json()["access_token"]).json()
     assert body["machine"] is True
@@ -201,6 +203,7 @@ def test_a_token_signed_with_a_client_secret_is_refused(confidential_client, tim
 
 def test_hs256_tokens_stop_working_when_the_secret_rotates(hs256_api, confidential_client):
     client, secret = confidential_client
+    client_grant_set(client=client, api=hs256_api, scopes=["read:reports"])
     token = client_credentials(client.client_id, secret, audience=hs256_api.identifier).json()["access_token"]
     assert verify_access_token(token, audience=hs256_api.identifier)["sub"] == "test-batch@clients"
     api_secret_rotate(api=hs256_api)

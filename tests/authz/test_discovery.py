@@ -9,6 +9,8 @@ import pytest
 from django.test import Client as HttpClient
 from django.urls import resolve
 
+from clients.models import Client
+from clients.services import client_create, client_grant_set
 from tests.oauth import ISSUER, Pkce, authorize_url, basic_auth, redirect_params
 
 pytestmark = pytest.mark.django_db
@@ -71,11 +73,12 @@ def test_grants_not_advertised_are_refused(confidential_client, grant_type):
 
 
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-def test_advertised_client_authentication_methods_work(
-    discovery, confidential_client, timesheets_api, method
-):
+def test_advertised_client_authentication_methods_work(discovery, timesheets_api, method):
     assert method in discovery["token_endpoint_auth_methods_supported"]
-    client, secret = confidential_client
+    client, secret = client_create(
+        app_type=Client.AppType.M2M, name=f"Batch ({method})", token_endpoint_auth_method=method
+    )
+    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
     data = {"grant_type": "client_credentials", "audience": timesheets_api.identifier}
     headers = {}
     if method == "client_secret_basic":
