@@ -28,11 +28,14 @@ run: install ## Migrate, load the demo data and serve on http://127.0.0.1:$PORT 
 	@mkdir -p var
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py migrate --noinput
 	@test -s var/demo-password || $(PY) -c "import secrets; print('Demo-' + secrets.token_urlsafe(12))" > var/demo-password
-	@DJANGO_SETTINGS_MODULE=config.settings.dev DEMO_PASSWORD="$$(cat var/demo-password)" $(PY) manage.py seed_demo
+	@test -s var/demo-client-secret || $(PY) -c "import secrets; print(secrets.token_urlsafe(32))" > var/demo-client-secret
+	@DJANGO_SETTINGS_MODULE=config.settings.dev DEMO_PASSWORD="$$(cat var/demo-password)" \
+	  DEMO_CLIENT_SECRET="$$(cat var/demo-client-secret)" $(PY) manage.py seed_demo
 	@echo
 	@echo "  Sign in:    http://127.0.0.1:$(PORT)/login/"
 	@echo "  Dashboard:  http://127.0.0.1:$(PORT)/dashboard/  (admin@abcinc.example)"
 	@echo "  Password:   $$(cat var/demo-password)   (every demo user; kept in var/demo-password)"
+	@echo "  Batch:      client timesheets-batch, secret in var/demo-client-secret"
 	@echo "  Discovery:  http://127.0.0.1:$(PORT)/.well-known/openid-configuration"
 	@echo
 	DJANGO_SETTINGS_MODULE=config.settings.dev PORT=$(PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)

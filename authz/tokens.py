@@ -7,12 +7,15 @@ the code and the refresh token without help.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.urls import reverse
+from oauth2_provider.models import get_refresh_token_model
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -22,6 +25,7 @@ from apis.tokens import ApiSigning, mint_access_token
 from clients.selectors import client_grant_scopes
 
 CLIENT_CREDENTIALS = "client_credentials"
+RefreshToken = get_refresh_token_model()
 
 
 def userinfo_url() -> str:
@@ -129,6 +133,17 @@ def access_token_generator(request: Request) -> str:
         request.grant_id = uuid.uuid4()
     request.access_token_claims = claims
     return mint_access_token(claims, signing=ApiSigning.of(api) if api is not None else None)
+
+
+def refresh_token_lock(value: str) -> RefreshToken | None:
+    """Lock the refresh token ``value`` names (its newest row) until the transaction ends."""
+    checksum = hashlib.sha256(value.encode()).hexdigest()
+    return (
+        RefreshToken.objects.select_for_update()
+        .filter(token_checksum=checksum)
+        .order_by(F("revoked").desc(nulls_first=True))
+        .first()
+    )
 
 
 def refresh_token_policy(token: dict[str, Any], token_handler: Any, request: Request) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from accounts.claims import CLAIM_SCOPES, claims_for_scopes
 from clients.models import Client
 
 from .backends import SESSION_AUTHENTICATED
+from .consent import consent_skippable
 from .models import AccessTokenRecord
 from .tokens import CLIENT_CREDENTIALS, audience_api, grantable_scopes
 
@@ -60,7 +61,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
 
     def validate_silent_authorization(self, request: Request) -> bool:
         """prompt=none may only succeed when no consent screen would be shown."""
-        return bool(request.client and request.client.skip_authorization)
+        return consent_skippable(request.client, audience_api(request))
 
     # --- Token requests -------------------------------------------------------------------
 

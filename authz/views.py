@@ -4,16 +4,21 @@ import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 from oauth2_provider import views as oauth2_views
 
 from accounts.claims import CLAIM_SCOPES
 from apis.models import OIDC_SCOPES
+from apis.selectors import api_by_identifier
 from clients.models import Client
 
+from .consent import consent_skippable
 from .server import SUPPORTED_GRANT_TYPES
+from .tokens import refresh_token_lock
 
 
 def _with_issuer(uri: str) -> str:
@@ -51,7 +56,23 @@ class AuthorizationView(oauth2_views.AuthorizationView):
             # DOT reads both request.GET and the raw query string: keep them in step.
             request.GET = params
             request.META["QUERY_STRING"] = params.urlencode()
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        context = getattr(response, "context_data", None) or {}
+        if "form" in context and not context.get("error") and self._consent_skippable(context):
+            # The same path as pressing Allow, so nothing differs but the screen.
+            form = self.get_form_class()(data={**self._consent_fields(), "allow": "on"})
+            if form.is_valid():
+                return self.form_valid(form)
+        return response
+
+    def _consent_fields(self) -> dict[str, str]:
+        return {name: value for name, value in self.get_initial().items() if value is not None}
+
+    @staticmethod
+    def _consent_skippable(context: dict) -> bool:
+        identifier = (context.get("resource") or "").split()
+        api = api_by_identifier(identifier[0]) if len(identifier) == 1 else None
+        return consent_skippable(context["application"], api)
 
     def redirect(self, redirect_to: str, application: Client | None) -> HttpResponse:
         if application is None:
@@ -75,7 +96,22 @@ class TokenView(oauth2_views.TokenView):
             except ValueError as error:
                 return token_error("invalid_request", str(error))
         request.POST = _audience_as_resource(request.POST)
+        if request.POST.get("grant_type") == "refresh_token":
+            return self._refresh(request)
         return self.authorization_flow_token_response(request)
+
+    def _refresh(self, request: HttpRequest) -> HttpResponse:
+        """Refresh under a lock on the refresh token, so parallel uses make one successor.
+
+        A request that waited while another rotated the token is a concurrent duplicate,
+        not a replay: it is refused without revoking the family the winner continues.
+        """
+        started = timezone.now()
+        with transaction.atomic():
+            token = refresh_token_lock(request.POST.get("refresh_token", ""))
+            if token is not None and token.revoked is not None and token.revoked >= started:
+                return token_error("invalid_grant", "A concurrent request has just used this refresh token.")
+            return self.authorization_flow_token_response(request)
 
 
 def _form_from_json(body: bytes) -> QueryDict:

@@ -34,6 +34,11 @@ class Client(AbstractApplication):
     token_endpoint_auth_method = models.CharField(
         "token endpoint authentication", max_length=30, choices=AuthMethod.choices
     )
+    first_party = models.BooleanField(
+        "first-party application",
+        default=False,
+        help_text="Ours: may skip the consent screen for APIs that allow it.",
+    )
     rotate_refresh_token = models.BooleanField(
         "rotate refresh tokens", default=True, help_text="Issue a new refresh token at every use."
     )
@@ -91,11 +96,6 @@ class Client(AbstractApplication):
     @property
     def profile(self):
         return PROFILES[self.app_type]
-
-    @property
-    def first_party(self) -> bool:
-        """First-party applications may skip the consent screen (DOT's skip_authorization)."""
-        return self.skip_authorization
 
     def clean(self) -> None:
         """Validate callbacks, logout URLs and origins for this application type.

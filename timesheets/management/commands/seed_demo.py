@@ -10,6 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import DEMO_PEOPLE, seed_users
 from apis.demo import seed_timesheets_api
+from clients.demo import BATCH_CLIENT_ID, MOBILE_CLIENT_ID, seed_timesheets_clients
+
+MIN_CLIENT_SECRET_LENGTH = 32
 
 
 class Command(BaseCommand):
@@ -21,16 +24,27 @@ class Command(BaseCommand):
             default=os.environ.get("DEMO_PASSWORD") or None,
             help="Password for every demo user (default: $DEMO_PASSWORD; else generated for new users).",
         )
+        parser.add_argument(
+            "--client-secret",
+            default=os.environ.get("DEMO_CLIENT_SECRET") or None,
+            help="Secret of the timesheets-batch client (default: $DEMO_CLIENT_SECRET; else generated once).",
+        )
 
-    def handle(self, *args, password: str | None, **options) -> None:
+    def handle(self, *args, password: str | None, client_secret: str | None, **options) -> None:
         if password is not None:
             try:
                 validate_password(password)
             except ValidationError as error:
                 raise CommandError("The demo password is too weak: " + " ".join(error.messages)) from error
 
+        if client_secret is not None and len(client_secret) < MIN_CLIENT_SECRET_LENGTH:
+            raise CommandError(
+                f"The demo client secret needs at least {MIN_CLIENT_SECRET_LENGTH} characters."
+            )
+
         generated = seed_users(password=password)
         api = seed_timesheets_api()
+        generated_secret = seed_timesheets_clients(api=api, batch_secret=client_secret)
 
         self.stdout.write(self.style.SUCCESS(f"Demo users ready ({len(DEMO_PEOPLE)} people)."))
         for person in DEMO_PEOPLE:
@@ -41,3 +55,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING("Generated passwords are shown only this once."))
         scopes = ", ".join(api.scopes.values_list("value", flat=True))
         self.stdout.write(self.style.SUCCESS(f"{api.name} ready: audience {api.identifier} ({scopes})."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Applications ready: {MOBILE_CLIENT_ID} (native), {BATCH_CLIENT_ID} (M2M).")
+        )
+        secret = client_secret or generated_secret
+        if secret:
+            self.stdout.write(f"  {BATCH_CLIENT_ID} client secret: {secret}")
+        if generated_secret:
+            self.stdout.write(self.style.WARNING("The generated client secret is shown only this once."))
