@@ -30,10 +30,11 @@ def _refresh(client_id: str, token: str):
 
 def test_parallel_refreshes_produce_exactly_one_new_token(public_client, user_client, timesheets_api):
     pkce = Pkce.new()
-    code = get_code(
-        user_client, public_client.client_id, pkce, scope="openid offline_access read:timesheets", audience=TIMESHEETS_API
-    )
-    refresh_token = exchange(user_client, public_client.client_id, code, pkce.verifier).json()["refresh_token"]
+    scope = "openid offline_access read:timesheets"
+    code = get_code(user_client, public_client.client_id, pkce, scope=scope, audience=TIMESHEETS_API)
+    refresh_token = exchange(user_client, public_client.client_id, code, pkce.verifier).json()[
+        "refresh_token"
+    ]
 
     barrier = threading.Barrier(PARALLEL)
     results: list[tuple[int, dict]] = []

@@ -118,7 +118,9 @@ def test_an_idle_refresh_token_expires(public_client, user_client, timesheets_ap
 
 
 def test_the_absolute_lifetime_counts_from_sign_in(public_client, user_client, timesheets_api):
-    client_update(client=public_client, refresh_token_idle_lifetime=3600, refresh_token_absolute_lifetime=7200)
+    client_update(
+        client=public_client, refresh_token_idle_lifetime=3600, refresh_token_absolute_lifetime=7200
+    )
     first = _first_tokens(user_client, public_client)["refresh_token"]
     second = _refresh(public_client, first).json()["refresh_token"]
     signed_in = RefreshToken.objects.filter(revoked__isnull=False)  # the family's first token
