@@ -8,6 +8,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from oauth2_provider import views as oauth2_views
 
@@ -15,6 +16,7 @@ from accounts.claims import CLAIM_SCOPES
 from apis.models import OIDC_SCOPES
 from apis.selectors import api_by_identifier
 from clients.models import Client
+from clients.selectors import origin_allowed
 
 from .consent import consent_skippable
 from .server import SUPPORTED_GRANT_TYPES
@@ -99,6 +101,22 @@ class TokenView(oauth2_views.TokenView):
         if request.POST.get("grant_type") == "refresh_token":
             return self._refresh(request)
         return self.authorization_flow_token_response(request)
+
+    def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        """CORS preflight for single-page apps posting JSON from an allowed web origin.
+
+        The token response itself carries Access-Control-Allow-Origin only for the origins
+        of the client that made the request (oauthlib asks ``is_origin_allowed``).
+        """
+        response = HttpResponse(status=204)
+        origin = request.headers.get("Origin", "")
+        if origin and origin_allowed(origin):
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Methods"] = "POST"
+            response["Access-Control-Allow-Headers"] = "Content-Type"
+            response["Access-Control-Max-Age"] = "600"
+        patch_vary_headers(response, ["Origin"])
+        return response
 
     def _refresh(self, request: HttpRequest) -> HttpResponse:
         """Refresh under a lock on the refresh token, so parallel uses make one successor.

@@ -23,3 +23,11 @@ def client_grants(*, client: Client) -> dict[int, set[str]]:
     """Granted scope values per API id, for the dashboard's APIs tab."""
     grants = ClientGrant.objects.filter(client=client).prefetch_related("scopes")
     return {grant.api_id: {scope.value for scope in grant.scopes.all()} for grant in grants}
+
+
+def origin_allowed(origin: str) -> bool:
+    """Whether any application lists ``origin`` among its allowed web origins (CORS)."""
+    candidates = Client.objects.filter(allowed_origins__contains=origin).values_list(
+        "allowed_origins", flat=True
+    )
+    return any(origin in origins.split() for origins in candidates)
