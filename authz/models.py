@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from oauth2_provider.settings import oauth2_settings
 
@@ -21,3 +22,99 @@ class AccessTokenRecord(models.Model):
 
     def __str__(self) -> str:
         return str(self.jti)
+
+
+class Role(models.Model):
+    """A named set of permissions (API scopes), possibly from several APIs."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    permissions = models.ManyToManyField("apis.Scope", blank=True, related_name="roles")
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="roles")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Group(models.Model):
+    """People, roles and other groups. Members of a nested group are members of its parents.
+
+    ``subgroups`` holds the nested groups; membership and roles flow down to the members
+    of every subgroup, however deep. The nesting is kept acyclic by the services.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="authz_groups")
+    roles = models.ManyToManyField(Role, blank=True, related_name="groups")
+    subgroups = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="parent_groups", through="GroupNesting"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupNesting(models.Model):
+    parent = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="child_links")
+    child = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="parent_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "child"], name="authz_groupnesting_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("child")), name="authz_group_not_own_child"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"group {self.child_id} in group {self.parent_id}"
+
+
+class Consent(models.Model):
+    """What a person allowed an application: remembered per user, client and scope set."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    client = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="consents"
+    )
+    audience = models.CharField(max_length=255, blank=True)
+    scopes = models.TextField(help_text="Space-separated, sorted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client", "audience", "scopes"], name="authz_consent_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.client}: {self.scopes}"
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+class RuleSetting(models.Model):
+    """Whether, and in which order, a rule registered in settings runs."""
+
+    path = models.CharField(max_length=200, unique=True, help_text="Dotted path of the rule callable.")
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "path"]
+
+    def __str__(self) -> str:
+        return self.path

@@ -19,10 +19,16 @@ from oauth2_provider.models import get_refresh_token_model
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
-from apis.models import OIDC_SCOPES, Api
+from accounts.models import User
+from apis.models import Api
 from apis.selectors import api_by_identifier
 from apis.tokens import ApiSigning, mint_access_token
 from clients.selectors import client_grant_scopes
+
+from .backends import SESSION_USER
+from .policy import NoClientGrant, decide_scopes, granted
+from .rules import PROTOCOLS, RuleContext, RuleDenied, run_rules
+from .selectors import user_permission_values
 
 CLIENT_CREDENTIALS = "client_credentials"
 RefreshToken = get_refresh_token_model()
@@ -63,29 +69,74 @@ def audience_api(request: Request) -> Api | None:
     return request.audience_api
 
 
-def _api_scopes(api: Api | None) -> set[str]:
-    return {scope.value for scope in api.scopes.all()} if api is not None else set()
+def permissions_claim(api: Api, user: User | None, *, client, scopes: list[str]) -> list[str]:
+    """The ``permissions`` claim: what the user (or machine client) may do on the API.
+
+    With RBAC, a user's effective permissions for the API; a machine client's, its client
+    grant. Without RBAC nothing is assigned, so it lists the API scopes of this token.
+    """
+    if user is None:
+        return sorted(client_grant_scopes(client=client, api=api) or ())
+    if api.rbac_enabled:
+        return sorted(user_permission_values(user, api))
+    api_scopes = {scope.value for scope in api.scopes.all()}
+    return [scope for scope in scopes if scope in api_scopes]
+
+
+def session_user(request: Request) -> User | None:
+    """The person a request is for: from the grant at /oauth/token, the session at /authorize."""
+    if request.user is not None:
+        return request.user
+    if not hasattr(request, "session_user"):
+        user_id = request.headers.get(SESSION_USER)
+        request.session_user = User.objects.filter(pk=user_id).first() if user_id else None
+    return request.session_user
 
 
 def grantable_scopes(request: Request, scopes: list[str]) -> list[str]:
     """The requested scopes that may be granted: the rest are dropped, never refused.
 
-    A machine client gets only what its client grant for the API allows (everything
-    granted when it asks for nothing in particular) and no OpenID Connect scope; without
-    a grant it gets ``access_denied``.
+    A machine client without a client grant for the API gets ``access_denied``.
     """
-    api = audience_api(request)
-    if request.grant_type == CLIENT_CREDENTIALS:
-        granted = client_grant_scopes(client=request.client, api=api)
-        if granted is None:
-            raise errors.AccessDeniedError(
-                description=f"This application is not authorized to call {api.identifier}.", request=request
-            )
-        if not scopes:
-            return sorted(granted)
-        return [scope for scope in dict.fromkeys(scopes) if scope in granted]
-    allowed = _api_scopes(api) | OIDC_SCOPES
-    return [scope for scope in dict.fromkeys(scopes) if scope in allowed]
+    machine = request.grant_type == CLIENT_CREDENTIALS
+    try:
+        decisions = decide_scopes(
+            user=None if machine else session_user(request),
+            client=request.client,
+            api=audience_api(request),
+            requested=scopes,
+            machine=machine,
+        )
+    except NoClientGrant:
+        raise errors.AccessDeniedError(
+            description=f"This application is not authorized to call {audience_api(request).identifier}.",
+            request=request,
+        ) from None
+    return granted(decisions)
+
+
+def apply_token_policy(request: Request) -> None:
+    """oauthlib post-token validator: the policy again, then the rules, for every grant.
+
+    Runs when the person is known (from the code or refresh token), so a role removed since
+    sign-in is gone from the refreshed token. A rule's denial is ``access_denied``.
+    """
+    requested = tuple(request.scopes)
+    if request.grant_type != CLIENT_CREDENTIALS:
+        request.scopes = grantable_scopes(request, list(requested))
+    context = RuleContext(
+        user=None if request.grant_type == CLIENT_CREDENTIALS else request.user,
+        client=request.client,
+        api=audience_api(request),
+        requested_scopes=requested,
+        granted_scopes=tuple(request.scopes),
+        protocol=PROTOCOLS[request.grant_type],
+    )
+    try:
+        run_rules(context)
+    except RuleDenied as error:
+        raise errors.AccessDeniedError(description=str(error), request=request) from error
+    request.rule_context = context
 
 
 def access_token_lifetime(request: Request) -> int:
@@ -124,8 +175,10 @@ def access_token_generator(request: Request) -> str:
     if user is None:
         claims["gty"] = "client-credentials"
     if api is not None and api.add_permissions_claim:
-        api_scopes = _api_scopes(api)
-        claims["permissions"] = [scope for scope in scopes if scope in api_scopes]
+        claims["permissions"] = permissions_claim(api, user, client=request.client, scopes=scopes)
+    rule_context = getattr(request, "rule_context", None)
+    if rule_context is not None:
+        claims.update(rule_context.access_token_claims)
 
     if request.grant_type == "refresh_token":
         request.grant_id = request.refresh_token_instance.token_family

@@ -16,7 +16,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from accounts.claims import CLAIM_SCOPES, claims_for_scopes
 from clients.models import Client
 
-from .backends import SESSION_AUTHENTICATED
+from .backends import SESSION_USER
 from .consent import consent_skippable
 from .models import AccessTokenRecord
 from .tokens import CLIENT_CREDENTIALS, audience_api, grantable_scopes
@@ -57,7 +57,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
 
     def validate_silent_login(self, request: Request) -> bool:
         """prompt=none: is someone signed in? (``login_required`` otherwise)."""
-        return request.headers.get(SESSION_AUTHENTICATED) == "1"
+        return bool(request.headers.get(SESSION_USER))
 
     def validate_silent_authorization(self, request: Request) -> bool:
         """prompt=none may only succeed when no consent screen would be shown."""
@@ -132,8 +132,13 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
     # --- Claims ---------------------------------------------------------------------------
 
     def get_oidc_claims(self, token, token_handler, request: Request) -> dict[str, Any]:
-        # One source for the ID token and /userinfo, filtered by the granted scopes.
-        return claims_for_scopes(request.user, request.scopes)
+        # One source for the ID token and /userinfo, filtered by the granted scopes; the
+        # ID token also carries what the rules added at the token endpoint.
+        claims = claims_for_scopes(request.user, request.scopes)
+        rule_context = getattr(request, "rule_context", None)
+        if rule_context is not None:
+            claims.update(rule_context.id_token_claims)
+        return claims
 
     def get_discovery_claims(self, request) -> list[str]:
         return list(CLAIM_SCOPES)

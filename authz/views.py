@@ -18,8 +18,9 @@ from apis.selectors import api_by_identifier
 from clients.models import Client
 from clients.selectors import origin_allowed
 
-from .consent import consent_skippable
+from .consent import consent_given, consent_skippable
 from .server import SUPPORTED_GRANT_TYPES
+from .services import consent_remember
 from .tokens import refresh_token_lock
 
 
@@ -70,11 +71,35 @@ class AuthorizationView(oauth2_views.AuthorizationView):
     def _consent_fields(self) -> dict[str, str]:
         return {name: value for name, value in self.get_initial().items() if value is not None}
 
+    def _consent_skippable(self, context: dict) -> bool:
+        client, audience = context["application"], self._audience(context.get("resource"))
+        api = api_by_identifier(audience) if audience else None
+        return consent_skippable(client, api) or consent_given(
+            user=self.request.user, client=client, audience=audience, scopes=context["scopes"]
+        )
+
     @staticmethod
-    def _consent_skippable(context: dict) -> bool:
-        identifier = (context.get("resource") or "").split()
-        api = api_by_identifier(identifier[0]) if len(identifier) == 1 else None
-        return consent_skippable(context["application"], api)
+    def _audience(resource: str | None) -> str:
+        identifiers = (resource or "").split()
+        return identifiers[0] if len(identifiers) == 1 else ""
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        allowed = form.cleaned_data.get("allow")
+        if (
+            self.request.method == "POST"
+            and allowed
+            and response.status_code == 302
+            and "code=" in response["Location"]
+        ):
+            # Remember what the person allowed, so the next sign-in does not ask again.
+            consent_remember(
+                user=self.request.user,
+                client=Client.objects.get(client_id=form.cleaned_data["client_id"]),
+                audience=self._audience(form.cleaned_data.get("resource")),
+                scopes=form.cleaned_data["scope"].split(),
+            )
+        return response
 
     def redirect(self, redirect_to: str, application: Client | None) -> HttpResponse:
         if application is None:

@@ -51,8 +51,14 @@ def redirect_params(response) -> dict[str, str]:
 
 
 def consent(http: HttpClient, url: str):
-    """Load the consent page for ``url`` and press Allow; returns the redirect."""
+    """Load the consent page for ``url`` and press Allow; returns the redirect.
+
+    When the person already allowed the same (a remembered consent), there is no page to
+    press anything on: the authorization endpoint redirects at once.
+    """
     page = http.get(url)
+    if page.status_code == 302 and page["Location"].split("?")[0] != "/login/":
+        return page
     assert page.status_code == 200, page.content
     return http.post("/authorize", {**consent_fields(page), "allow": "Authorize"})
 

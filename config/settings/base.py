@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.audit.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -208,6 +209,14 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
+
+# Token rules, in their default order; each can be switched off in the dashboard.
+AUTHZ_RULES = [
+    "authz.rules.deny_deactivated_users",
+    "authz.rules.add_roles_and_groups",
+]
+# Claims that rules add live under this URL, so they never clash with standard claims.
+AUTHZ_CLAIM_NAMESPACE = env_str("AUTHZ_CLAIM_NAMESPACE", "https://abcinc.example/")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

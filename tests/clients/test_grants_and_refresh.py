@@ -40,7 +40,9 @@ def test_the_token_carries_only_granted_scopes(confidential_client, timesheets_a
     assert response.status_code == HTTPStatus.OK
     assert response.json()["scope"] == "read:timesheets"  # approve: not granted, dropped
     claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
-    assert claims["permissions"] == ["read:timesheets"]
+    assert claims["scope"] == "read:timesheets"
+    # permissions: everything the client may do on the API, i.e. its grant.
+    assert claims["permissions"] == ["create:timesheets", "read:timesheets"]
 
 
 def test_asking_for_nothing_gets_everything_granted(confidential_client, timesheets_api):

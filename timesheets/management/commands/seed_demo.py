@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import DEMO_PEOPLE, seed_users
+from accounts.models import User
 from apis.demo import seed_timesheets_api
+from authz.demo import seed_roles_and_groups
 from clients.demo import BATCH_CLIENT_ID, MOBILE_CLIENT_ID, seed_timesheets_clients
 
 MIN_CLIENT_SECRET_LENGTH = 32
@@ -45,6 +47,12 @@ class Command(BaseCommand):
         generated = seed_users(password=password)
         api = seed_timesheets_api()
         generated_secret = seed_timesheets_clients(api=api, batch_secret=client_secret)
+        demo = User.objects.filter(email__in=[person.email for person in DEMO_PEOPLE])
+        seed_roles_and_groups(
+            api=api,
+            workers=list(demo.exclude(is_staff=True)),
+            managers=list(demo.filter(email="manager@abcinc.example")),
+        )
 
         self.stdout.write(self.style.SUCCESS(f"Demo users ready ({len(DEMO_PEOPLE)} people)."))
         for person in DEMO_PEOPLE:
@@ -57,6 +65,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{api.name} ready: audience {api.identifier} ({scopes})."))
         self.stdout.write(
             self.style.SUCCESS(f"Applications ready: {MOBILE_CLIENT_ID} (native), {BATCH_CLIENT_ID} (M2M).")
+        )
+        self.stdout.write(
+            self.style.SUCCESS("Roles and groups ready: All Staff (Timesheet User) ⊃ Managers (Approver).")
         )
         secret = client_secret or generated_secret
         if secret:

@@ -1,0 +1,70 @@
+"""The audit log: every service that changes configuration records what it did here.
+
+Services take the ``actor`` explicitly; the client's IP address is not something a
+service should have to thread through, so a middleware puts it in a context variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+
+from .models import AuditEntry, User
+
+_client_ip: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)
+
+
+def snapshot(instance: models.Model, fields: tuple[str, ...]) -> dict[str, Any]:
+    """A JSON-friendly picture of ``fields`` of ``instance``, for before/after."""
+    return {name: _plain(getattr(instance, name)) for name in fields}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted(_plain(item) for item in value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    target: models.Model | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    target_label: str = "",
+) -> AuditEntry:
+    """Write one entry. Call it inside the service's transaction: no change without a trace."""
+    return AuditEntry.objects.create(
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=actor.email if actor is not None and actor.pk else "system",
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None and target.pk is not None else "",
+        target_label=(target_label or str(target or ""))[:200],
+        before=before,
+        after=after,
+        ip=_client_ip.get(),
+    )
+
+
+class AuditContextMiddleware:
+    """Make the client's address available to audit_record during the request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _client_ip.set(request.META.get("REMOTE_ADDR") or None)
+        try:
+            return self.get_response(request)
+        finally:
+            _client_ip.reset(token)

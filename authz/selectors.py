@@ -1,0 +1,184 @@
+"""Reads for authorization: who holds which permission, and why.
+
+Every answer here costs a fixed number of queries, however deep groups are nested: the
+nesting edges are loaded once and walked in Python (an organization has hundreds of groups,
+not millions).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from apis.models import Api, Scope
+
+from .models import Group, GroupNesting, Role
+
+RoleUser = Role.users.through
+RolePermission = Role.permissions.through
+GroupRole = Group.roles.through
+GroupMember = Group.members.through
+
+
+def _parents() -> dict[int, list[tuple[int, str]]]:
+    parents: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for child, parent, name in GroupNesting.objects.values_list("child_id", "parent_id", "parent__name"):
+        parents[child].append((parent, name))
+    return parents
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = defaultdict(list)
+    for parent, child in GroupNesting.objects.values_list("parent_id", "child_id"):
+        children[parent].append(child)
+    return children
+
+
+def group_descendants(group_id: int) -> set[int]:
+    """Every group nested inside ``group_id``, at any depth (itself excluded)."""
+    children = _children()
+    seen: set[int] = set()
+    queue = deque(children[group_id])
+    while queue:
+        current = queue.popleft()
+        if current not in seen:
+            seen.add(current)
+            queue.extend(children[current])
+    return seen
+
+
+def user_group_paths(user: User) -> dict[int, tuple[str, ...]]:
+    """Every group ``user`` belongs to, with the chain of names that leads there.
+
+    A direct group maps to ``("Managers",)``; a group it is nested in maps to
+    ``("Managers", "All Staff")``. Two queries.
+    """
+    paths: dict[int, tuple[str, ...]] = {
+        group_id: (name,)
+        for group_id, name in GroupMember.objects.filter(user=user).values_list("group_id", "group__name")
+    }
+    parents = _parents()
+    queue = deque(paths)
+    while queue:
+        current = queue.popleft()
+        for parent, name in parents[current]:
+            if parent not in paths:
+                paths[parent] = (*paths[current], name)
+                queue.append(parent)
+    return paths
+
+
+def _via(path: tuple[str, ...]) -> str:
+    if len(path) == 1:
+        return f"group {path[0]}"
+    return f"group {path[-1]} (through {' → '.join(path[:-1])})"
+
+
+@dataclass(frozen=True)
+class HeldPermission:
+    api: str
+    scope: str
+    reasons: tuple[str, ...]
+
+
+def user_permissions(user: User, *, api: Api | None = None) -> list[HeldPermission]:
+    """The user's effective permissions (for one API or all), each with why it is held.
+
+    Five queries, whatever the nesting depth.
+    """
+    paths = user_group_paths(user)
+    holders: dict[int, list[str]] = defaultdict(list)  # role id → how the user holds it
+    role_names: dict[int, str] = {}
+    for role_id, name in RoleUser.objects.filter(user=user).values_list("role_id", "role__name"):
+        holders[role_id].append(f"role {name}")
+        role_names[role_id] = name
+    for group_id, role_id, name in GroupRole.objects.filter(group_id__in=paths).values_list(
+        "group_id", "role_id", "role__name"
+    ):
+        holders[role_id].append(f"role {name} via {_via(paths[group_id])}")
+        role_names[role_id] = name
+
+    grants = RolePermission.objects.filter(role_id__in=holders)
+    if api is not None:
+        grants = grants.filter(scope__api=api)
+    reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for role_id, identifier, value in grants.values_list("role_id", "scope__api__identifier", "scope__value"):
+        reasons[(identifier, value)].extend(holders[role_id])
+    return [
+        HeldPermission(identifier, value, tuple(sorted(set(why))))
+        for (identifier, value), why in sorted(reasons.items())
+    ]
+
+
+def user_permission_values(user: User, api: Api) -> dict[str, tuple[str, ...]]:
+    """``{scope value: reasons}`` for one API: what the token policy consults."""
+    return {held.scope: held.reasons for held in user_permissions(user, api=api)}
+
+
+def user_roles(user: User) -> list[tuple[Role, tuple[str, ...]]]:
+    """The roles a user holds, directly or through groups, with how."""
+    paths = user_group_paths(user)
+    how: dict[int, list[str]] = defaultdict(list)
+    for role_id in RoleUser.objects.filter(user=user).values_list("role_id", flat=True):
+        how[role_id].append("assigned directly")
+    for group_id, role_id in GroupRole.objects.filter(group_id__in=paths).values_list("group_id", "role_id"):
+        how[role_id].append(f"via {_via(paths[group_id])}")
+    roles = Role.objects.filter(pk__in=how).order_by("name")
+    return [(role, tuple(how[role.pk])) for role in roles]
+
+
+@dataclass(frozen=True)
+class Holder:
+    user: User
+    reasons: tuple[str, ...]
+
+
+def holders_of_roles(role_ids: dict[int, str]) -> list[Holder]:
+    """Everyone who holds any of the roles ``{id: name}``, directly or through groups."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for user_id, role_id in RoleUser.objects.filter(role_id__in=role_ids).values_list("user_id", "role_id"):
+        reasons[user_id].append(f"role {role_ids[role_id]}")
+    children = _children()
+    names = dict(Group.objects.values_list("id", "name"))
+    # For each group holding a role: its own members and those of every group inside it.
+    routes: dict[int, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
+    for group_id, role_id in GroupRole.objects.filter(role_id__in=role_ids).values_list(
+        "group_id", "role_id"
+    ):
+        chains = {group_id: (names[group_id],)}
+        queue = deque([group_id])
+        while queue:
+            current = queue.popleft()
+            for child in children[current]:
+                if child not in chains:
+                    chains[child] = (*chains[current], names[child])
+                    queue.append(child)
+        for member_group, chain in chains.items():
+            routes[member_group].append((role_id, tuple(reversed(chain))))
+    for group_id, user_id in GroupMember.objects.filter(group_id__in=routes).values_list(
+        "group_id", "user_id"
+    ):
+        for role_id, chain in routes[group_id]:
+            reasons[user_id].append(f"role {role_ids[role_id]} via {_via(chain)}")
+    users = User.objects.in_bulk(list(reasons))
+    return sorted(
+        (Holder(users[user_id], tuple(sorted(set(why)))) for user_id, why in reasons.items()),
+        key=lambda holder: holder.user.email,
+    )
+
+
+def who_has_permission(scope: Scope) -> list[Holder]:
+    """Every user holding ``scope`` and through what (role, group chain)."""
+    roles = dict(Role.objects.filter(permissions=scope).values_list("id", "name"))
+    return holders_of_roles(roles)
+
+
+def role_list() -> QuerySet[Role]:
+    return Role.objects.prefetch_related("permissions__api").order_by("name")
+
+
+def group_list() -> QuerySet[Group]:
+    return Group.objects.prefetch_related("roles", "subgroups").order_by("name")

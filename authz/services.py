@@ -1,0 +1,207 @@
+"""Writes for roles, groups, consents and rules. Each one is audited with its actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.audit import audit_record, snapshot
+from accounts.models import User
+from apis.models import Scope
+from clients.models import Client
+
+from .models import Consent, Group, GroupNesting, Role, RuleSetting
+from .selectors import group_descendants
+
+ROLE_FIELDS = ("name", "description")
+GROUP_FIELDS = ("name", "description")
+
+
+def _role_state(role: Role) -> dict:
+    permissions = [
+        f"{scope.api.identifier} {scope.value}" for scope in role.permissions.select_related("api")
+    ]
+    return {**snapshot(role, ROLE_FIELDS), "permissions": sorted(permissions)}
+
+
+# --- Roles ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def role_create(
+    *, actor: User | None, name: str, description: str = "", permissions: Iterable[Scope] = ()
+) -> Role:
+    role = Role(name=name.strip(), description=description.strip())
+    role.full_clean()
+    role.save()
+    role.permissions.set(list(permissions))
+    audit_record(actor=actor, action="role.create", target=role, after=_role_state(role))
+    return role
+
+
+@transaction.atomic
+def role_update(*, actor: User | None, role: Role, name: str, description: str) -> Role:
+    before = _role_state(role)
+    role.name, role.description = name.strip(), description.strip()
+    role.full_clean()
+    role.save()
+    audit_record(actor=actor, action="role.update", target=role, before=before, after=_role_state(role))
+    return role
+
+
+@transaction.atomic
+def role_set_permissions(*, actor: User | None, role: Role, permissions: Iterable[Scope]) -> Role:
+    before = _role_state(role)
+    role.permissions.set(list(permissions))
+    audit_record(actor=actor, action="role.permissions", target=role, before=before, after=_role_state(role))
+    return role
+
+
+@transaction.atomic
+def role_delete(*, actor: User | None, role: Role) -> None:
+    audit_record(actor=actor, action="role.delete", target=role, before=_role_state(role))
+    role.delete()
+
+
+@transaction.atomic
+def role_assign(*, actor: User | None, role: Role, user: User) -> None:
+    if not role.users.filter(pk=user.pk).exists():
+        role.users.add(user)
+        audit_record(actor=actor, action="role.assign", target=role, after={"user": user.email})
+
+
+@transaction.atomic
+def role_unassign(*, actor: User | None, role: Role, user: User) -> None:
+    if role.users.filter(pk=user.pk).exists():
+        role.users.remove(user)
+        audit_record(actor=actor, action="role.unassign", target=role, before={"user": user.email})
+
+
+# --- Groups -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def group_create(*, actor: User | None, name: str, description: str = "") -> Group:
+    group = Group(name=name.strip(), description=description.strip())
+    group.full_clean()
+    group.save()
+    audit_record(actor=actor, action="group.create", target=group, after=snapshot(group, GROUP_FIELDS))
+    return group
+
+
+@transaction.atomic
+def group_update(*, actor: User | None, group: Group, name: str, description: str) -> Group:
+    before = snapshot(group, GROUP_FIELDS)
+    group.name, group.description = name.strip(), description.strip()
+    group.full_clean()
+    group.save()
+    audit_record(
+        actor=actor, action="group.update", target=group, before=before, after=snapshot(group, GROUP_FIELDS)
+    )
+    return group
+
+
+@transaction.atomic
+def group_delete(*, actor: User | None, group: Group) -> None:
+    audit_record(actor=actor, action="group.delete", target=group, before=snapshot(group, GROUP_FIELDS))
+    group.delete()
+
+
+@transaction.atomic
+def group_add_member(*, actor: User | None, group: Group, user: User) -> None:
+    if not group.members.filter(pk=user.pk).exists():
+        group.members.add(user)
+        audit_record(actor=actor, action="group.add_member", target=group, after={"user": user.email})
+
+
+@transaction.atomic
+def group_remove_member(*, actor: User | None, group: Group, user: User) -> None:
+    if group.members.filter(pk=user.pk).exists():
+        group.members.remove(user)
+        audit_record(actor=actor, action="group.remove_member", target=group, before={"user": user.email})
+
+
+@transaction.atomic
+def group_add_role(*, actor: User | None, group: Group, role: Role) -> None:
+    if not group.roles.filter(pk=role.pk).exists():
+        group.roles.add(role)
+        audit_record(actor=actor, action="group.add_role", target=group, after={"role": role.name})
+
+
+@transaction.atomic
+def group_remove_role(*, actor: User | None, group: Group, role: Role) -> None:
+    if group.roles.filter(pk=role.pk).exists():
+        group.roles.remove(role)
+        audit_record(actor=actor, action="group.remove_role", target=group, before={"role": role.name})
+
+
+@transaction.atomic
+def group_nest(*, actor: User | None, parent: Group, child: Group) -> None:
+    """Put ``child`` inside ``parent``: its members become members of ``parent`` too.
+
+    Refused when ``parent`` is ``child`` itself or already inside it: that would be a cycle.
+    """
+    # Lock the nesting table's view of these two groups so two concurrent nestings cannot
+    # each pass the check and together close a cycle.
+    list(Group.objects.select_for_update().filter(pk__in=[parent.pk, child.pk]))
+    if parent.pk == child.pk or parent.pk in group_descendants(child.pk):
+        raise ValidationError(
+            f"“{child}” cannot go inside “{parent}”: “{parent}” is already inside “{child}”, "
+            "which would make a cycle."
+            if parent.pk != child.pk
+            else f"“{child}” cannot contain itself."
+        )
+    _, created = GroupNesting.objects.get_or_create(parent=parent, child=child)
+    if created:
+        audit_record(actor=actor, action="group.nest", target=parent, after={"subgroup": child.name})
+
+
+@transaction.atomic
+def group_unnest(*, actor: User | None, parent: Group, child: Group) -> None:
+    deleted, _ = GroupNesting.objects.filter(parent=parent, child=child).delete()
+    if deleted:
+        audit_record(actor=actor, action="group.unnest", target=parent, before={"subgroup": child.name})
+
+
+# --- Consent ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_remember(*, user: User, client: Client, audience: str, scopes: Iterable[str]) -> Consent:
+    """Record that ``user`` allowed ``client`` these scopes (for this audience)."""
+    consent, _ = Consent.objects.get_or_create(
+        user=user, client=client, audience=audience, scopes=" ".join(sorted(set(scopes)))
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_revoke(*, actor: User | None, consent: Consent) -> None:
+    """Forget a consent: the next sign-in to that application asks again."""
+    audit_record(
+        actor=actor,
+        action="consent.revoke",
+        target=consent.user,
+        before={"client": consent.client.client_id, "audience": consent.audience, "scopes": consent.scopes},
+    )
+    consent.delete()
+
+
+# --- Rules ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def rule_update(*, actor: User | None, rule: RuleSetting, enabled: bool, position: int) -> RuleSetting:
+    before = snapshot(rule, ("enabled", "position"))
+    rule.enabled, rule.position = enabled, position
+    rule.save(update_fields=["enabled", "position"])
+    audit_record(
+        actor=actor,
+        action="rule.update",
+        target=rule,
+        before=before,
+        after=snapshot(rule, ("enabled", "position")),
+    )
+    return rule

@@ -1,0 +1,182 @@
+"""Dashboard forms: they parse input; the services validate against the model and write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django import forms
+
+from apis.forms import add_service_errors
+from apis.models import Api
+
+from .models import DAY, Client
+from .types import PROFILES, AppType, AuthMethod
+
+__all__ = [
+    "ClientCreateForm",
+    "ClientSettingsForm",
+    "ConfirmForm",
+    "GrantForm",
+    "add_service_errors",
+]
+
+MAX_REFRESH_LIFETIME = 365 * DAY
+
+
+def _client_field(name: str, **kwargs) -> forms.Field:
+    return Client._meta.get_field(name).formfield(**kwargs)
+
+
+class UrlListField(forms.CharField):
+    """A textarea of URLs, one per line, cleaned to a list (what the services take).
+
+    The services and the model validate each URL for the application's type, so that the
+    error names the URL and the rule it breaks.
+    """
+
+    widget = forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "off"})
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, strip=False, **kwargs)
+
+    def prepare_value(self, value: Iterable[str] | str | None) -> str:
+        if value is None:
+            return ""
+        items = value.split() if isinstance(value, str) else value
+        return "\n".join(items)
+
+    def to_python(self, value: str | None) -> list[str]:
+        return (value or "").split()
+
+
+CALLBACKS_HELP = (
+    "One URL per line. Web apps: https://…/callback (http only for localhost in development). "
+    "Native apps: a reverse-domain scheme such as com.abcinc.timesheets://callback, "
+    "or http://127.0.0.1/callback."
+)
+
+
+class ClientCreateForm(forms.Form):
+    name = _client_field("name", required=True, help_text="Shown to users on the consent screen.")
+    app_type = forms.ChoiceField(
+        label="Application type",
+        choices=AppType.choices,
+        initial=AppType.REGULAR_WEB,
+        widget=forms.RadioSelect(attrs={"class": "type-choice"}),
+    )
+    redirect_uris = UrlListField(label="Allowed callback URLs", help_text=CALLBACKS_HELP)
+
+    def type_choices(self) -> list[tuple[forms.BoundWidget, str]]:
+        """Each type's radio button with the profile's summary, for the type picker."""
+        return [(radio, PROFILES[radio.data["value"]].summary) for radio in self["app_type"]]
+
+    def create_kwargs(self) -> dict[str, object]:
+        """The cleaned values for client_create.
+
+        A machine-to-machine application has no callbacks: whatever the (hidden) textarea
+        still holds after switching type is not its to keep.
+        """
+        data = dict(self.cleaned_data)
+        if not PROFILES[data["app_type"]].has_callbacks:
+            data.pop("redirect_uris")
+        return data
+
+
+class ClientSettingsForm(forms.Form):
+    """An application's settings: the fields its type has, nothing else.
+
+    The type and client id are shown for reference only: disabled fields ignore whatever a
+    request posts for them, and client_update could not change them anyway.
+    """
+
+    name = _client_field("name", required=True)
+    app_type = forms.ChoiceField(
+        label="Application type", choices=AppType.choices, disabled=True, required=False
+    )
+    client_id = forms.CharField(label="Client ID", disabled=True, required=False)
+    description = _client_field("description", widget=forms.Textarea(attrs={"rows": 2}))
+    logo_uri = _client_field(
+        "logo_uri",
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://abcinc.example/logo.png"}),
+    )
+    redirect_uris = UrlListField(label="Allowed callback URLs", help_text=CALLBACKS_HELP)
+    post_logout_redirect_uris = UrlListField(
+        label="Allowed logout URLs",
+        help_text="One URL per line: where users may be sent back after signing out.",
+    )
+    allowed_origins = UrlListField(
+        label="Allowed web origins",
+        help_text="One origin per line (https://app.abcinc.example): the browser may call "
+        "the token endpoint from these.",
+    )
+    token_endpoint_auth_method = _client_field("token_endpoint_auth_method")
+    first_party = _client_field("first_party")
+    rotate_refresh_token = _client_field("rotate_refresh_token")
+    refresh_token_absolute_lifetime = _client_field(
+        "refresh_token_absolute_lifetime", min_value=60, max_value=MAX_REFRESH_LIFETIME
+    )
+    refresh_token_idle_lifetime = _client_field(
+        "refresh_token_idle_lifetime", min_value=60, max_value=MAX_REFRESH_LIFETIME
+    )
+
+    READ_ONLY = ("app_type", "client_id")
+
+    def __init__(self, client: Client, data=None) -> None:
+        initial = {name: getattr(client, name) for name in self.base_fields}
+        super().__init__(data, initial=initial)
+        profile = client.profile
+        if not profile.has_callbacks:
+            # A machine has no users: nothing to call back, log out or consent to, and no
+            # refresh tokens (client credentials issues none).
+            for name in (
+                "redirect_uris",
+                "post_logout_redirect_uris",
+                "first_party",
+                "rotate_refresh_token",
+                "refresh_token_absolute_lifetime",
+                "refresh_token_idle_lifetime",
+            ):
+                del self.fields[name]
+        if client.app_type != AppType.SPA:
+            del self.fields["allowed_origins"]
+        if profile.is_public:
+            del self.fields["token_endpoint_auth_method"]
+        else:
+            # The type's methods only, its default first.
+            self.fields["token_endpoint_auth_method"].choices = [
+                (method, AuthMethod(method).label) for method in profile.auth_methods
+            ]
+
+    def settings(self) -> dict[str, object]:
+        """The cleaned values that client_update may change."""
+        return {name: value for name, value in self.cleaned_data.items() if name not in self.READ_ONLY}
+
+
+class ConfirmForm(forms.Form):
+    """A checkbox that rotating the secret needs ticked, with or without JavaScript."""
+
+    confirm = forms.BooleanField(
+        label="I understand that the current secret stops working at once.",
+    )
+
+
+class GrantForm(forms.Form):
+    """One row of the APIs tab: may this machine client call ``api``, with which scopes."""
+
+    authorized = forms.BooleanField(label="Authorized", required=False)
+    scopes = forms.MultipleChoiceField(label="Scopes", required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, api: Api, data=None, *, granted: set[str] | None = None) -> None:
+        initial = {"authorized": granted is not None, "scopes": sorted(granted or ())}
+        # Its own ids: every API's row sits on the same page.
+        super().__init__(data, initial=initial, auto_id=f"id_grant_{api.pk}_%s")
+        self.api = api
+        # Sorted here rather than in SQL, so that a prefetched scopes list serves every row.
+        self.api_scopes = sorted(api.scopes.all(), key=lambda scope: scope.value)
+        self.fields["scopes"].choices = [(scope.value, scope.value) for scope in self.api_scopes]
+
+    def scope_boxes(self) -> list[tuple[forms.BoundWidget, str]]:
+        """Each scope's checkbox with its description."""
+        descriptions = {scope.value: scope.description for scope in self.api_scopes}
+        return [(box, descriptions[box.data["value"]]) for box in self["scopes"]]

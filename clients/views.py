@@ -1,0 +1,320 @@
+"""The Applications section of the staff dashboard (Auth0's Applications page)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import staff_required
+from accounts.views import HtmxHttpRequest
+from apis import selectors as api_selectors
+from apis.models import Api
+
+from . import selectors, services
+from .forms import ClientCreateForm, ClientSettingsForm, ConfirmForm, GrantForm, add_service_errors
+from .models import Client
+
+logger = logging.getLogger(__name__)
+
+TABS = {"settings": "Settings", "credentials": "Credentials", "apis": "APIs", "quickstart": "Quickstart"}
+# What a user-facing app asks for besides its API's scopes: an ID token, a profile, and a
+# refresh token (issued only when the API allows offline access).
+USER_SCOPES = ("openid", "profile", "offline_access")
+
+
+def _client_or_404(pk: int) -> Client:
+    return get_object_or_404(selectors.client_list(), pk=pk)
+
+
+def _confidential_client_or_404(pk: int) -> Client:
+    # A public application has no secret that anyone could rotate.
+    client = _client_or_404(pk)
+    if client.profile.is_public:
+        raise Http404("This application is public: it has no secret.")
+    return client
+
+
+def _m2m_client_or_404(pk: int) -> Client:
+    # Users' applications get their scopes through the users' permissions, not a grant.
+    client = _client_or_404(pk)
+    if client.app_type != Client.AppType.M2M:
+        raise Http404("Only machine-to-machine applications are granted APIs directly.")
+    return client
+
+
+def _api_or_404(pk: int) -> Api:
+    try:
+        return api_selectors.api_get(pk=pk)
+    except Api.DoesNotExist as error:
+        raise Http404("No such API.") from error
+
+
+def _tab_url(client: Client, tab: str) -> str:
+    return f"{reverse('clients:detail', args=[client.pk])}?tab={tab}"
+
+
+def _endpoint(name: str) -> str:
+    return settings.OIDC_ISSUER.rstrip("/") + reverse(name)
+
+
+def _grant_forms(client: Client, bound: GrantForm | None = None) -> list[GrantForm]:
+    """One row per registered API; ``bound`` (a row that failed to save) replaces its own."""
+    granted = selectors.client_grants(client=client)
+    rows = []
+    for api in api_selectors.api_list().prefetch_related("scopes"):
+        if bound is not None and bound.api.pk == api.pk:
+            rows.append(bound)
+        else:
+            rows.append(GrantForm(api, granted=granted.get(api.pk)))
+    return rows
+
+
+def _query(params: dict[str, str]) -> str:
+    # Spaces as %20 (not +); ":" and "/" may stay as they are in a query (RFC 3986 §3.4).
+    return urlencode(params, quote_via=quote, safe=":/")
+
+
+def _quickstart(client: Client, api_pk: str) -> dict[str, object]:
+    """This client's real values for the Quickstart tab, quoted for Python and the shell.
+
+    The admin picks the API (the audience) with ``?api=``: any API for a user-facing app, one
+    of its granted APIs for a machine.
+    """
+    if client.app_type == Client.AppType.M2M:
+        granted = selectors.client_grants(client=client)
+        apis = [api for api in api_selectors.api_list() if api.pk in granted]
+    else:
+        apis = list(api_selectors.api_list().prefetch_related("scopes"))
+    api = next((api for api in apis if str(api.pk) == api_pk), apis[0] if apis else None)
+    values: dict[str, object] = {
+        "apis": apis,
+        "api": api,
+        "issuer": settings.OIDC_ISSUER,
+        "token_endpoint": _endpoint("oauth2_provider:token"),
+        "client_id": client.client_id,
+    }
+    if client.app_type == Client.AppType.M2M:
+        if api is not None:
+            scopes = sorted(granted[api.pk])
+            values["curl"] = _curl_client_credentials(client, api, scopes)
+        return values
+
+    callbacks = client.redirect_uris.split()
+    redirect_uri = callbacks[0] if callbacks else ""
+    scopes = [*USER_SCOPES, *(sorted(scope.value for scope in api.scopes.all()) if api else ())]
+    params = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(scopes),
+    }
+    if api is not None:
+        params["audience"] = api.identifier
+    authorize_endpoint = _endpoint("oauth2_provider:authorize")
+    values |= {
+        "authorize_endpoint": authorize_endpoint,
+        "redirect_uri": redirect_uri,
+        "authorize_url": (
+            f"{authorize_endpoint}?{_query(params)}"
+            "&code_challenge=CODE_CHALLENGE&code_challenge_method=S256&state=STATE"
+        ),
+        "curl": _curl_code_exchange(client, redirect_uri),
+    }
+    # JSON strings are valid Python string literals, whatever characters they hold.
+    values["py"] = {name: json.dumps(value) for name, value in params.items()} | {
+        "authorize_endpoint": json.dumps(authorize_endpoint)
+    }
+    return values
+
+
+def _client_auth(client: Client) -> list[str]:
+    """curl options that authenticate ``client`` the way it registered (secret as a variable)."""
+    if client.token_endpoint_auth_method == Client.AuthMethod.BASIC:
+        return ["--user " + shlex.quote(f"{client.client_id}:") + '"$CLIENT_SECRET"']
+    options = ["--data " + shlex.quote(f"client_id={client.client_id}")]
+    if client.token_endpoint_auth_method == Client.AuthMethod.POST:
+        options.append('--data-urlencode "client_secret=$CLIENT_SECRET"')
+    return options
+
+
+def _curl(options: list[str]) -> str:
+    return " \\\n  ".join(
+        ["curl --request POST " + shlex.quote(_endpoint("oauth2_provider:token")), *options]
+    )
+
+
+def _curl_code_exchange(client: Client, redirect_uri: str) -> str:
+    return _curl(
+        [
+            *_client_auth(client),
+            "--data grant_type=authorization_code",
+            '--data-urlencode "code=$CODE"',
+            '--data-urlencode "code_verifier=$CODE_VERIFIER"',
+            "--data-urlencode " + shlex.quote(f"redirect_uri={redirect_uri}"),
+        ]
+    )
+
+
+def _curl_client_credentials(client: Client, api: Api, scopes: list[str]) -> str:
+    options = [
+        *_client_auth(client),
+        "--data grant_type=client_credentials",
+        "--data-urlencode " + shlex.quote(f"audience={api.identifier}"),
+    ]
+    if scopes:
+        options.append("--data-urlencode " + shlex.quote(f"scope={' '.join(scopes)}"))
+    return _curl(options)
+
+
+def _render_detail(
+    request: HtmxHttpRequest,
+    client: Client,
+    *,
+    tab: str,
+    fragment: str | None = None,
+    **context,
+) -> HttpResponse:
+    """The application's page on one tab, or one of its fragments alone (for htmx).
+
+    ``context`` overrides the tab's defaults, e.g. with a bound form that has errors.
+    """
+    context = {"client": client, "profile": client.profile, "tab": tab, "tabs": TABS.items(), **context}
+    if tab == "settings":
+        context.setdefault("settings_form", ClientSettingsForm(client))
+    elif tab == "credentials":
+        context.setdefault("confirm_form", ConfirmForm())
+    elif tab == "apis" and client.app_type == Client.AppType.M2M and fragment is None:
+        context["grant_forms"] = _grant_forms(client, context.get("grant"))
+    elif tab == "quickstart":
+        context["quickstart"] = _quickstart(client, request.GET.get("api", ""))
+    template = f"clients/client_detail.html#{fragment}" if fragment else "clients/client_detail.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _secret_response(request: HtmxHttpRequest, client: Client, secret: str | None, **context) -> HttpResponse:
+    """The Credentials tab showing ``secret`` this once: it is stored hashed, nowhere in clear."""
+    response = _render_detail(request, client, tab="credentials", new_secret=secret, **context)
+    add_never_cache_headers(response)
+    return response
+
+
+@require_GET
+@staff_required
+def client_list(request: HtmxHttpRequest) -> HttpResponse:
+    return render(request, "clients/client_list.html", {"clients": selectors.client_list()})
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+@staff_required
+def client_create(request: HtmxHttpRequest) -> HttpResponse:
+    form = ClientCreateForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            client, secret = services.client_create(**form.create_kwargs())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            logger.info("application created: client=%s user=%s", client.pk, request.user.pk)
+            messages.success(request, f"Application “{client.name}” created.")
+            # Rendered, not redirected to: the secret exists in clear only in this response.
+            return _secret_response(request, client, secret, created=True)
+    return render(request, "clients/client_create.html", {"form": form})
+
+
+@require_GET
+@staff_required
+def client_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    client = _client_or_404(pk)
+    tab = request.GET.get("tab", "")
+    if tab not in TABS:
+        tab = "settings"
+    # A history restore needs the whole page, even though htmx asks for it.
+    partial = request.htmx and not request.htmx.history_restore_request
+    fragment = "quickstart" if partial and tab == "quickstart" else None
+    return _render_detail(request, client, tab=tab, fragment=fragment)
+
+
+@require_POST
+@staff_required
+def client_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    client = _client_or_404(pk)
+    form = ClientSettingsForm(client, request.POST)
+    if form.is_valid():
+        try:
+            services.client_update(client=client, **form.settings())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect(_tab_url(client, "settings"))
+    # The failed update left its values on the instance: show the stored application.
+    return _render_detail(request, _client_or_404(pk), tab="settings", settings_form=form)
+
+
+@require_POST
+@never_cache
+@staff_required
+def client_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    client = _confidential_client_or_404(pk)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, client, tab="credentials", confirm_form=form)
+    secret = services.client_secret_rotate(client=client)
+    logger.info("client secret rotated: client=%s user=%s", client.pk, request.user.pk)
+    messages.success(request, "Secret rotated. The previous secret no longer works.")
+    return _secret_response(request, client, secret)
+
+
+@require_POST
+@staff_required
+def client_grant(request: HtmxHttpRequest, pk: int, api_pk: int) -> HttpResponse:
+    client = _m2m_client_or_404(pk)
+    api = _api_or_404(api_pk)
+    form = GrantForm(api, request.POST)
+    notice = ""
+    if form.is_valid():
+        try:
+            if form.cleaned_data["authorized"]:
+                services.client_grant_set(client=client, api=api, scopes=form.cleaned_data["scopes"])
+                notice = f"Authorized to call {api.name}."
+            else:
+                services.client_grant_delete(client=client, api=api)
+                notice = f"No longer authorized to call {api.name}."
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            logger.info("client grant saved: client=%s api=%s user=%s", client.pk, api.pk, request.user.pk)
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(f"{_tab_url(client, 'apis')}#grant-{api.pk}")
+            form = GrantForm(api, granted=selectors.client_grant_scopes(client=client, api=api))
+    fragment = "grant_row" if request.htmx else None
+    return _render_detail(request, client, tab="apis", fragment=fragment, grant=form, notice=notice)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def client_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    client = _client_or_404(pk)
+    if request.method == "POST":
+        name = client.name
+        services.client_delete(client=client)
+        logger.info("application deleted: client=%s user=%s", pk, request.user.pk)
+        messages.success(request, f"Application “{name}” deleted.")
+        return redirect("clients:list")
+    return render(request, "clients/client_delete.html", {"client": client})
