@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from accounts.audit import audit_record, snapshot
+from accounts.models import User
+
 from .keys import signing_key_rotate
 from .models import Api, Scope, SigningKey, generate_hs256_secret
 from .tokens import verifier_cache
@@ -19,70 +22,95 @@ API_SETTINGS_FIELDS = (
 )
 
 
+AUDITED_FIELDS = ("identifier", *API_SETTINGS_FIELDS)
+
+
 @transaction.atomic
-def api_create(*, identifier: str, name: str, scopes: dict[str, str] | None = None, **fields) -> Api:
+def api_create(
+    *, identifier: str, name: str, scopes: dict[str, str] | None = None, actor: User | None = None, **fields
+) -> Api:
     """Register an API; ``scopes`` maps scope values to their descriptions."""
     api = Api(identifier=identifier, name=name, **fields)
     api.full_clean()
     api.save()
+    audit_record(actor=actor, action="api.create", target=api, after=snapshot(api, AUDITED_FIELDS))
     for value, description in (scopes or {}).items():
-        scope_create(api=api, value=value, description=description)
+        scope_create(api=api, value=value, description=description, actor=actor)
     return api
 
 
 @transaction.atomic
-def api_update(*, api: Api, **fields) -> Api:
+def api_update(*, api: Api, actor: User | None = None, **fields) -> Api:
     """Change an API's settings. The identifier is not among them: it never changes."""
     unknown = set(fields) - set(API_SETTINGS_FIELDS)
     if unknown:
         raise TypeError(f"api_update() cannot change {', '.join(sorted(unknown))}")
+    before = snapshot(api, AUDITED_FIELDS)
     for name, value in fields.items():
         setattr(api, name, value)
     api.full_clean()
     api.save()
+    after = snapshot(api, AUDITED_FIELDS)
+    if after != before:
+        audit_record(actor=actor, action="api.update", target=api, before=before, after=after)
     transaction.on_commit(verifier_cache.clear)
     return api
 
 
 @transaction.atomic
-def api_delete(*, api: Api) -> None:
+def api_delete(*, api: Api, actor: User | None = None) -> None:
+    audit_record(actor=actor, action="api.delete", target=api, before=snapshot(api, AUDITED_FIELDS))
     api.delete()
     transaction.on_commit(verifier_cache.clear)
 
 
 @transaction.atomic
-def api_secret_rotate(*, api: Api) -> Api:
+def api_secret_rotate(*, api: Api, actor: User | None = None) -> Api:
     """Replace the HS256 secret: tokens signed with the old one stop validating."""
     api.hs256_secret = generate_hs256_secret()
     api.save(update_fields=["hs256_secret", "updated_at"])
+    audit_record(actor=actor, action="api.secret_rotate", target=api)
     transaction.on_commit(verifier_cache.clear)
     return api
 
 
+def _scope_state(scope: Scope) -> dict[str, str]:
+    return {"api": scope.api.identifier, "value": scope.value, "description": scope.description}
+
+
 @transaction.atomic
-def scope_create(*, api: Api, value: str, description: str) -> Scope:
+def scope_create(*, api: Api, value: str, description: str, actor: User | None = None) -> Scope:
     scope = Scope(api=api, value=value.strip(), description=description.strip())
     scope.full_clean()
     scope.save()
+    audit_record(actor=actor, action="scope.create", target=scope, after=_scope_state(scope))
     return scope
 
 
 @transaction.atomic
-def scope_update(*, scope: Scope, value: str, description: str) -> Scope:
+def scope_update(*, scope: Scope, value: str, description: str, actor: User | None = None) -> Scope:
+    before = _scope_state(scope)
     scope.value = value.strip()
     scope.description = description.strip()
     scope.full_clean()
     scope.save()
+    if _scope_state(scope) != before:
+        audit_record(
+            actor=actor, action="scope.update", target=scope, before=before, after=_scope_state(scope)
+        )
     return scope
 
 
 @transaction.atomic
-def scope_delete(*, scope: Scope) -> None:
+def scope_delete(*, scope: Scope, actor: User | None = None) -> None:
+    audit_record(actor=actor, action="scope.delete", target=scope, before=_scope_state(scope))
     scope.delete()
 
 
-def signing_key_rotate_now() -> SigningKey:
+@transaction.atomic
+def signing_key_rotate_now(*, actor: User | None = None) -> SigningKey:
     """Rotate the server's RSA key (dashboard action)."""
     key = signing_key_rotate()
-    verifier_cache.clear()
+    audit_record(actor=actor, action="signing_key.rotate", target=key, after={"kid": key.kid})
+    transaction.on_commit(verifier_cache.clear)
     return key

@@ -112,7 +112,7 @@ def api_create(request: HtmxHttpRequest) -> HttpResponse:
     form = ApiCreateForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            api = services.api_create(**form.cleaned_data)
+            api = services.api_create(**form.cleaned_data, actor=request.user)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -145,7 +145,7 @@ def api_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ApiSettingsForm.for_api(api, request.POST)
     if form.is_valid():
         try:
-            services.api_update(api=api, **form.settings())
+            services.api_update(api=api, **form.settings(), actor=request.user)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -161,7 +161,7 @@ def api_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     api = _api_or_404(pk)
     if request.method == "POST":
         name = api.name
-        services.api_delete(api=api)
+        services.api_delete(api=api, actor=request.user)
         messages.success(request, f"API “{name}” deleted.")
         return redirect("apis:list")
     return render(request, "apis/api_delete.html", {"api": api, "scope_count": api.scopes.count()})
@@ -175,7 +175,7 @@ def scope_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     notice = ""
     if form.is_valid():
         try:
-            scope = services.scope_create(api=api, **form.cleaned_data)
+            scope = services.scope_create(api=api, **form.cleaned_data, actor=request.user)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -195,7 +195,7 @@ def scope_update(request: HtmxHttpRequest, pk: int, scope_pk: int) -> HttpRespon
     form = _scope_edit_form(scope, request.POST)
     if form.is_valid():
         try:
-            scope = services.scope_update(scope=scope, **form.cleaned_data)
+            scope = services.scope_update(scope=scope, **form.cleaned_data, actor=request.user)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -213,7 +213,7 @@ def scope_delete(request: HtmxHttpRequest, pk: int, scope_pk: int) -> HttpRespon
     api = _api_or_404(pk)
     scope = get_object_or_404(selectors.scope_list(api=api), pk=scope_pk)
     notice = f"Scope “{scope.value}” removed."
-    services.scope_delete(scope=scope)
+    services.scope_delete(scope=scope, actor=request.user)
     if not request.htmx:
         messages.success(request, notice)
         return redirect(_tab_url(api, "scopes"))
@@ -237,7 +237,7 @@ def api_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ConfirmForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, api, tab="signing", confirm_form=form)
-    services.api_secret_rotate(api=api)
+    services.api_secret_rotate(api=api, actor=request.user)
     logger.info("HS256 secret rotated: api=%s user=%s", api.pk, request.user.pk)
     messages.success(
         request, "Secret rotated. Give your API the new secret: tokens signed with the old one fail."
@@ -250,7 +250,7 @@ def api_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def signing_key_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     # The RSA key is the server's, shared by every RS256 API; ``pk`` is the page to return to.
     api = _api_or_404(pk)
-    key = services.signing_key_rotate_now()
+    key = services.signing_key_rotate_now(actor=request.user)
     logger.info("signing key rotated: kid=%s user=%s", key.kid, request.user.pk)
     messages.success(request, f"New signing key {key.kid} is current. The previous key stays published.")
     return redirect(_tab_url(api, "signing"))

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from oauth2_provider.generators import generate_client_id, generate_client_secret
 
+from accounts.audit import audit_record, snapshot
+from accounts.models import User
 from apis.models import Api
 
 from .models import Client, ClientGrant
@@ -45,6 +47,7 @@ def client_create(
     first_party: bool = False,
     client_id: str | None = None,
     client_secret: str | None = None,
+    actor: User | None = None,
     **fields,
 ) -> tuple[Client, str | None]:
     """Register an application; returns it and its secret in clear (shown once), if any.
@@ -72,7 +75,12 @@ def client_create(
     )
     _validate(client)
     client.save()
+    audit_record(actor=actor, action="client.create", target=client, after=_state(client))
     return client, secret
+
+
+def _state(client: Client) -> dict:
+    return snapshot(client, ("client_id", "app_type", *CLIENT_SETTINGS_FIELDS))
 
 
 def _validate(client: Client) -> None:
@@ -84,38 +92,45 @@ def _validate(client: Client) -> None:
 
 
 @transaction.atomic
-def client_update(*, client: Client, **fields) -> Client:
+def client_update(*, client: Client, actor: User | None = None, **fields) -> Client:
     """Change an application's settings; its type and client id never change."""
     unknown = set(fields) - set(CLIENT_SETTINGS_FIELDS)
     if unknown:
         raise TypeError(f"client_update() cannot change {', '.join(sorted(unknown))}")
+    before = _state(client)
     for name, value in fields.items():
         if name in {"redirect_uris", "post_logout_redirect_uris", "allowed_origins"}:
             value = _words(value)
         setattr(client, name, value)
     _validate(client)
     client.save()
+    if _state(client) != before:
+        audit_record(actor=actor, action="client.update", target=client, before=before, after=_state(client))
     return client
 
 
 @transaction.atomic
-def client_secret_rotate(*, client: Client) -> str:
+def client_secret_rotate(*, client: Client, actor: User | None = None) -> str:
     """A new secret, returned in clear once; the old one stops working at once."""
     if client.profile.is_public:
         raise ValidationError("Public applications have no secret.")
     secret = generate_client_secret()
     client.client_secret = secret
     client.save(update_fields=["client_secret", "updated"])
+    audit_record(actor=actor, action="client.secret_rotate", target=client)
     return secret
 
 
 @transaction.atomic
-def client_delete(*, client: Client) -> None:
+def client_delete(*, client: Client, actor: User | None = None) -> None:
+    audit_record(actor=actor, action="client.delete", target=client, before=_state(client))
     client.delete()
 
 
 @transaction.atomic
-def client_grant_set(*, client: Client, api: Api, scopes: Iterable[str]) -> ClientGrant:
+def client_grant_set(
+    *, client: Client, api: Api, scopes: Iterable[str], actor: User | None = None
+) -> ClientGrant:
     """Authorize a machine client to call ``api`` with ``scopes`` (a subset of the API's)."""
     if client.app_type != Client.AppType.M2M:
         raise ValidationError("Only machine-to-machine applications are granted APIs directly.")
@@ -124,11 +139,24 @@ def client_grant_set(*, client: Client, api: Api, scopes: Iterable[str]) -> Clie
     unknown = wanted - set(defined)
     if unknown:
         raise ValidationError(f"{api.name} has no scope {', '.join(sorted(unknown))}.")
-    grant, _ = ClientGrant.objects.get_or_create(client=client, api=api)
+    grant, created = ClientGrant.objects.get_or_create(client=client, api=api)
+    before = None if created else sorted(scope.value for scope in grant.scopes.all())
     grant.scopes.set([defined[value] for value in wanted])
+    if before != sorted(wanted):
+        audit_record(
+            actor=actor,
+            action="client.grant",
+            target=client,
+            before=None if before is None else {"api": api.identifier, "scopes": before},
+            after={"api": api.identifier, "scopes": sorted(wanted)},
+        )
     return grant
 
 
 @transaction.atomic
-def client_grant_delete(*, client: Client, api: Api) -> None:
-    ClientGrant.objects.filter(client=client, api=api).delete()
+def client_grant_delete(*, client: Client, api: Api, actor: User | None = None) -> None:
+    grant = ClientGrant.objects.filter(client=client, api=api).first()
+    if grant is not None:
+        before = {"api": api.identifier, "scopes": sorted(scope.value for scope in grant.scopes.all())}
+        grant.delete()
+        audit_record(actor=actor, action="client.ungrant", target=client, before=before)

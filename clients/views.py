@@ -225,7 +225,7 @@ def client_create(request: HtmxHttpRequest) -> HttpResponse:
     form = ClientCreateForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            client, secret = services.client_create(**form.create_kwargs())
+            client, secret = services.client_create(**form.create_kwargs(), actor=request.user)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -256,7 +256,7 @@ def client_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ClientSettingsForm(client, request.POST)
     if form.is_valid():
         try:
-            services.client_update(client=client, **form.settings())
+            services.client_update(client=client, **form.settings(), actor=request.user)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -274,7 +274,7 @@ def client_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ConfirmForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, client, tab="credentials", confirm_form=form)
-    secret = services.client_secret_rotate(client=client)
+    secret = services.client_secret_rotate(client=client, actor=request.user)
     logger.info("client secret rotated: client=%s user=%s", client.pk, request.user.pk)
     messages.success(request, "Secret rotated. The previous secret no longer works.")
     return _secret_response(request, client, secret)
@@ -290,10 +290,12 @@ def client_grant(request: HtmxHttpRequest, pk: int, api_pk: int) -> HttpResponse
     if form.is_valid():
         try:
             if form.cleaned_data["authorized"]:
-                services.client_grant_set(client=client, api=api, scopes=form.cleaned_data["scopes"])
+                services.client_grant_set(
+                    client=client, api=api, scopes=form.cleaned_data["scopes"], actor=request.user
+                )
                 notice = f"Authorized to call {api.name}."
             else:
-                services.client_grant_delete(client=client, api=api)
+                services.client_grant_delete(client=client, api=api, actor=request.user)
                 notice = f"No longer authorized to call {api.name}."
         except ValidationError as error:
             add_service_errors(form, error)
@@ -313,7 +315,7 @@ def client_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     client = _client_or_404(pk)
     if request.method == "POST":
         name = client.name
-        services.client_delete(client=client)
+        services.client_delete(client=client, actor=request.user)
         logger.info("application deleted: client=%s user=%s", pk, request.user.pk)
         messages.success(request, f"Application “{name}” deleted.")
         return redirect("clients:list")
