@@ -10,9 +10,12 @@ DASHBOARD_SECTIONS = [
     ("APIs", "apis:list"),
     ("Applications", "clients:list"),
     ("Users", "accounts:user_list"),
-    ("Roles", "authz:role_list"),
-    ("Groups", "authz:group_list"),
-    ("Audit log", "authz:audit_log"),
+    ("Roles", "roles:list"),
+    ("Groups", "groups:list"),
+    ("Rules", "rules:list"),
+    ("Token preview", "preview:index"),
+    ("Import / Export", "transfer:index"),
+    ("Audit log", "audit:list"),
 ]
 
 

@@ -145,17 +145,17 @@ def access_token_lifetime(request: Request) -> int:
     return api.token_lifetime if api is not None else settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
 
 
-def access_token_generator(request: Request) -> str:
-    """Mint the RFC 9068 JWT access token (django-oauth-toolkit's ACCESS_TOKEN_GENERATOR).
-
-    Leaves the claims on ``request.access_token_claims`` and the grant the token belongs to
-    on ``request.grant_id``, for the record that revocation and introspection read.
-    """
-    api = audience_api(request)
-    client_id = request.client.client_id
-    user = None if request.grant_type == CLIENT_CREDENTIALS else request.user
-    scopes = list(request.scopes)
-
+def access_token_claims(
+    *,
+    user: User | None,
+    client,
+    api: Api | None,
+    scopes: list[str],
+    lifetime: int,
+    rule_claims: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The claims of an RFC 9068 access token. ``user`` is None for a machine client."""
+    client_id = client.client_id
     audience = [api.identifier] if api is not None else []
     if user is not None and (api is None or "openid" in scopes):
         audience.append(userinfo_url())
@@ -169,17 +169,33 @@ def access_token_generator(request: Request) -> str:
         "client_id": client_id,
         "scope": " ".join(scopes),
         "iat": now,
-        "exp": now + request.expires_in,
+        "exp": now + lifetime,
         "jti": str(uuid.uuid4()),
     }
     if user is None:
         claims["gty"] = "client-credentials"
     if api is not None and api.add_permissions_claim:
-        claims["permissions"] = permissions_claim(api, user, client=request.client, scopes=scopes)
-    rule_context = getattr(request, "rule_context", None)
-    if rule_context is not None:
-        claims.update(rule_context.access_token_claims)
+        claims["permissions"] = permissions_claim(api, user, client=client, scopes=scopes)
+    claims.update(rule_claims or {})
+    return claims
 
+
+def access_token_generator(request: Request) -> str:
+    """Mint the RFC 9068 JWT access token (django-oauth-toolkit's ACCESS_TOKEN_GENERATOR).
+
+    Leaves the claims on ``request.access_token_claims`` and the grant the token belongs to
+    on ``request.grant_id``, for the record that revocation and introspection read.
+    """
+    api = audience_api(request)
+    rule_context = getattr(request, "rule_context", None)
+    claims = access_token_claims(
+        user=None if request.grant_type == CLIENT_CREDENTIALS else request.user,
+        client=request.client,
+        api=api,
+        scopes=list(request.scopes),
+        lifetime=request.expires_in,
+        rule_claims=rule_context.access_token_claims if rule_context is not None else None,
+    )
     if request.grant_type == "refresh_token":
         request.grant_id = request.refresh_token_instance.token_family
     else:
@@ -199,10 +215,13 @@ def refresh_token_lock(value: str) -> RefreshToken | None:
     )
 
 
+def refresh_token_allowed(scopes: list[str], api: Api | None) -> bool:
+    """A refresh token only for offline_access to an API that allows offline access."""
+    return "offline_access" in scopes and api is not None and api.allow_offline_access
+
+
 def refresh_token_policy(token: dict[str, Any], token_handler: Any, request: Request) -> dict[str, Any]:
-    """oauthlib token modifier: a refresh token only for offline_access to an API allowing it."""
-    api = audience_api(request)
-    offline = "offline_access" in request.scopes and api is not None and api.allow_offline_access
-    if not offline:
+    """oauthlib token modifier: drop the refresh token unless ``refresh_token_allowed``."""
+    if not refresh_token_allowed(list(request.scopes), audience_api(request)):
         token.pop("refresh_token", None)
     return token

@@ -38,7 +38,18 @@ def test_staff_see_the_dashboard_with_its_sections(staff_user):
     response = http.get("/dashboard/")
     assert response.status_code == HTTPStatus.OK
     labels = [item["label"] for item in response.context["dashboard_nav"]]
-    assert labels == ["Overview", "APIs", "Applications", "Users", "Roles", "Groups", "Audit log"]
+    assert labels == [
+        "Overview",
+        "APIs",
+        "Applications",
+        "Users",
+        "Roles",
+        "Groups",
+        "Rules",
+        "Token preview",
+        "Import / Export",
+        "Audit log",
+    ]
     assert b"htmx" in response.content  # django-htmx's bundled script, served locally
     assert b'hx-headers=\'{"x-csrftoken": "' in response.content
 

@@ -1,0 +1,1 @@
+"""Staff dashboard pages for authorization: roles, groups, users, rules, preview, audit."""

@@ -1,0 +1,86 @@
+"""Token preview: what a token would say for a user, a client, an API and scopes, and why.
+
+It asks the same policy, runs the same rules and builds the same claims as the token
+endpoint (``decide_scopes``, ``run_rules``, ``access_token_claims``, ``user_claims``);
+only the signature is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from accounts.claims import claims_for_scopes
+from accounts.models import User
+from apis.models import Api
+from clients.models import Client
+
+from .policy import NoClientGrant, ScopeDecision, decide_scopes, granted
+from .rules import PROTOCOL_CLIENT_CREDENTIALS, PROTOCOL_CODE, RuleContext, RuleDenied, run_rules
+from .tokens import access_token_claims, refresh_token_allowed
+
+
+@dataclass
+class TokenPreview:
+    decisions: list[ScopeDecision] = field(default_factory=list)
+    access_token: dict[str, Any] | None = None
+    id_token: dict[str, Any] | None = None
+    refresh_token: bool = False
+    denied: str | None = None
+
+
+def token_preview(
+    *, user: User | None, client: Client, api: Api | None, requested: list[str]
+) -> TokenPreview:
+    machine = client.app_type == Client.AppType.M2M
+    if machine and api is None:
+        return TokenPreview(denied="A machine client must name an audience.")
+    try:
+        decisions = decide_scopes(
+            user=None if machine else user, client=client, api=api, requested=requested, machine=machine
+        )
+    except NoClientGrant:
+        return TokenPreview(denied=f"{client} is not authorized to call {api.identifier}: access_denied.")
+    scopes = granted(decisions)
+    person = None if machine else user
+    if not machine and person is None:
+        return TokenPreview(decisions=decisions, denied="Pick a user: this application signs people in.")
+
+    context = RuleContext(
+        user=person,
+        client=client,
+        api=api,
+        requested_scopes=tuple(requested),
+        granted_scopes=tuple(scopes),
+        protocol=PROTOCOL_CLIENT_CREDENTIALS if machine else PROTOCOL_CODE,
+    )
+    try:
+        run_rules(context)
+    except RuleDenied as error:
+        return TokenPreview(decisions=decisions, denied=f"A rule denied the request: {error}")
+
+    lifetime = (
+        api.token_lifetime if api is not None else settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
+    )
+    preview = TokenPreview(
+        decisions=decisions,
+        access_token=access_token_claims(
+            user=person,
+            client=client,
+            api=api,
+            scopes=scopes,
+            lifetime=lifetime,
+            rule_claims=context.access_token_claims,
+        ),
+        refresh_token=not machine and refresh_token_allowed(scopes, api),
+    )
+    if person is not None and "openid" in scopes:
+        preview.id_token = {
+            **claims_for_scopes(person, scopes),
+            **context.id_token_claims,
+            "iss": settings.OIDC_ISSUER,
+            "aud": client.client_id,
+        }
+    return preview
