@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import csv
+import io
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+
+from .models import MAX_BULK_ROWS
+
+
+class CsvParser(BaseParser):
+    """``text/csv`` with a header row: worker,date,project,hours,notes,external_id."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> list[dict[str, str]]:
+        try:
+            text = io.StringIO(stream.read().decode("utf-8-sig"), newline="")
+            reader = csv.DictReader(text)
+            rows = []
+            for row in reader:
+                if len(rows) >= MAX_BULK_ROWS:
+                    raise ParseError(f"At most {MAX_BULK_ROWS} rows per upload.")
+                if None in row:
+                    raise ParseError(f"Line {reader.line_num} has more fields than the header.")
+                rows.append({key.strip(): (value or "").strip() for key, value in row.items() if key})
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise ParseError(f"The CSV cannot be read: {error}") from error
+        return rows

@@ -1,0 +1,26 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import api
+
+app_name = "timesheets-api"
+
+urlpatterns = [
+    path("timesheets", api.TimesheetListApi.as_view(), name="list"),
+    path("timesheets/bulk", api.BulkUploadApi.as_view(), name="bulk"),
+    path("timesheets/bulk/<int:pk>", api.BulkJobApi.as_view(), name="bulk-job"),
+    path("timesheets/<int:pk>", api.TimesheetDetailApi.as_view(), name="detail"),
+    path("timesheets/<int:pk>/submit", api.TimesheetSubmitApi.as_view(), name="submit"),
+    path("timesheets/<int:pk>/approve", api.TimesheetApproveApi.as_view(), name="approve"),
+    path("timesheets/<int:pk>/reject", api.TimesheetRejectApi.as_view(), name="reject"),
+    path(
+        "schema", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"
+    ),
+    path(
+        "docs",
+        SpectacularSwaggerView.as_view(
+            url_name="timesheets-api:schema", permission_classes=[], authentication_classes=[]
+        ),
+        name="docs",
+    ),
+]
