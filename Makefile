@@ -6,7 +6,7 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run test lint format chromium migrations-check
+.PHONY: help install install-dev run worker test lint format chromium
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,6 +39,10 @@ run: install ## Migrate, load the demo data and serve on http://127.0.0.1:$PORT 
 	@echo "  Discovery:  http://127.0.0.1:$(PORT)/.well-known/openid-configuration"
 	@echo
 	DJANGO_SETTINGS_MODULE=config.settings.dev PORT=$(PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+worker: install ## Run a Celery worker with beat (needs REDIS_URL; without it tasks run in the web process)
+	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without a broker tasks run eagerly."; exit 1; }
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} $(VENV)/bin/celery -A config worker --beat -l info
 
 chromium: ## Install Debian's Chromium for the browser tests when it is missing and we can
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts.audit import audit_record, snapshot
 from accounts.models import User
@@ -205,3 +206,38 @@ def rule_update(*, actor: User | None, rule: RuleSetting, enabled: bool, positio
         after=snapshot(rule, ("enabled", "position")),
     )
     return rule
+
+
+# --- Tokens -----------------------------------------------------------------------------------
+
+AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
+
+
+@transaction.atomic
+def refresh_token_revoke(*, actor: User | None, token: RefreshToken) -> None:
+    """End the grant ``token`` continues: it, the rest of its family and their access tokens.
+
+    With rotation the live token is only the newest of its family; revoking the family also
+    removes access tokens minted from the earlier ones.
+    """
+    before = {"client": token.application.client_id, "token": token.pk, "created": token.created.isoformat()}
+    if token.token_family:
+        RefreshToken.revoke_family(token.token_family)
+    else:
+        token.revoke()
+    audit_record(actor=actor, action="refresh_token.revoke", target=token.user, before=before)
+
+
+@transaction.atomic
+def user_access_revoke(*, user: User) -> int:
+    """Revoke every refresh token and access token ``user`` holds; how many refresh tokens.
+
+    Not audited on its own: ``accounts.services.user_deactivate`` takes it as its
+    ``revoke_access`` and records the count in its own entry.
+    """
+    tokens = list(RefreshToken.objects.filter(user=user, revoked__isnull=True))
+    for token in tokens:
+        token.revoke()
+    AccessToken.objects.filter(user=user).delete()
+    return len(tokens)

@@ -127,6 +127,7 @@ CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "abc-identity")
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-tokens": {"task": "timesheets.tasks.clear_expired_tokens", "schedule": 3600.0},
 }

@@ -1,0 +1,122 @@
+"""Writes for users and their sessions. Each one is audited with its actor."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .audit import audit_record, snapshot
+from .models import User, UserSession
+from .sessions import session_store, sessions_delete
+
+PROFILE_FIELDS = ("name", "nickname", "picture", "worker_type", "manager")
+
+
+class AccessRevoker(Protocol):
+    """Revokes what ``user`` was granted outside this app (their OAuth tokens); how many.
+
+    Passed in by the caller, because that data belongs to apps that stand on this one.
+    """
+
+    def __call__(self, *, user: User) -> int: ...
+
+
+@transaction.atomic
+def user_update_profile(
+    *,
+    actor: User | None,
+    user: User,
+    name: str,
+    nickname: str,
+    picture: str,
+    worker_type: str,
+    manager: User | None,
+) -> User:
+    """Change the profile claims and the reporting line; refuses a manager cycle."""
+    before = snapshot(user, PROFILE_FIELDS)
+    if manager is not None:
+        _check_reporting_line(user, manager)
+    user.name, user.nickname, user.picture = name.strip(), nickname.strip(), picture.strip()
+    user.worker_type, user.manager = worker_type, manager
+    user.full_clean(exclude=["password"])
+    user.save()
+    after = snapshot(user, PROFILE_FIELDS)
+    if after != before:
+        audit_record(actor=actor, action="user.update", target=user, before=before, after=after)
+    return user
+
+
+def _check_reporting_line(user: User, manager: User) -> None:
+    seen: set[int] = set()
+    current: User | None = manager
+    while current is not None and current.pk not in seen:
+        if current.pk == user.pk:
+            message = (
+                f"{user} cannot manage themselves."
+                if manager.pk == user.pk
+                else f"{manager} already reports to {user}: that would make a loop."
+            )
+            raise ValidationError({"manager": message})
+        seen.add(current.pk)
+        current = current.manager
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User | None, user: User, revoke_access: AccessRevoker | None = None) -> User:
+    """Stop ``user`` signing in: end their sessions and revoke what their applications hold.
+
+    ``revoke_access`` is called with the user inside this transaction; the audit entry
+    records how many sessions ended and how many grants it revoked.
+    """
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError("You cannot deactivate yourself: ask another administrator.")
+    if not user.is_active:
+        return user
+    user.is_active = False
+    user.save(update_fields=["is_active", "updated_at"])
+    sessions = sessions_delete(user=user)
+    revoked = revoke_access(user=user) if revoke_access is not None else 0
+    audit_record(
+        actor=actor,
+        action="user.deactivate",
+        target=user,
+        before={"is_active": True},
+        after={"is_active": False, "sessions_ended": sessions, "grants_revoked": revoked},
+    )
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, actor: User | None, user: User) -> User:
+    """Let ``user`` sign in again. Their old sessions and tokens stay ended."""
+    if user.is_active:
+        return user
+    user.is_active = True
+    user.save(update_fields=["is_active", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="user.reactivate",
+        target=user,
+        before={"is_active": False},
+        after={"is_active": True},
+    )
+    return user
+
+
+@transaction.atomic
+def session_end(*, actor: User | None, session: UserSession) -> None:
+    """Sign the session's browser out: its next request is anonymous."""
+    session_store().delete(session.session_key)
+    audit_record(
+        actor=actor,
+        action="session.end",
+        target=session.user,
+        before={
+            "ip": session.ip,
+            "user_agent": session.user_agent,
+            "created_at": session.created_at.isoformat(),
+        },
+    )
+    session.delete()

@@ -1,0 +1,249 @@
+"""The Roles section of the staff dashboard (Auth0's Authorization Extension), and "Who can?"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.decorators import staff_required
+from accounts.models import User
+from accounts.selectors import user_list
+from accounts.views import HtmxHttpRequest
+from authz import selectors, services
+from authz.models import Role
+
+from .roles_forms import PermissionsForm, RoleForm, UserPickForm, WhoCanForm, add_service_errors
+
+# Enough to find someone by a few letters of their name or email; narrow the search for more.
+SEARCH_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class HolderRow:
+    """A holder of the role on the role's page: how they hold it, and whether directly."""
+
+    user: User
+    reasons: tuple[str, ...]
+    direct: bool
+
+
+def user_matches(query: str) -> list[User]:
+    """The users a search-as-you-type box offers for ``query`` (none for an empty query)."""
+    return list(user_list(search=query)[:SEARCH_LIMIT]) if query else []
+
+
+def search_query(data: QueryDict) -> str:
+    return data.get("q", "").strip()[:100]
+
+
+def _role_or_404(pk: int) -> Role:
+    return get_object_or_404(selectors.role_list(), pk=pk)
+
+
+def _detail_url(role: Role, *, anchor: str = "", query: str = "") -> str:
+    url = reverse("roles:detail", args=[role.pk])
+    if query:
+        url += "?" + urlencode({"q": query})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _holder_rows(role: Role, assigned: set[int]) -> list[HolderRow]:
+    # On the role's own page "role Approver" says nothing: say how it is held instead.
+    direct_reason = f"role {role.name}"
+    rows = []
+    for holder in selectors.holders_of_roles({role.pk: role.name}):
+        reasons = tuple(
+            "assigned directly" if reason == direct_reason else reason.removeprefix(direct_reason).strip()
+            for reason in holder.reasons
+        )
+        rows.append(HolderRow(holder.user, reasons, direct=holder.user.pk in assigned))
+    return rows
+
+
+def _render_detail(
+    request: HtmxHttpRequest, role: Role, *, fragment: str | None = None, **context
+) -> HttpResponse:
+    """The role's page, or one of its fragments alone (for htmx).
+
+    ``context`` overrides the defaults, e.g. with a bound form that has errors.
+    """
+    context = {"role": role, **context}
+    if fragment is None:
+        context.setdefault("settings_form", RoleForm.for_role(role))
+    if fragment in (None, "permissions"):
+        context.setdefault("permissions_form", PermissionsForm.for_role(role))
+    if fragment in (None, "holders", "user_results"):
+        query = context.setdefault("q", "")
+        context["matches"] = user_matches(query)
+        context["assigned"] = set(role.users.values_list("pk", flat=True))
+    if fragment in (None, "holders"):
+        context["holders"] = _holder_rows(role, context["assigned"])
+        context["groups"] = role.groups.annotate(member_count=Count("members")).order_by("name")
+    template = f"authz/roles/role_detail.html#{fragment}" if fragment else "authz/roles/role_detail.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _list_response(request: HtmxHttpRequest, form: RoleForm) -> HttpResponse:
+    if request.htmx:
+        response = render(request, "authz/roles/role_list.html#create_form", {"form": form})
+    else:
+        roles = selectors.role_list().annotate(
+            permission_count=Count("permissions", distinct=True),
+            user_count=Count("users", distinct=True),
+            group_count=Count("groups", distinct=True),
+        )
+        response = render(request, "authz/roles/role_list.html", {"roles": roles, "form": form})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@staff_required
+def role_list(request: HtmxHttpRequest) -> HttpResponse:
+    return _list_response(request, RoleForm())
+
+
+@require_POST
+@staff_required
+def role_create(request: HtmxHttpRequest) -> HttpResponse:
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            role = services.role_create(**form.cleaned_data, actor=request.user)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Role “{role.name}” created. Give it permissions below.")
+            url = reverse("roles:detail", args=[role.pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return _list_response(request, form)
+
+
+@require_GET
+@staff_required
+def role_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    role = _role_or_404(pk)
+    query = search_query(request.GET)
+    # The search box asks for its results only; a history restore needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    fragment = "user_results" if partial and "q" in request.GET else None
+    return _render_detail(request, role, fragment=fragment, q=query)
+
+
+@require_POST
+@staff_required
+def role_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    role = _role_or_404(pk)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.role_update(role=role, **form.cleaned_data, actor=request.user)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Role saved.")
+            return redirect("roles:detail", pk=role.pk)
+    # The failed update left its values on the instance: show the stored role.
+    return _render_detail(request, _role_or_404(pk), settings_form=form)
+
+
+@require_POST
+@staff_required
+def role_permissions(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    role = _role_or_404(pk)
+    form = PermissionsForm(request.POST)
+    notice = ""
+    if form.is_valid():
+        services.role_set_permissions(
+            role=role, permissions=form.cleaned_data["permissions"], actor=request.user
+        )
+        count = len(form.cleaned_data["permissions"])
+        notice = f"Permissions saved: {count} permission{'s' if count != 1 else ''}."
+        if not request.htmx:
+            messages.success(request, notice)
+            return redirect(_detail_url(role, anchor="role-permissions"))
+        form = PermissionsForm.for_role(role)
+    fragment = "permissions" if request.htmx else None
+    return _render_detail(request, role, fragment=fragment, permissions_form=form, permissions_notice=notice)
+
+
+def _holders_changed(request: HtmxHttpRequest, role: Role, *, query: str, notice: str) -> HttpResponse:
+    """After a direct assignment changed: the holders fragment for htmx, else back to the page."""
+    if request.htmx:
+        return _render_detail(request, role, fragment="holders", q=query, holders_notice=notice)
+    messages.success(request, notice)
+    return redirect(_detail_url(role, anchor="role-holders", query=query))
+
+
+@require_POST
+@staff_required
+def role_assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    role = _role_or_404(pk)
+    form = UserPickForm(request.POST)
+    if not form.is_valid():
+        fragment = "holders" if request.htmx else None
+        return _render_detail(
+            request, role, fragment=fragment, q=search_query(request.POST), assign_form=form
+        )
+    user = form.cleaned_data["user"]
+    services.role_assign(role=role, user=user, actor=request.user)
+    notice = f"“{role.name}” assigned to {user.email}."
+    return _holders_changed(request, role, query=search_query(request.POST), notice=notice)
+
+
+@require_POST
+@staff_required
+def role_unassign(request: HtmxHttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    role = _role_or_404(pk)
+    user = get_object_or_404(role.users.all(), pk=user_pk)
+    services.role_unassign(role=role, user=user, actor=request.user)
+    notice = f"“{role.name}” is no longer assigned to {user.email} directly."
+    return _holders_changed(request, role, query=search_query(request.POST), notice=notice)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def role_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    role = _role_or_404(pk)
+    if request.method == "POST":
+        name = role.name
+        services.role_delete(role=role, actor=request.user)
+        messages.success(request, f"Role “{name}” deleted.")
+        return redirect("roles:list")
+    context = {
+        "role": role,
+        "holder_count": len(selectors.holders_of_roles({role.pk: role.name})),
+        "groups": role.groups.order_by("name"),
+    }
+    return render(request, "authz/roles/role_delete.html", context)
+
+
+@require_GET
+@staff_required
+def who_can(request: HtmxHttpRequest) -> HttpResponse:
+    form = WhoCanForm(request.GET if "scope" in request.GET else None)
+    context: dict[str, object] = {"form": form}
+    if form.is_valid():
+        scope = form.cleaned_data["scope"]
+        context |= {
+            "scope": scope,
+            "holders": selectors.who_has_permission(scope),
+            "roles": scope.roles.order_by("name"),
+        }
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "authz/roles/who_can.html#results" if partial else "authz/roles/who_can.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response

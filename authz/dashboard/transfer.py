@@ -1,0 +1,182 @@
+"""The Import / Export section of the staff dashboard.
+
+Export downloads the authorization configuration as JSON. Import is two steps: upload a
+file and see every change it would make, then apply it. The file travels back with the
+Apply button in a hidden field (not in the session), and is validated and planned again
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from http import HTTPStatus
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.decorators import staff_required
+from accounts.views import HtmxHttpRequest
+from authz.transfer import ImportPlan, apply_import, export_config, load_config, plan_import
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="Export file",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "application/json,.json"}),
+        help_text="A .json file downloaded from Export.",
+    )
+    text = forms.CharField(
+        label="Or paste its JSON",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocapitalize": "off"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        upload, text = cleaned.get("file"), cleaned.get("text", "")
+        if upload and text.strip():
+            raise ValidationError("Choose a file or paste the JSON, not both.")
+        if not upload and not text.strip():
+            raise ValidationError("Choose a file or paste the JSON.")
+        if upload is None:
+            cleaned["config_text"] = text
+            return cleaned
+        if upload.size > MAX_UPLOAD_BYTES:
+            self.add_error("file", f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            return cleaned
+        try:
+            cleaned["config_text"] = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.add_error("file", "The file is not UTF-8 text: upload the JSON file that Export gave you.")
+        return cleaned
+
+    @property
+    def source(self) -> str:
+        """The field the JSON came from: where its problems are shown."""
+        return "file" if self.cleaned_data.get("file") else "text"
+
+    def add_config_errors(self, error: ValidationError) -> None:
+        self.add_error(self.source, error)
+
+
+class ApplyForm(forms.Form):
+    config = forms.CharField(widget=forms.HiddenInput, strip=False)
+    # What the preview showed: applying refuses to go ahead if the changes are different now.
+    fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+def _apply_form(text: str, plan: ImportPlan) -> ApplyForm:
+    return ApplyForm(initial={"config": text, "fingerprint": plan.fingerprint})
+
+
+def _render(request: HtmxHttpRequest, *, status: HTTPStatus = HTTPStatus.OK, **context) -> HttpResponse:
+    """The page, or its import fragment alone (for htmx)."""
+    context.setdefault("import_form", ImportForm())
+    # A history restore needs the whole page, even though htmx asks for it.
+    if request.htmx and not request.htmx.history_restore_request:
+        template = "authz/transfer/index.html#importer"
+    else:
+        template = "authz/transfer/index.html"
+        config = export_config()
+        context["export"] = {
+            "roles": len(config["roles"]),
+            "groups": len(config["groups"]),
+            "assignments": sum(len(emails) for emails in config["role_assignments"].values()),
+            "rules": len(config["rules"]),
+        }
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _problems(request: HtmxHttpRequest, text: str, error: ValidationError) -> HttpResponse:
+    """The import form again, holding ``text`` with its problems next to it."""
+    form = ImportForm(data={"text": text})
+    form.is_valid()
+    form.add_config_errors(error)
+    return _render(request, import_form=form, problems=len(error.messages))
+
+
+@require_GET
+@staff_required
+def transfer_index(request: HtmxHttpRequest) -> HttpResponse:
+    return _render(request)
+
+
+@require_GET
+@never_cache
+@staff_required
+def transfer_export(request: HtmxHttpRequest) -> HttpResponse:
+    body = json.dumps(export_config(), indent=2, ensure_ascii=False) + "\n"
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    filename = f"abc-identity-authz-{timezone.localdate():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    logger.info("authorization configuration exported: user=%s", request.user.pk)
+    return response
+
+
+@require_POST
+@staff_required
+def transfer_preview(request: HtmxHttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render(request, import_form=form)
+    text = form.cleaned_data["config_text"]
+    try:
+        plan = plan_import(load_config(text))
+    except ValidationError as error:
+        form.add_config_errors(error)
+        return _render(request, import_form=form, problems=len(error.messages))
+    return _render(request, plan=plan, apply_form=_apply_form(text, plan))
+
+
+@require_POST
+@staff_required
+def transfer_apply(request: HtmxHttpRequest) -> HttpResponse:
+    form = ApplyForm(request.POST)
+    if not form.is_valid():
+        return _render(
+            request, status=HTTPStatus.BAD_REQUEST, error="The import was incomplete: upload the file again."
+        )
+    text = form.cleaned_data["config"]
+    try:
+        plan = plan_import(load_config(text))
+    except ValidationError as error:
+        return _problems(request, text, error)
+    if plan.fingerprint != form.cleaned_data["fingerprint"]:
+        return _render(
+            request,
+            plan=plan,
+            apply_form=_apply_form(text, plan),
+            error="The configuration changed since this preview. Nothing was applied: review it again.",
+        )
+    try:
+        changes = apply_import(actor=request.user, plan=plan)
+    except ValidationError as error:
+        return _problems(request, text, error)
+    logger.info("authorization configuration imported: changes=%s user=%s", len(changes), request.user.pk)
+    messages.success(
+        request,
+        f"Import applied: {len(changes)} change{'s' if len(changes) != 1 else ''}."
+        if changes
+        else "The configuration already matched the file: nothing changed.",
+    )
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("transfer:index"))
+    return redirect("transfer:index")

@@ -1,0 +1,351 @@
+"""The user page of the staff dashboard: a person's profile, access, consents and sign-ins.
+
+It lives in ``authz`` because it is the highest app it needs: roles and groups are ours,
+the profile and sessions are ``accounts``', the tokens are django-oauth-toolkit's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from oauth2_provider.models import get_refresh_token_model
+
+from accounts import services as account_services
+from accounts.decorators import staff_required
+from accounts.models import User, UserSession
+from accounts.sessions import user_session_list
+from accounts.views import HtmxHttpRequest
+from apis.forms import add_service_errors
+from apis.models import Api
+
+from .. import services
+from ..models import Consent, Group, Role
+from ..selectors import HeldPermission, user_group_paths, user_permissions, user_roles
+
+logger = logging.getLogger(__name__)
+
+RefreshToken = get_refresh_token_model()
+
+FRAGMENTS = ("profile", "access", "consents", "sessions", "tokens")
+
+
+# --- Forms ----------------------------------------------------------------------------------
+
+
+def _user_field(name: str, **kwargs) -> forms.Field:
+    return User._meta.get_field(name).formfield(**kwargs)
+
+
+class ManagerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.email} ({obj.name})" if obj.name else obj.email
+
+
+class ProfileForm(forms.Form):
+    """The claims a person's tokens carry about them, and whom they report to."""
+
+    name = _user_field("name")
+    nickname = _user_field("nickname")
+    picture = _user_field("picture", assume_scheme="https")
+    worker_type = _user_field("worker_type")
+    manager = ManagerChoiceField(queryset=User.objects.none(), required=False, empty_label="No manager")
+
+    def __init__(self, person: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = User.objects.exclude(pk=person.pk).order_by("email")
+
+    @classmethod
+    def for_user(cls, person: User, data=None) -> ProfileForm:
+        initial = {name: getattr(person, name) for name in cls.base_fields}
+        initial["manager"] = person.manager_id
+        return cls(person, data, initial=initial)
+
+
+class RoleAssignForm(forms.Form):
+    role = forms.ModelChoiceField(queryset=Role.objects.none(), label="Role", empty_label="Choose a role")
+
+    def __init__(self, person: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = Role.objects.exclude(users=person).order_by("name")
+
+
+class GroupAddForm(forms.Form):
+    group = forms.ModelChoiceField(queryset=Group.objects.none(), label="Group", empty_label="Choose a group")
+
+    def __init__(self, person: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = Group.objects.exclude(members=person).order_by("name")
+
+
+class ConfirmForm(forms.Form):
+    """A checkbox that deactivation needs ticked, with or without JavaScript."""
+
+    confirm = forms.BooleanField(
+        label="I understand that this person is signed out everywhere and their applications lose access."
+    )
+
+
+# --- Reads for the page ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupMembership:
+    group: Group
+    chain: tuple[str, ...]  # from the group the user is in directly, out to ``group``
+
+    @property
+    def direct(self) -> bool:
+        return len(self.chain) == 1
+
+
+@dataclass(frozen=True)
+class ApiPermissions:
+    api_identifier: str
+    api: Api | None
+    permissions: list[HeldPermission]
+
+
+def user_groups(person: User) -> list[GroupMembership]:
+    """Direct groups first, then the groups they are nested in, each with its chain."""
+    paths = user_group_paths(person)
+    groups = Group.objects.in_bulk(list(paths))
+    memberships = [GroupMembership(groups[pk], path) for pk, path in paths.items() if pk in groups]
+    return sorted(memberships, key=lambda item: (not item.direct, item.group.name))
+
+
+def user_permissions_by_api(person: User) -> list[ApiPermissions]:
+    by_api: dict[str, list[HeldPermission]] = defaultdict(list)
+    for held in user_permissions(person):
+        by_api[held.api].append(held)
+    apis = Api.objects.in_bulk(list(by_api), field_name="identifier")
+    return [ApiPermissions(identifier, apis.get(identifier), held) for identifier, held in by_api.items()]
+
+
+def user_consents(person: User) -> QuerySet[Consent]:
+    return (
+        Consent.objects.filter(user=person).select_related("client").order_by("client__name", "-created_at")
+    )
+
+
+def user_refresh_tokens(person: User) -> list:
+    """Live refresh tokens: not revoked and not idle past their application's limit."""
+    now = timezone.now()
+    tokens = (
+        RefreshToken.objects.filter(user=person, revoked__isnull=True)
+        .select_related("application")
+        .order_by("application__name", "application_id", "-created")
+    )
+    live = []
+    for token in tokens:
+        token.idle_expires = token.created + timedelta(seconds=token.application.refresh_token_idle_lifetime)
+        if token.idle_expires > now:
+            live.append(token)
+    return live
+
+
+# --- Rendering ------------------------------------------------------------------------------
+
+
+def _person_or_404(pk: int) -> User:
+    return get_object_or_404(User.objects.select_related("manager"), pk=pk)
+
+
+def _detail_url(person: User, anchor: str = "") -> str:
+    url = reverse("users:detail", args=[person.pk])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _render_detail(
+    request: HtmxHttpRequest, person: User, *, fragment: str | None = None, **context
+) -> HttpResponse:
+    """The user page, or one of its sections alone (for htmx).
+
+    ``context`` overrides the defaults, e.g. with a bound form that has errors.
+    """
+    context = {"person": person, **context}
+    wanted = set(FRAGMENTS) if fragment is None else {fragment}
+    if "profile" in wanted:
+        context.setdefault("profile_form", ProfileForm.for_user(person))
+    if "access" in wanted:
+        context.setdefault("role_form", RoleAssignForm(person))
+        context.setdefault("group_form", GroupAddForm(person))
+        context["roles"] = user_roles(person)
+        context["direct_role_ids"] = set(person.roles.values_list("pk", flat=True))
+        context["groups"] = user_groups(person)
+        context["permissions_by_api"] = user_permissions_by_api(person)
+    if "consents" in wanted:
+        context["consents"] = user_consents(person)
+    if "sessions" in wanted:
+        context["sessions"] = user_session_list(user=person)
+        context["current_session_key"] = request.session.session_key
+    if "tokens" in wanted:
+        context["refresh_tokens"] = user_refresh_tokens(person)
+    template = "authz/users/user_detail.html"
+    response = render(request, f"{template}#{fragment}" if fragment else template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _section_response(
+    request: HtmxHttpRequest, person: User, section: str, *, notice: str = "", **context
+) -> HttpResponse:
+    """After a write: the section's fragment for htmx, else back to the page (PRG)."""
+    if request.htmx:
+        return _render_detail(request, person, fragment=section, notice=notice, **context)
+    if context:  # a bound form with errors: the whole page shows it
+        return _render_detail(request, person, **context)
+    if notice:
+        messages.success(request, notice)
+    return redirect(_detail_url(person, f"user-{section}"))
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_required
+def user_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, _person_or_404(pk))
+
+
+@require_POST
+@staff_required
+def user_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    form = ProfileForm.for_user(person, request.POST)
+    if form.is_valid():
+        try:
+            account_services.user_update_profile(actor=request.user, user=person, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _section_response(request, _person_or_404(pk), "profile", notice="Profile saved.")
+    # The failed update may have left its values on the instance: show the stored user.
+    return _section_response(request, _person_or_404(pk), "profile", profile_form=form)
+
+
+@require_POST
+@staff_required
+def role_assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    form = RoleAssignForm(person, request.POST)
+    if not form.is_valid():
+        return _section_response(request, person, "access", role_form=form)
+    role = form.cleaned_data["role"]
+    services.role_assign(actor=request.user, role=role, user=person)
+    return _section_response(request, person, "access", notice=f"Role “{role}” assigned.")
+
+
+@require_POST
+@staff_required
+def role_unassign(request: HtmxHttpRequest, pk: int, role_pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    # Only a direct assignment can be removed here; a role held through a group is the group's.
+    role = get_object_or_404(person.roles.all(), pk=role_pk)
+    services.role_unassign(actor=request.user, role=role, user=person)
+    return _section_response(request, person, "access", notice=f"Role “{role}” removed.")
+
+
+@require_POST
+@staff_required
+def group_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    form = GroupAddForm(person, request.POST)
+    if not form.is_valid():
+        return _section_response(request, person, "access", group_form=form)
+    group = form.cleaned_data["group"]
+    services.group_add_member(actor=request.user, group=group, user=person)
+    return _section_response(request, person, "access", notice=f"Added to “{group}”.")
+
+
+@require_POST
+@staff_required
+def group_remove(request: HtmxHttpRequest, pk: int, group_pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    group = get_object_or_404(person.authz_groups.all(), pk=group_pk)
+    services.group_remove_member(actor=request.user, group=group, user=person)
+    return _section_response(request, person, "access", notice=f"Removed from “{group}”.")
+
+
+@require_POST
+@staff_required
+def consent_revoke(request: HtmxHttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    consent = get_object_or_404(Consent.objects.select_related("client", "user"), user=person, pk=consent_pk)
+    services.consent_revoke(actor=request.user, consent=consent)
+    notice = f"Consent for “{consent.client.name}” revoked: it asks again at the next sign-in."
+    return _section_response(request, person, "consents", notice=notice)
+
+
+@require_POST
+@staff_required
+def session_end(request: HtmxHttpRequest, pk: int, session_pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    session = get_object_or_404(UserSession.objects.select_related("user"), user=person, pk=session_pk)
+    account_services.session_end(actor=request.user, session=session)
+    logger.info("session ended: user=%s by=%s", person.pk, request.user.pk)
+    return _section_response(request, person, "sessions", notice="Session ended: that browser is signed out.")
+
+
+@require_POST
+@staff_required
+def refresh_token_revoke(request: HtmxHttpRequest, pk: int, token_pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    token = get_object_or_404(
+        RefreshToken.objects.select_related("application", "user"),
+        user=person,
+        pk=token_pk,
+        revoked__isnull=True,
+    )
+    services.refresh_token_revoke(actor=request.user, token=token)
+    logger.info("refresh token revoked: user=%s token=%s by=%s", person.pk, token.pk, request.user.pk)
+    notice = f"Refresh token for “{token.application.name}” revoked."
+    return _section_response(request, person, "tokens", notice=notice)
+
+
+def _status_page(request: HtmxHttpRequest, person: User, action: str, **context) -> HttpResponse:
+    return render(request, "authz/users/user_status.html", {"person": person, "action": action, **context})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def user_deactivate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            account_services.user_deactivate(
+                actor=request.user, user=person, revoke_access=services.user_access_revoke
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            logger.info("user deactivated: user=%s by=%s", person.pk, request.user.pk)
+            messages.success(request, f"{person.email} is deactivated and signed out everywhere.")
+            return redirect("users:detail", pk=person.pk)
+    return _status_page(request, person, "deactivate", form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def user_reactivate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(pk)
+    if request.method == "POST":
+        account_services.user_reactivate(actor=request.user, user=person)
+        logger.info("user reactivated: user=%s by=%s", person.pk, request.user.pk)
+        messages.success(request, f"{person.email} can sign in again.")
+        return redirect("users:detail", pk=person.pk)
+    return _status_page(request, person, "reactivate")
