@@ -21,6 +21,7 @@ from django.conf import settings
 
 from .keys import LEEWAY_SECONDS, signing_key_current
 from .models import Api, SigningKey
+from .revocation import is_revoked
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 MAX_TOKEN_BYTES = 8 * 1024
@@ -156,7 +157,7 @@ def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
             raise InvalidToken("The access token was signed with an unknown key.")
 
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key,
             algorithms=[signing.algorithm],
@@ -175,3 +176,6 @@ def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
         raise InvalidToken("The access token was not issued by this server.") from error
     except jwt.InvalidTokenError as error:
         raise InvalidToken("The access token is invalid.") from error
+    if is_revoked(claims):
+        raise InvalidToken("The access token has been revoked.")
+    return claims

@@ -11,6 +11,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from accounts.audit import audit_record, snapshot
 from accounts.models import User
 from apis.models import Scope
+from apis.revocation import revoke_grant, revoke_user_tokens
 from clients.models import Client
 
 from .models import Consent, Group, GroupNesting, Role, RuleSetting
@@ -224,6 +225,7 @@ def refresh_token_revoke(*, actor: User | None, token: RefreshToken) -> None:
     before = {"client": token.application.client_id, "token": token.pk, "created": token.created.isoformat()}
     if token.token_family:
         RefreshToken.revoke_family(token.token_family)
+        revoke_grant(token.token_family)
     else:
         token.revoke()
     audit_record(actor=actor, action="refresh_token.revoke", target=token.user, before=before)
@@ -236,6 +238,7 @@ def user_access_revoke(*, user: User) -> int:
     Not audited on its own: ``accounts.services.user_deactivate`` takes it as its
     ``revoke_access`` and records the count in its own entry.
     """
+    revoke_user_tokens(user.sub)
     tokens = list(RefreshToken.objects.filter(user=user, revoked__isnull=True))
     for token in tokens:
         token.revoke()

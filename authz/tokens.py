@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F
 from django.urls import reverse
-from oauth2_provider.models import get_refresh_token_model
+from oauth2_provider.models import get_grant_model, get_refresh_token_model
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -32,6 +32,7 @@ from .selectors import user_permission_values
 
 CLIENT_CREDENTIALS = "client_credentials"
 RefreshToken = get_refresh_token_model()
+Grant = get_grant_model()
 
 
 def userinfo_url() -> str:
@@ -153,8 +154,13 @@ def access_token_claims(
     scopes: list[str],
     lifetime: int,
     rule_claims: dict[str, Any] | None = None,
+    grant_id: Any = None,
 ) -> dict[str, Any]:
-    """The claims of an RFC 9068 access token. ``user`` is None for a machine client."""
+    """The claims of an RFC 9068 access token. ``user`` is None for a machine client.
+
+    ``gid`` names the grant (a sign-in and its refresh tokens) so that revoking the grant
+    reaches the token at the resource server (see ``apis.revocation``).
+    """
     client_id = client.client_id
     audience = [api.identifier] if api is not None else []
     if user is not None and (api is None or "openid" in scopes):
@@ -172,6 +178,8 @@ def access_token_claims(
         "exp": now + lifetime,
         "jti": str(uuid.uuid4()),
     }
+    if grant_id is not None:
+        claims["gid"] = str(grant_id)
     if user is None:
         claims["gty"] = "client-credentials"
     if api is not None and api.add_permissions_claim:
@@ -188,6 +196,10 @@ def access_token_generator(request: Request) -> str:
     """
     api = audience_api(request)
     rule_context = getattr(request, "rule_context", None)
+    if request.grant_type == "refresh_token":
+        request.grant_id = request.refresh_token_instance.token_family
+    else:
+        request.grant_id = uuid.uuid4()
     claims = access_token_claims(
         user=None if request.grant_type == CLIENT_CREDENTIALS else request.user,
         client=request.client,
@@ -195,13 +207,15 @@ def access_token_generator(request: Request) -> str:
         scopes=list(request.scopes),
         lifetime=request.expires_in,
         rule_claims=rule_context.access_token_claims if rule_context is not None else None,
+        grant_id=request.grant_id,
     )
-    if request.grant_type == "refresh_token":
-        request.grant_id = request.refresh_token_instance.token_family
-    else:
-        request.grant_id = uuid.uuid4()
     request.access_token_claims = claims
     return mint_access_token(claims, signing=ApiSigning.of(api) if api is not None else None)
+
+
+def authorization_code_lock(code: str) -> None:
+    """Lock the authorization code's row (if any) until the transaction ends."""
+    Grant.objects.select_for_update().filter(code=code).first()
 
 
 def refresh_token_lock(value: str) -> RefreshToken | None:

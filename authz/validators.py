@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -18,11 +19,16 @@ from clients.models import Client
 
 from .backends import SESSION_USER
 from .consent import consent_skippable
+from .grants import code_redeemed, code_redeemed_grant, grant_end
 from .models import AccessTokenRecord
 from .tokens import CLIENT_CREDENTIALS, audience_api, grantable_scopes
 
 Grant = get_grant_model()
 RefreshToken = get_refresh_token_model()
+
+
+def _checksum(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _basic_auth_used(request: Request) -> bool:
@@ -76,8 +82,21 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         return request.client.rotate_refresh_token
 
     def validate_refresh_token(self, refresh_token: str, client, request: Request, *args, **kwargs) -> bool:
-        """DOT's checks, then the client's idle and absolute refresh-token lifetimes."""
+        """DOT's checks, then the client's idle and absolute refresh-token lifetimes.
+
+        When DOT detects the reuse of a rotated-out token it revokes the family in the
+        database; the family's access tokens are ended at the APIs too.
+        """
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            reused = (
+                RefreshToken.objects.filter(token_checksum=_checksum(refresh_token), application=client)
+                .exclude(revoked=None)
+                .exclude(token_family=None)
+                .values_list("token_family", flat=True)
+                .first()
+            )
+            if reused is not None:
+                grant_end(grant_id=reused, action="security.refresh_reuse", client=client)
             return False
         token = request.refresh_token_instance
         now = timezone.now()
@@ -89,7 +108,14 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
 
     def validate_code(self, client_id: str, code: str, client, request: Request, *args, **kwargs) -> bool:
         grant = Grant.objects.filter(code=code, application=client).select_related("user").first()
-        if grant is None or grant.is_expired():
+        if grant is None:
+            # A code that was already redeemed: someone holds a copy of it. Everything its
+            # first redemption issued is revoked (RFC 9700 §4.5.3.1).
+            replayed = code_redeemed_grant(code)
+            if replayed:
+                grant_end(grant_id=replayed, action="security.code_replay", client=client)
+            return False
+        if grant.is_expired():
             return False
         request.scopes = grant.scope.split()
         request.user = grant.user
@@ -100,6 +126,12 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         if grant.claims:
             request.claims = json.loads(grant.claims)
         return True
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Request, *args, **kwargs
+    ) -> None:
+        super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        code_redeemed(code, request.grant_id)
 
     def _create_access_token(
         self, expires, request: Request, token: dict[str, Any], source_refresh_token=None
@@ -128,6 +160,33 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
         return refresh_token
+
+    def revoke_token(
+        self, token: str, token_type_hint: str | None, request: Request, *args, **kwargs
+    ) -> None:
+        """RFC 7009: revoking either token ends its whole grant, at the APIs too."""
+        grant_id = self._grant_of(token, request.client)
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if grant_id is not None:
+            grant_end(grant_id=grant_id, action="token.revoke", client=request.client)
+
+    @staticmethod
+    def _grant_of(token: str, client) -> Any:
+        if client is None or client.pk is None:
+            return None
+        checksum = _checksum(token)
+        family = (
+            RefreshToken.objects.filter(token_checksum=checksum, application=client)
+            .values_list("token_family", flat=True)
+            .first()
+        )
+        return family or (
+            AccessTokenRecord.objects.filter(
+                access_token__token_checksum=checksum, access_token__application=client
+            )
+            .values_list("grant_id", flat=True)
+            .first()
+        )
 
     # --- Claims ---------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from clients.selectors import origin_allowed
 from .consent import consent_given, consent_skippable
 from .server import SUPPORTED_GRANT_TYPES
 from .services import consent_remember
-from .tokens import refresh_token_lock
+from .tokens import authorization_code_lock, refresh_token_lock
 
 
 def _with_issuer(uri: str) -> str:
@@ -123,8 +123,15 @@ class TokenView(oauth2_views.TokenView):
             except ValueError as error:
                 return token_error("invalid_request", str(error))
         request.POST = _audience_as_resource(request.POST)
-        if request.POST.get("grant_type") == "refresh_token":
+        grant_type = request.POST.get("grant_type")
+        if grant_type == "refresh_token":
             return self._refresh(request)
+        if grant_type == "authorization_code":
+            # Parallel redemptions of one code queue on its row: the first wins, the others
+            # find it redeemed and are treated as the replay they are.
+            with transaction.atomic():
+                authorization_code_lock(request.POST.get("code", ""))
+                return self.authorization_flow_token_response(request)
         return self.authorization_flow_token_response(request)
 
     def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:

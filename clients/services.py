@@ -11,6 +11,7 @@ from oauth2_provider.generators import generate_client_id, generate_client_secre
 from accounts.audit import audit_record, snapshot
 from accounts.models import User
 from apis.models import Api
+from apis.revocation import revoke_client_tokens
 
 from .models import Client, ClientGrant
 from .types import PROFILES
@@ -124,7 +125,10 @@ def client_secret_rotate(*, client: Client, actor: User | None = None) -> str:
 @transaction.atomic
 def client_delete(*, client: Client, actor: User | None = None) -> None:
     audit_record(actor=actor, action="client.delete", target=client, before=_state(client))
+    client_id = client.client_id
     client.delete()
+    # Its JWTs are self-contained: the APIs learn of the deletion from the revocation list.
+    revoke_client_tokens(client_id)
 
 
 @transaction.atomic

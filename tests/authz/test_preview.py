@@ -12,7 +12,7 @@ from clients.services import client_grant_set
 from tests.oauth import TIMESHEETS_API, Pkce, client_credentials, exchange, get_code
 
 pytestmark = pytest.mark.django_db
-VOLATILE = {"iat", "exp", "jti"}
+VOLATILE = {"iat", "exp", "jti", "gid"}  # per token or per grant: nothing to preview
 
 
 @pytest.fixture
