@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", include("authz.oauth_urls")),
     path("api/", include("timesheets.urls")),
+    path("time/", include("timesheets.web_urls")),
     path("dashboard/apis/", include("apis.urls")),
     path("dashboard/roles/", include("authz.dashboard.roles_urls")),
     path("dashboard/groups/", include("authz.dashboard.groups_urls")),
@@ -14,5 +15,5 @@ urlpatterns = [
     path("dashboard/people/", include("authz.dashboard.users_urls")),
     path("dashboard/audit/", include("authz.dashboard.audit_urls")),
     path("", include("accounts.urls")),
-    path("", RedirectView.as_view(pattern_name="accounts:home"), name="root"),
+    path("", RedirectView.as_view(pattern_name="timesheets:week"), name="root"),
 ]

@@ -6,7 +6,7 @@ from django.db.models import QuerySet, Sum
 
 from accounts.models import User
 
-from .models import Entry
+from .models import BulkJob, Entry
 from .policies import approvable_workers
 
 
@@ -66,3 +66,8 @@ def approval_queue(*, approver: User) -> QuerySet[Entry]:
         .select_related("worker")
         .order_by("worker__email", "date", "id")
     )
+
+
+def bulk_job_list() -> QuerySet[BulkJob]:
+    """Jobs for the staff pages, newest first. The rows (up to 10,000) are left out."""
+    return BulkJob.objects.defer("rows").select_related("client").order_by("-created_at", "-id")

@@ -21,7 +21,7 @@ def test_login_with_email_in_any_case_rotates_the_session(user, password):
     before = http.session.session_key
     response = http.post("/login/", {"username": "ALICE@abcinc.example", "password": password})
     assert response.status_code == HTTPStatus.FOUND
-    assert response["Location"] == "/account/"
+    assert response["Location"] == "/time/"
     assert http.session.session_key != before
     assert http.get("/account/").context["user"] == user
 
@@ -39,7 +39,7 @@ def test_login_does_not_redirect_off_site(user, password):
     response = HttpClient().post(
         "/login/?next=https://evil.example/", {"username": user.email, "password": password}
     )
-    assert response["Location"] == "/account/"
+    assert response["Location"] == "/time/"
 
 
 def test_logout_needs_post(user_client):
@@ -53,3 +53,14 @@ def test_account_page_shows_the_oidc_claims(user_client, user):
     response = user_client.get("/account/")
     assert response.context["claims"]["sub"] == str(user.sub)
     assert str(user.sub).encode() in response.content
+
+
+def test_an_expired_session_sends_htmx_requests_to_login_not_into_the_fragment(db):
+    response = HttpClient().post(
+        "/time/week/2026-11-16/add/",
+        {"project": "Apollo"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/time/week/2026-11-16/",
+    )
+    assert response["HX-Redirect"] == "/login/?next=%2Ftime%2Fweek%2F2026-11-16%2F"
+    assert b"<form" not in response.content
