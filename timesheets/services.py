@@ -14,10 +14,10 @@ from django.utils import timezone
 from accounts.models import User
 from clients.models import Client
 
+from . import tasks
 from .models import MINUTES_PER_DAY, BulkJob, Entry
 from .policies import may_decide
 from .selectors import day_minutes
-from .tasks import bulk_import, send_rejection_email
 
 logger = logging.getLogger(__name__)
 BULK_PROGRESS_EVERY = 200
@@ -157,7 +157,7 @@ def entry_decide(*, entry: Entry, approver: User, approve: bool, reason: str = "
     entry.decided_at = timezone.now()
     entry.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"])
     if not approve:
-        send_rejection_email.delay_on_commit(entry.pk)
+        tasks.send_rejection_email.delay_on_commit(entry.pk)
     return entry
 
 
@@ -168,7 +168,7 @@ def entry_decide(*, entry: Entry, approver: User, approve: bool, reason: str = "
 def bulk_job_create(*, client: Client, rows: list[dict[str, Any]]) -> BulkJob:
     """Store validated rows and have a worker import them after commit."""
     job = BulkJob.objects.create(client=client, rows=rows, total=len(rows))
-    bulk_import.delay_on_commit(job.pk)
+    tasks.bulk_import.delay_on_commit(job.pk)
     return job
 
 
