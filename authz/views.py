@@ -54,6 +54,14 @@ class AuthorizationView(oauth2_views.AuthorizationView):
     template_name = "oauth2_provider/authorize.html"
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        oversized = [name for name, value in request.GET.items() if len(value) > MAX_PARAMETER_LENGTH]
+        if oversized:
+            # Refused before anything else: no lookup, no redirect to a callback.
+            error = {
+                "error": "invalid_request",
+                "description": f"The parameter {oversized[0][:40]!r} is too long.",
+            }
+            return self.render_to_response({"error": error}, status=400)
         params = _audience_as_resource(request.GET)
         if params is not request.GET:
             # DOT reads both request.GET and the raw query string: keep them in step.
@@ -109,7 +117,62 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         return super().redirect(_with_issuer(redirect_to), application)
 
 
-class TokenView(oauth2_views.TokenView):
+# Longer than any honest parameter (a 2,000-character state included), far shorter than
+# what would make the server work hard for an attacker.
+MAX_PARAMETER_LENGTH = 4096
+# Parameters a client may repeat (RFC 8707 resource indicators, our alias of them).
+REPEATABLE = {"resource", "audience"}
+
+
+def client_request_problem(request: HttpRequest) -> str | None:
+    """What makes a back-channel request unacceptable before any client is looked up."""
+    for params in (request.GET, request.POST):
+        for name, values in params.lists():
+            if len(values) > 1 and name not in REPEATABLE:
+                return f"The parameter {name!r} was sent more than once."
+            if any(len(value) > MAX_PARAMETER_LENGTH for value in values) or len(name) > MAX_PARAMETER_LENGTH:
+                return f"The parameter {name[:40]!r} is too long."
+    if _sends_basic(request) and request.POST.get("client_secret"):
+        return "Authenticate the client one way only: HTTP Basic or client_secret in the body."
+    return None
+
+
+def _sends_basic(request: HttpRequest) -> bool:
+    return request.headers.get("Authorization", "").split(" ", 1)[0].lower() == "basic"
+
+
+def with_basic_challenge(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """RFC 6749 §5.2: a client that failed HTTP Basic authentication is challenged for Basic."""
+    if response.status_code == 401 and _sends_basic(request):
+        response["WWW-Authenticate"] = 'Basic realm="abc-identity", charset="UTF-8"'
+    return response
+
+
+class ClientEndpointMixin:
+    """Checks shared by /oauth/token, /oauth/revoke and /oauth/introspect."""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST" and request.content_type != "application/json":
+            problem = client_request_problem(request)
+            if problem:
+                return token_error("invalid_request", problem)
+        return with_basic_challenge(request, super().dispatch(request, *args, **kwargs))
+
+
+class RevokeTokenView(ClientEndpointMixin, oauth2_views.RevokeTokenView):
+    pass
+
+
+class IntrospectTokenView(ClientEndpointMixin, oauth2_views.IntrospectTokenView):
+    """Introspection by POST only: a token in a URL ends up in logs and histories."""
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = token_error("invalid_request", "Send the token in a POST body.", status=405)
+        response["Allow"] = "POST"
+        return response
+
+
+class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
     """DOT's token endpoint, also taking JSON bodies and Auth0's ``audience``.
 
     DOT's device flow branch is left out (we do not offer that grant), so oauthlib answers
@@ -122,6 +185,9 @@ class TokenView(oauth2_views.TokenView):
                 request.POST = _form_from_json(request.body)
             except ValueError as error:
                 return token_error("invalid_request", str(error))
+            problem = client_request_problem(request)
+            if problem:
+                return token_error("invalid_request", problem)
         request.POST = _audience_as_resource(request.POST)
         grant_type = request.POST.get("grant_type")
         if grant_type == "refresh_token":
