@@ -51,7 +51,8 @@ def test_two_client_authentication_methods_at_once_are_refused(confidential_clie
 
 @pytest.mark.parametrize("name", ["grant_type", "code", "client_id", "redirect_uri"])
 def test_a_parameter_sent_twice_is_invalid_request(public_client, name):
-    body = f"grant_type=authorization_code&code=x&redirect_uri=a&client_id={public_client.client_id}&{name}=again"
+    body = f"grant_type=authorization_code&code=x&redirect_uri=a&client_id={public_client.client_id}"
+    body += f"&{name}=again"
     response = HttpClient().post("/oauth/token", body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["error"] == "invalid_request"
