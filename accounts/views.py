@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -12,6 +13,7 @@ from .claims import user_claims
 from .decorators import staff_required
 from .models import User
 from .selectors import user_list
+from .throttle import client_address, per_address, too_many
 
 USERS_PER_PAGE = 50
 
@@ -21,8 +23,26 @@ class HtmxHttpRequest(HttpRequest):
 
 
 class LoginView(auth_views.LoginView):
+    """Our sign-in page, which one address cannot hammer."""
+
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST":
+            limit = per_address()
+            wait = limit.exceeded(client_address(request))
+            if wait is not None:
+                return too_many(wait, render(request, "accounts/locked_out.html", {"minutes": 1}))
+            limit.hit(client_address(request))
+        return super().dispatch(request, *args, **kwargs)
+
+
+def locked_out(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> HttpResponse:
+    """django-axes: too many failed sign-ins for this account or address."""
+    minutes = int(settings.AXES_COOLOFF_TIME * 60)
+    response = render(request, "accounts/locked_out.html", {"minutes": minutes})
+    return too_many(minutes * 60, response)
 
 
 class LogoutView(auth_views.LogoutView):

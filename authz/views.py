@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import base64
 import json
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET
 from oauth2_provider import views as oauth2_views
 
 from accounts.claims import CLAIM_SCOPES
+from accounts.throttle import Limit, client_address, per_address, too_many
 from apis.models import OIDC_SCOPES
 from apis.selectors import api_by_identifier
 from clients.models import Client
@@ -148,15 +150,50 @@ def with_basic_challenge(request: HttpRequest, response: HttpResponse) -> HttpRe
     return response
 
 
+def _client_id(request: HttpRequest) -> str:
+    """The client id a request claims (Basic or body), for counting its failures."""
+    if _sends_basic(request):
+        try:
+            decoded = base64.b64decode(request.headers["Authorization"].split(" ", 1)[1]).decode()
+        except (ValueError, UnicodeDecodeError, IndexError):
+            return "?"
+        return unquote(decoded.split(":", 1)[0])
+    return request.POST.get("client_id", "?")
+
+
+def _client_failures() -> tuple[Limit, Limit]:
+    per_client = settings.RATE_LIMIT_CLIENT_FAILURES
+    return Limit("client-failures", per_client, 60), Limit("address-failures", 3 * per_client, 60)
+
+
 class ClientEndpointMixin:
-    """Checks shared by /oauth/token, /oauth/revoke and /oauth/introspect."""
+    """Checks shared by /oauth/token, /oauth/revoke and /oauth/introspect: rate limits per
+    address, failed client authentications per client and per address (counted before the
+    deliberately slow secret check runs), and well-formed parameters."""
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        address, client_id = client_address(request), _client_id(request)
+        requests = per_address()
+        per_client, per_address_failures = _client_failures()
+        wait = (
+            requests.exceeded(address)
+            or per_client.exceeded(client_id)
+            or per_address_failures.exceeded(address)
+        )
+        if wait is not None:
+            return too_many(
+                wait, token_error("temporarily_unavailable", f"Too many requests: retry in {wait} s.")
+            )
+        requests.hit(address)
         if request.method == "POST" and request.content_type != "application/json":
             problem = client_request_problem(request)
             if problem:
                 return token_error("invalid_request", problem)
-        return with_basic_challenge(request, super().dispatch(request, *args, **kwargs))
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code == 401:
+            per_client.hit(client_id)
+            per_address_failures.hit(address)
+        return with_basic_challenge(request, response)
 
 
 class RevokeTokenView(ClientEndpointMixin, oauth2_views.RevokeTokenView):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.test import Client as HttpClient
 
 from accounts.models import User
@@ -76,9 +77,11 @@ TIMESHEETS_SCOPES = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_verifier_cache():
-    """Each test sees the registry it built, not a previous test's cached view of it."""
+def _fresh_caches():
+    """Each test sees the registry it built and starts with empty rate-limit counters and
+    revocation list, not those a previous test left behind."""
     verifier_cache.clear()
+    cache.clear()
     yield
     verifier_cache.clear()
 

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
+    "axes",
     "template_partials",
     "rest_framework",
     "django_filters",
@@ -75,7 +77,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
     "accounts.audit.AuditContextMiddleware",
+    # Last, as django-axes requires: it turns a lockout into our lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -158,8 +168,44 @@ SESSION_COOKIE_AGE = 8 * 60 * 60
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# No URL of ours (an authorization request, its state) is ever sent to another site.
+# Not "no-referrer": browsers then send "Origin: null" with the sign-in and consent forms,
+# which CSRF protection must refuse.
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Self only, no inline script or style, no eval: every page's JavaScript is htmx, served
+# from our static files. (No form-action: after consent the browser must follow the
+# redirect to the application's own callback, whatever its scheme.)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- Brute force: lockout (django-axes) and rate limits (authz.throttle) -------------------
+
+AXES_FAILURE_LIMIT = int(env_str("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(env_str("LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
+# Lock an account after repeated failures from anywhere, and an address after repeated
+# failures whatever the account.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Django's sign-in form posts the email as "username" (axes would look for USERNAME_FIELD).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_VERBOSE = False
+# Requests per minute from one address to /oauth/token, /oauth/revoke, /oauth/introspect
+# and /login/ (0 turns a limit off), and failed client authentications per minute per
+# client id and per address.
+RATE_LIMIT_PER_IP = int(env_str("RATE_LIMIT_PER_IP", "600"))
+RATE_LIMIT_CLIENT_FAILURES = int(env_str("RATE_LIMIT_CLIENT_FAILURES", "10"))
 
 # --- Internationalisation, static files ----------------------------------------------------
 
