@@ -6,6 +6,12 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from .security_events import on_locked_out, on_login_failed
         from .sessions import connect_signals
 
         connect_signals()
+        user_login_failed.connect(on_login_failed, dispatch_uid="accounts.audit_login_failed")
+        user_locked_out.connect(on_locked_out, dispatch_uid="accounts.audit_locked_out")

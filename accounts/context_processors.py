@@ -15,6 +15,7 @@ DASHBOARD_SECTIONS = [
     ("Rules", "rules:list"),
     ("Token preview", "preview:index"),
     ("Import / Export", "transfer:index"),
+    ("Lockouts", "accounts:lockouts"),
     ("Audit log", "audit:list"),
 ]
 

@@ -14,7 +14,10 @@ from django.shortcuts import resolve_url
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
+from .audit import audit_record
+
 logger = logging.getLogger(__name__)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def _to_login(request: HttpRequest) -> HttpResponse:
@@ -51,8 +54,37 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         if not user.is_authenticated:
             return _to_login(request)
         if not user.is_staff:
-            logger.warning("dashboard access denied: user=%s path=%s", user.pk, request.path)
+            _deny(request, "not staff")
             raise PermissionDenied("The dashboard is for staff.")
+        if request.method not in SAFE_METHODS and not user.is_dashboard_admin:
+            _deny(request, "read-only auditor")
+            raise PermissionDenied("Auditors can look at everything and change nothing.")
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Staff with the administrator role only, even to look (e.g. revealing a secret)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated and request.user.is_staff and not request.user.is_dashboard_admin:
+            _deny(request, "read-only auditor")
+            raise PermissionDenied("Only administrators can see this.")
+        return view(request, *args, **kwargs)
+
+    return staff_required(wrapper)
+
+
+def _deny(request: HttpRequest, why: str) -> None:
+    """Log and audit a refused dashboard request: who tried what."""
+    logger.warning(
+        "dashboard access denied (%s): user=%s %s %s", why, request.user.pk, request.method, request.path
+    )
+    audit_record(
+        actor=request.user,
+        action="security.dashboard_denied",
+        target=request.user,
+        after={"method": request.method, "path": request.path[:200], "reason": why},
+    )

@@ -56,6 +56,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     manager = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
+
+    class StaffRole(models.TextChoices):
+        ADMIN = "admin", "Administrator"
+        AUDITOR = "auditor", "Auditor (read-only)"
+
+    staff_role = models.CharField(
+        max_length=10,
+        choices=StaffRole.choices,
+        default=StaffRole.ADMIN,
+        help_text="What a staff member may do in the dashboard: change things, or only look.",
+    )
     is_staff = models.BooleanField(
         "staff status", default=False, help_text="May use the administration dashboard."
     )
@@ -84,6 +95,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    @property
+    def is_dashboard_admin(self) -> bool:
+        return self.is_active and self.is_staff and self.staff_role == self.StaffRole.ADMIN
 
     def get_full_name(self) -> str:
         return self.name or self.email

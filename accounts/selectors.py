@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django.db.models import Q, QuerySet
 
 from .models import User
@@ -11,3 +12,8 @@ def user_list(*, search: str = "") -> QuerySet[User]:
     if search:
         users = users.filter(Q(email__icontains=search) | Q(name__icontains=search))
     return users
+
+
+def lockout_attempts() -> QuerySet[AccessAttempt]:
+    """django-axes' failure counters, most failures first."""
+    return AccessAttempt.objects.order_by("-failures_since_start", "-attempt_time")[:200]

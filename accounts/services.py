@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from django.core.exceptions import ValidationError
+from axes.models import AccessAttempt
+from axes.utils import reset
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from .audit import audit_record, snapshot
@@ -120,3 +122,48 @@ def session_end(*, actor: User | None, session: UserSession) -> None:
         },
     )
     session.delete()
+
+
+@transaction.atomic
+def user_set_staff_role(*, actor: User, user: User, role: str | None) -> User:
+    """Make ``user`` an administrator, an auditor, or not staff (``role`` None).
+
+    Only an administrator may, and never for themselves: nobody raises (or drops into an
+    inconsistent state) their own privileges.
+    """
+    if not actor.is_dashboard_admin:
+        raise PermissionDenied("Only administrators change who is staff.")
+    if actor.pk == user.pk:
+        raise PermissionDenied("You cannot change your own staff role.")
+    if role is not None and role not in User.StaffRole.values:
+        raise ValidationError({"role": "Choose administrator, auditor or no staff access."})
+    before = {"is_staff": user.is_staff, "staff_role": user.staff_role}
+    user.is_staff = role is not None
+    user.staff_role = role or User.StaffRole.ADMIN
+    user.save(update_fields=["is_staff", "staff_role", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="user.staff_role",
+        target=user,
+        before=before,
+        after={"is_staff": user.is_staff, "staff_role": user.staff_role},
+    )
+    return user
+
+
+@transaction.atomic
+def lockout_reset(*, actor: User, attempt: AccessAttempt) -> None:
+    """Forget the failures of one account/address pair, lifting its lockout."""
+    audit_record(
+        actor=actor,
+        action="security.lockout_cleared",
+        target_label=attempt.username or attempt.ip_address or "",
+        before={
+            "username": attempt.username,
+            "ip_address": attempt.ip_address,
+            "failures": attempt.failures_since_start,
+        },
+    )
+    reset(username=attempt.username, ip=attempt.ip_address) if attempt.username else reset(
+        ip=attempt.ip_address
+    )

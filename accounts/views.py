@@ -1,18 +1,21 @@
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from .claims import user_claims
 from .decorators import staff_required
 from .models import User
-from .selectors import user_list
+from .selectors import lockout_attempts, user_list
+from .services import lockout_reset
 from .throttle import client_address, per_address, too_many
 
 USERS_PER_PAGE = 50
@@ -74,3 +77,23 @@ def user_list_view(request: HtmxHttpRequest) -> HttpResponse:
     response = render(request, template, {"page": page, "search": search})
     response["Vary"] = "HX-Request"
     return response
+
+
+@require_GET
+@staff_required
+def lockout_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Failed sign-ins that django-axes is counting, locked ones first."""
+    return render(
+        request,
+        "accounts/lockouts.html",
+        {"attempts": lockout_attempts(), "limit": settings.AXES_FAILURE_LIMIT},
+    )
+
+
+@require_POST
+@staff_required
+def lockout_clear(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    attempt = get_object_or_404(AccessAttempt, pk=pk)
+    lockout_reset(actor=request.user, attempt=attempt)
+    messages.success(request, f"Cleared the failures of {attempt.username or attempt.ip_address}.")
+    return redirect("accounts:lockouts")

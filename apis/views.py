@@ -13,7 +13,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import staff_required
+from accounts.decorators import admin_required, staff_required
 from accounts.views import HtmxHttpRequest
 
 from . import selectors, services
@@ -222,7 +222,7 @@ def scope_delete(request: HtmxHttpRequest, pk: int, scope_pk: int) -> HttpRespon
 
 @require_GET
 @never_cache
-@staff_required
+@admin_required
 def api_secret_reveal(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     api = _hs256_api_or_404(pk)
     logger.info("HS256 secret revealed: api=%s user=%s", api.pk, request.user.pk)

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -314,6 +314,27 @@ def refresh_token_revoke(request: HtmxHttpRequest, pk: int, token_pk: int) -> Ht
     logger.info("refresh token revoked: user=%s token=%s by=%s", person.pk, token.pk, request.user.pk)
     notice = f"Refresh token for “{token.application.name}” revoked."
     return _section_response(request, person, "tokens", notice=notice)
+
+
+STAFF_CHOICES = {"": None, "admin": User.StaffRole.ADMIN, "auditor": User.StaffRole.AUDITOR}
+
+
+@require_POST
+@staff_required
+def staff_role_set(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Give another person dashboard access as administrator or auditor, or take it away."""
+    person = _person_or_404(pk)
+    choice = request.POST.get("staff_role", "")
+    if choice not in STAFF_CHOICES:
+        messages.error(request, "Choose administrator, auditor or no staff access.")
+        return redirect(_detail_url(person))
+    try:
+        account_services.user_set_staff_role(actor=request.user, user=person, role=STAFF_CHOICES[choice])
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+        return redirect(_detail_url(person))
+    messages.success(request, "Staff access updated.")
+    return redirect(_detail_url(person))
 
 
 def _status_page(request: HtmxHttpRequest, person: User, action: str, **context) -> HttpResponse:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/consents/<int:consent_pk>/revoke/", users.consent_revoke, name="consent_revoke"),
     path("<int:pk>/sessions/<int:session_pk>/end/", users.session_end, name="session_end"),
     path("<int:pk>/tokens/<int:token_pk>/revoke/", users.refresh_token_revoke, name="token_revoke"),
+    path("<int:pk>/staff/", users.staff_role_set, name="staff_role"),
     path("<int:pk>/deactivate/", users.user_deactivate, name="deactivate"),
     path("<int:pk>/reactivate/", users.user_reactivate, name="reactivate"),
 ]

@@ -7,6 +7,7 @@ from http import HTTPStatus
 import pytest
 from django.test import Client as HttpClient
 
+from accounts.models import AuditEntry
 from tests.oauth import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,31 @@ def test_the_token_endpoint_is_rate_limited_per_address(confidential_client, set
         )
     response = http.post("/oauth/token", {"grant_type": "client_credentials"})
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_failures_and_lockouts_are_security_events(user, settings):
+    http = HttpClient(REMOTE_ADDR="203.0.113.80")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(http, user.email, "wrong-password")
+    failures = AuditEntry.objects.filter(action="security.login_failure")
+    assert failures.count() == settings.AXES_FAILURE_LIMIT
+    assert {entry.ip for entry in failures} == {"203.0.113.80"}
+    lockout = AuditEntry.objects.get(action="security.lockout")
+    assert lockout.after["username"] == user.email
+
+
+def test_lockouts_are_visible_and_clearable_in_the_dashboard(user, password, staff_user, settings):
+    http = HttpClient(REMOTE_ADDR="203.0.113.90")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(http, user.email, "wrong-password")
+    assert _login(http, user.email, password).status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+    admin = HttpClient()
+    admin.force_login(staff_user)
+    page = admin.get("/dashboard/lockouts/")
+    assert user.email.encode() in page.content and b"locked" in page.content
+    attempt = page.context["attempts"][0]
+    assert admin.post(f"/dashboard/lockouts/{attempt.pk}/clear/").status_code == HTTPStatus.FOUND
+
+    assert _login(http, user.email, password).status_code == HTTPStatus.FOUND
+    assert AuditEntry.objects.filter(action="security.lockout_cleared", actor=staff_user).exists()

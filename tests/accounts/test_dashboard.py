@@ -48,6 +48,7 @@ def test_staff_see_the_dashboard_with_its_sections(staff_user):
         "Rules",
         "Token preview",
         "Import / Export",
+        "Lockouts",
         "Audit log",
     ]
     assert b"htmx" in response.content  # django-htmx's bundled script, served locally
