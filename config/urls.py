@@ -17,3 +17,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", RedirectView.as_view(pattern_name="timesheets:week"), name="root"),
 ]
+
+handler500 = "config.views.server_error"
