@@ -152,6 +152,14 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "timesheets:week"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+# People's passwords: Django's slow default. The last one verifies client secrets only
+# (see clients.hashers and OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"]).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "clients.hashers.ClientSecretHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -241,6 +249,7 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_GENERATOR": "authz.tokens.access_token_generator",
     # Refresh tokens stay opaque random strings (oauthlib would reuse the JWT generator).
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    "CLIENT_SECRET_HASHER": "client_sha256",
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
     "PKCE_REQUIRED": True,  # refined per client by the validator: public clients must use it

@@ -13,7 +13,7 @@ OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] = OIDC_ISSUER
 # oauthlib's server is built once per process; tests that change settings need a new one.
 OAUTH2_PROVIDER["ALWAYS_RELOAD_OAUTHLIB_CORE"] = True
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "clients.hashers.ClientSecretHasher"]
 
 # Tests always run tasks in-process, even when REDIS_URL points the cache at Redis.
 CELERY_TASK_ALWAYS_EAGER = True
