@@ -7,6 +7,7 @@ are cached in the process by ``kid``.
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -41,20 +42,38 @@ def _generate() -> SigningKey:
     )
 
 
+# Other processes pick up a rotation within this; the old key stays published meanwhile,
+# so whatever it still signs verifies.
+CURRENT_KEY_TTL_SECONDS = 30
+_current: tuple[float, SigningKey] | None = None
+
+
 def signing_key_current() -> SigningKey:
     """The key that signs from now on, generated the first time one is needed."""
+    global _current
+    now = time.monotonic()
+    if _current is not None and _current[0] > now:
+        return _current[1]
     key = SigningKey.objects.filter(retired_at__isnull=True).first()
     if key is None:
         with transaction.atomic():
             key = _generate()
+    _current = (now + CURRENT_KEY_TTL_SECONDS, key)
     return key
+
+
+def forget_current_key() -> None:
+    global _current
+    _current = None
 
 
 def signing_key_rotate() -> SigningKey:
     """Make a new key current; the previous ones stay published until their tokens expire."""
     with transaction.atomic():
         SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
-        return _generate()
+        key = _generate()
+    forget_current_key()
+    return key
 
 
 def longest_token_lifetime() -> int:

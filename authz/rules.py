@@ -10,6 +10,7 @@ Any other exception denies the request too: a token is never issued half-customi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,25 @@ def deny_deactivated_users(context: RuleContext) -> None:
 # --- Running them -------------------------------------------------------------------------------
 
 
+RULES_TTL_SECONDS = 30
+_loaded: dict[tuple[str, ...], tuple[float, list[RuleSetting]]] = {}
+
+
+def forget_rules(**kwargs) -> None:
+    """Drop this process's copy of the rule switches (connected to RuleSetting saves)."""
+    _loaded.clear()
+
+
+def active_rules() -> list[RuleSetting]:
+    """``registered_rules()``, kept for a few seconds: the token endpoint asks every time."""
+    paths = tuple(settings.AUTHZ_RULES)
+    cached = _loaded.get(paths)
+    if cached is None or cached[0] < time.monotonic():
+        cached = (time.monotonic() + RULES_TTL_SECONDS, registered_rules())
+        _loaded[paths] = cached
+    return cached[1]
+
+
 def registered_rules() -> list[RuleSetting]:
     """The rules of settings.AUTHZ_RULES with their switches, in the order they run."""
     paths = list(settings.AUTHZ_RULES)
@@ -98,7 +118,7 @@ def registered_rules() -> list[RuleSetting]:
 def run_rules(context: RuleContext) -> RuleContext:
     """Run the enabled rules in order; raise RuleDenied if one denies or fails."""
     namespace = claim_namespace()
-    for setting in registered_rules():
+    for setting in active_rules():
         if not setting.enabled:
             continue
         rule: Rule = import_string(setting.path)

@@ -237,6 +237,15 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
                 return self.authorization_flow_token_response(request)
         return self.authorization_flow_token_response(request)
 
+    def authorization_flow_token_response(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        """DOT's, without reading back the token just issued to send ``app_authorized``
+        (a query per token; nothing of ours listens to that signal)."""
+        _url, headers, body, status = self.create_token_response(request)
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return response
+
     def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         """CORS preflight for single-page apps posting JSON from an allowed web origin.
 
