@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from oauth2_provider import views as oauth2_views
 
@@ -169,8 +171,13 @@ def _client_failures() -> tuple[Limit, Limit]:
 class ClientEndpointMixin:
     """Checks shared by /oauth/token, /oauth/revoke and /oauth/introspect: rate limits per
     address, failed client authentications per client and per address (counted before the
-    deliberately slow secret check runs), and well-formed parameters."""
+    deliberately slow secret check runs), and well-formed parameters.
 
+    These endpoints authenticate clients, not browser sessions, so they are exempt from
+    CSRF (as DOT's own views are: overriding dispatch must keep that).
+    """
+
+    @method_decorator(csrf_exempt)
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         address, client_id = client_address(request), _client_id(request)
         requests = per_address()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 
 import pytest
 from django.test import Client as HttpClient
 
+from clients.services import client_grant_set
 from tests.oauth import Pkce, authorize_url, basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +100,29 @@ def test_introspection_of_an_unknown_token_says_exactly_inactive(confidential_cl
     )
     assert response.status_code == HTTPStatus.OK
     assert response.json() == {"active": False}
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_back_channel_endpoints_need_no_csrf_token(path, confidential_client, timesheets_api):
+    """Clients are not browsers: a real server enforces CSRF, and these must not need it."""
+    client, secret = confidential_client
+    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
+    http = HttpClient(enforce_csrf_checks=True)
+    response = http.post(
+        path,
+        {"grant_type": "client_credentials", "audience": timesheets_api.identifier, "token": "x"},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    assert response.status_code == HTTPStatus.OK, response.content
+
+
+def test_json_token_requests_need_no_csrf_token_either(confidential_client, timesheets_api):
+    client, secret = confidential_client
+    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
+    response = HttpClient(enforce_csrf_checks=True).post(
+        "/oauth/token",
+        json.dumps({"grant_type": "client_credentials", "audience": timesheets_api.identifier}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    assert response.status_code == HTTPStatus.OK
