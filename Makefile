@@ -6,7 +6,7 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run worker test lint format chromium
+.PHONY: help install install-dev run worker test lint format chromium bench
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -49,6 +49,13 @@ chromium: ## Install Debian's Chromium for the browser tests when it is missing 
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
+
+bench: install ## Load-test the server (gunicorn, wrk) beside a certified peer; BENCH_SECONDS=3 for a quick run
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "wrk is missing and cannot be installed here (Debian: apt-get install wrk)."; exit 1; fi; }
+	$(PY) bench/run.py
 
 test: install-dev chromium ## Run the test suite (set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -63,8 +63,10 @@ def signing_key_current() -> SigningKey:
 
 
 def forget_current_key() -> None:
-    global _current
+    """Drop this process's cached current key and JWKS (after a rotation)."""
+    global _current, _jwks
     _current = None
+    _jwks = None
 
 
 def signing_key_rotate() -> SigningKey:
@@ -90,16 +92,32 @@ def signing_keys_published() -> list[SigningKey]:
     A key retired longer ago than the longest token lifetime signed nothing that is still
     valid, so it is deleted.
     """
-    horizon = timezone.now() - timedelta(seconds=longest_token_lifetime())
-    SigningKey.objects.filter(retired_at__lt=horizon).delete()
+    signing_keys_purge()
     signing_key_current()
     return list(SigningKey.objects.all())
 
 
+def signing_keys_purge() -> int:
+    """Delete retired keys whose every token has expired; how many."""
+    horizon = timezone.now() - timedelta(seconds=longest_token_lifetime())
+    deleted, _ = SigningKey.objects.filter(retired_at__lt=horizon).delete()
+    return deleted
+
+
+_jwks: tuple[float, dict[str, list[dict[str, Any]]]] | None = None
+
+
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
-    """The JWKS document: public parameters only, with ``kid``, ``use`` and ``alg``."""
-    keys = []
-    for key in signing_keys_published():
-        public = json.loads(as_jwk(key).export_public())
-        keys.append({**public, "kid": key.kid, "use": "sig", "alg": key.algorithm})
-    return {"keys": keys}
+    """The JWKS document: public parameters only, with ``kid``, ``use`` and ``alg``.
+
+    Built at most every CURRENT_KEY_TTL_SECONDS per process; a rotation in this process
+    rebuilds it at once.
+    """
+    global _jwks
+    if _jwks is None or _jwks[0] <= time.monotonic():
+        keys = []
+        for key in signing_keys_published():
+            public = json.loads(as_jwk(key).export_public())
+            keys.append({**public, "kid": key.kid, "use": "sig", "alg": key.algorithm})
+        _jwks = (time.monotonic() + CURRENT_KEY_TTL_SECONDS, {"keys": keys})
+    return _jwks[1]

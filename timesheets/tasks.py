@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from oauth2_provider.models import clear_expired
 
+from apis.keys import signing_keys_purge
+
 from . import services
 from .models import BulkJob, Entry
 
@@ -34,5 +36,7 @@ def send_rejection_email(entry_id: int) -> None:
 
 @shared_task
 def clear_expired_tokens() -> None:
-    """Delete expired tokens and grants (django-oauth-toolkit's cleartokens)."""
+    """Delete expired tokens and grants (django-oauth-toolkit's cleartokens), and retired
+    signing keys that signed nothing still valid."""
     clear_expired()
+    signing_keys_purge()

@@ -12,7 +12,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 from jwcrypto import jws
 
-from apis.keys import longest_token_lifetime, signing_key_current, signing_key_rotate
+from apis.keys import forget_current_key, longest_token_lifetime, signing_key_current, signing_key_rotate
 from apis.models import SigningKey
 from apis.services import api_create
 from tests.oauth import Pkce, exchange, get_code, jwks, verify
@@ -77,8 +77,10 @@ def test_retired_keys_stay_until_every_token_they_signed_expired():
     assert lifetime > 7 * 86400  # the longest-lived API's tokens, plus clock leeway
 
     SigningKey.objects.filter(pk=old.pk).update(retired_at=timezone.now() - timedelta(seconds=lifetime - 5))
+    forget_current_key()  # as if the process's 30-second copy of the JWKS had expired
     assert {k["kid"] for k in _keys()} == {old.kid, new.kid}
 
     SigningKey.objects.filter(pk=old.pk).update(retired_at=timezone.now() - timedelta(seconds=lifetime + 1))
+    forget_current_key()
     assert {k["kid"] for k in _keys()} == {new.kid}
     assert not SigningKey.objects.filter(pk=old.pk).exists()
