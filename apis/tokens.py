@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,15 +122,66 @@ class _VerifierCache:
             self._apis.clear()
             self._keys = {}
             self._keys_loaded_at = float("-inf")
+        verified_tokens.clear()
 
 
 verifier_cache = _VerifierCache()
+
+
+class _VerifiedTokens:
+    """A bounded cache of tokens whose signature and claims were verified, until they expire.
+
+    Keyed by the token's hash (never the token) and the audience; an entry also remembers
+    the API's signing settings, so a changed algorithm or secret sends the token through
+    full verification again. The revocation list is still consulted on every request.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, str], tuple[ApiSigning, dict[str, Any]]] = OrderedDict()
+
+    def get(self, token: str, audience: str, signing: ApiSigning) -> dict[str, Any] | None:
+        key = (audience, hashlib.sha256(token.encode()).hexdigest())
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            cached_signing, claims = entry
+            if cached_signing != signing or claims["exp"] + LEEWAY_SECONDS < time.time():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return claims
+
+    def put(self, token: str, audience: str, signing: ApiSigning, claims: dict[str, Any]) -> None:
+        key = (audience, hashlib.sha256(token.encode()).hexdigest())
+        with self._lock:
+            self._entries[key] = (signing, claims)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+verified_tokens = _VerifiedTokens()
 
 
 def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
     """Return the claims of a valid access token for ``audience``, else raise InvalidToken."""
     if len(token) > MAX_TOKEN_BYTES:
         raise InvalidToken("The access token is too large.")
+    signing = verifier_cache.api(audience)
+    if signing is not None:
+        claims = verified_tokens.get(token, audience, signing)
+        if claims is not None:
+            if is_revoked(claims):
+                raise InvalidToken("The access token has been revoked.")
+            return claims
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as error:
@@ -140,7 +192,6 @@ def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
     if FORBIDDEN_HEADERS & set(header):
         raise InvalidToken("The access token header is not accepted.")
 
-    signing = verifier_cache.api(audience)
     if signing is None:
         raise InvalidToken("The API is not registered.")
     if header.get("alg") != signing.algorithm:
@@ -178,4 +229,5 @@ def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
         raise InvalidToken("The access token is invalid.") from error
     if is_revoked(claims):
         raise InvalidToken("The access token has been revoked.")
+    verified_tokens.put(token, audience, signing, claims)
     return claims

@@ -15,7 +15,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.test import Client as HttpClient
 
+from apis import tokens
 from apis.keys import signing_key_current
+from apis.revocation import revoke_grant
 from apis.services import api_secret_rotate, api_update
 from apis.tokens import InvalidToken, _private_key, verifier_cache, verify_access_token
 from clients.services import client_grant_set
@@ -221,3 +223,29 @@ def test_authenticating_makes_no_database_query(user_token, django_assert_num_qu
     assert _get(token).status_code == HTTPStatus.OK  # warms the key and API caches
     with django_assert_num_queries(0):
         assert _get(token).status_code == HTTPStatus.OK
+
+
+def test_verified_tokens_are_cached_but_revocation_still_applies(user_token, monkeypatch):
+    token = user_token["access_token"]
+    claims = verify_access_token(token, audience=TIMESHEETS_API)
+
+    def no_more_signature_checks(*args, **kwargs):
+        raise AssertionError("the signature was checked again")
+
+    monkeypatch.setattr(tokens.jwt, "decode", no_more_signature_checks)
+    assert verify_access_token(token, audience=TIMESHEETS_API)["jti"] == claims["jti"]
+
+    revoke_grant(claims["gid"])
+    with pytest.raises(InvalidToken, match="revoked"):
+        verify_access_token(token, audience=TIMESHEETS_API)
+
+
+def test_the_cache_never_outlives_the_token(user_token):
+    token = user_token["access_token"]
+    verify_access_token(token, audience=TIMESHEETS_API)
+    signing = tokens.verifier_cache.api(TIMESHEETS_API)
+    assert tokens.verified_tokens.get(token, TIMESHEETS_API, signing) is not None
+    # Age the entry past the token's expiry (plus leeway) instead of waiting a day.
+    for key, (entry_signing, claims) in list(tokens.verified_tokens._entries.items()):
+        tokens.verified_tokens._entries[key] = (entry_signing, {**claims, "exp": int(time.time()) - 120})
+    assert tokens.verified_tokens.get(token, TIMESHEETS_API, signing) is None
