@@ -29,7 +29,8 @@ class LoginView(auth_views.LoginView):
     """Our sign-in page, which one address cannot hammer."""
 
     template_name = "accounts/login.html"
-    redirect_authenticated_user = True
+    # Someone already signed in who is sent here (prompt=login, max_age) signs in again.
+    redirect_authenticated_user = False
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method == "POST":

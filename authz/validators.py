@@ -18,10 +18,10 @@ from accounts.claims import CLAIM_SCOPES, claims_for_scopes
 from clients.models import Client
 
 from .backends import SESSION_USER
-from .consent import consent_skippable
+from .consent import consent_given, consent_skippable
 from .grants import code_redeemed, code_redeemed_grant, grant_end
 from .models import AccessTokenRecord
-from .tokens import CLIENT_CREDENTIALS, audience_api, grantable_scopes
+from .tokens import CLIENT_CREDENTIALS, audience_api, grantable_scopes, session_user
 
 Grant = get_grant_model()
 RefreshToken = get_refresh_token_model()
@@ -66,8 +66,15 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         return bool(request.headers.get(SESSION_USER))
 
     def validate_silent_authorization(self, request: Request) -> bool:
-        """prompt=none may only succeed when no consent screen would be shown."""
-        return consent_skippable(request.client, audience_api(request))
+        """prompt=none may only succeed when no consent screen would be shown: a first-party
+        application, or a consent already given for these scopes."""
+        api = audience_api(request)
+        if consent_skippable(request.client, api):
+            return True
+        user = session_user(request)
+        return user is not None and consent_given(
+            user=user, client=request.client, audience=api.identifier if api else "", scopes=request.scopes
+        )
 
     # --- Token requests -------------------------------------------------------------------
 
@@ -116,6 +123,10 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
                 grant_end(grant_id=replayed, action="security.code_replay", client=client)
             return False
         if grant.is_expired():
+            return False
+        # PKCE both ways (RFC 9700 §4.8.2): a verifier for a code issued without a challenge
+        # is a downgrade attempt, a challenge without its verifier a stolen code.
+        if bool(grant.code_challenge) != bool(getattr(request, "code_verifier", None)):
             return False
         request.scopes = grant.scope.split()
         request.user = grant.user

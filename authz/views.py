@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
@@ -46,6 +48,15 @@ def _audience_as_resource(params: QueryDict) -> QueryDict:
     return params
 
 
+def _sign_in_too_old(request: HttpRequest) -> bool:
+    try:
+        max_age = int(request.GET.get("max_age", ""))
+    except ValueError:
+        return False
+    last_login = request.user.last_login
+    return max_age >= 0 and (last_login is None or (timezone.now() - last_login).total_seconds() > max_age)
+
+
 class AuthorizationView(oauth2_views.AuthorizationView):
     """DOT's authorization endpoint, taking ``audience`` and always answering with ``iss``.
 
@@ -66,6 +77,10 @@ class AuthorizationView(oauth2_views.AuthorizationView):
                 "description": f"The parameter {oversized[0][:40]!r} is too long.",
             }
             return self.render_to_response({"error": error}, status=400)
+        if request.user.is_authenticated and _sign_in_too_old(request):
+            # OIDC Core §3.1.2.1 max_age: the last sign-in is older than the client accepts.
+            # (The request comes back here with max_age, then satisfied.)
+            return redirect_to_login(request.get_full_path())
         params = _audience_as_resource(request.GET)
         if params is not request.GET:
             # DOT reads both request.GET and the raw query string: keep them in step.
@@ -248,9 +263,12 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
         """DOT's, without reading back the token just issued to send ``app_authorized``
         (a query per token; nothing of ours listens to that signal)."""
         _url, headers, body, status = self.create_token_response(request)
-        response = HttpResponse(content=body, status=status)
+        response = HttpResponse(content=body, status=status, content_type="application/json")
         for name, value in headers.items():
             response[name] = value
+        # RFC 6749 §5.1/5.2, also for errors raised while the token was being saved.
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
         return response
 
     def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -286,7 +304,7 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
 def _form_from_json(body: bytes) -> QueryDict:
     """A JSON token request as the form it stands for: an object of strings."""
     try:
-        data = json.loads(body or b"{}")
+        data = json.loads(body or b"{}", object_pairs_hook=_no_repeated_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError("The request body is not valid JSON.") from error
     if not isinstance(data, dict):
@@ -299,6 +317,14 @@ def _form_from_json(body: bytes) -> QueryDict:
                 raise ValueError(f"The parameter {name!r} must be a string.")
             form.appendlist(name, str(item))
     return form
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    repeated = {name for name in names if names.count(name) > 1}
+    if repeated:
+        raise ValueError(f"The parameter {sorted(repeated)[0]!r} was sent more than once.")
+    return dict(pairs)
 
 
 def token_error(error: str, description: str, status: int = 400) -> JsonResponse:

@@ -26,3 +26,4 @@ class ProtectedApi(APIView):
 
 
 urlpatterns = [*project_urlpatterns, path("test-api/", ProtectedApi.as_view())]
+handler500 = "config.views.server_error"
