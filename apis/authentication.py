@@ -54,7 +54,10 @@ class BearerTokenAuthentication(BaseAuthentication):
     """RFC 6750 bearer tokens from the ``Authorization`` header only (never query or body)."""
 
     def authenticate(self, request: Request) -> tuple[TokenPrincipal, dict[str, Any]] | None:
-        header = get_authorization_header(request).split()
+        try:
+            header = get_authorization_header(request).split()
+        except UnicodeEncodeError:
+            return self._fail(request, "The Authorization header is not ASCII.")
         if not header or header[0].lower() != b"bearer":
             return None
         if len(header) != 2:

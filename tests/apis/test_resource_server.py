@@ -249,3 +249,7 @@ def test_the_cache_never_outlives_the_token(user_token):
     for key, (entry_signing, claims) in list(tokens.verified_tokens._entries.items()):
         tokens.verified_tokens._entries[key] = (entry_signing, {**claims, "exp": int(time.time()) - 120})
     assert tokens.verified_tokens.get(token, TIMESHEETS_API, signing) is None
+
+
+def test_a_non_ascii_authorization_header_is_invalid_token(timesheets_api):
+    _assert_invalid_token(HttpClient().get(URL, HTTP_AUTHORIZATION="Bearer Ā"))
