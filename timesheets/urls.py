@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import api
 
@@ -18,7 +18,7 @@ urlpatterns = [
     ),
     path(
         "docs",
-        SpectacularSwaggerView.as_view(
+        SpectacularSwaggerSplitView.as_view(
             url_name="timesheets-api:schema", permission_classes=[], authentication_classes=[]
         ),
         name="docs",
