@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -18,8 +19,11 @@ urlpatterns = [
     ),
     path(
         "docs",
-        SpectacularSwaggerSplitView.as_view(
-            url_name="timesheets-api:schema", permission_classes=[], authentication_classes=[]
+        # Swagger UI sets inline styles (never inline scripts): allowed on this page only.
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="timesheets-api:schema", permission_classes=[], authentication_classes=[]
+            )
         ),
         name="docs",
     ),

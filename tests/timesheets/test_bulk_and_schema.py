@@ -165,7 +165,11 @@ def test_the_schema_and_docs_are_served_without_a_cdn(timesheets_api):
 
 
 def test_the_docs_page_runs_under_our_content_security_policy(timesheets_api):
-    html = HttpClient().get("/api/docs").content.decode()
+    docs = HttpClient().get("/api/docs")
+    policy = docs["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-eval" not in policy
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    html = docs.content.decode()
     # No inline script: Swagger UI's set-up is served as a separate script from our origin.
     assert "<script>" not in html.replace(" ", "")
     setup = HttpClient().get("/api/docs?script=")
