@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from apis.models import Api, Scope
@@ -182,3 +182,21 @@ def role_list() -> QuerySet[Role]:
 
 def group_list() -> QuerySet[Group]:
     return Group.objects.prefetch_related("roles", "subgroups").order_by("name")
+
+
+def role_overview() -> QuerySet[Role]:
+    """Roles for the dashboard's list, with how many permissions, users and groups each has."""
+    return role_list().annotate(
+        permission_count=Count("permissions", distinct=True),
+        user_count=Count("users", distinct=True),
+        group_count=Count("groups", distinct=True),
+    )
+
+
+def group_overview() -> QuerySet[Group]:
+    """Groups for the dashboard's list, with how many members, roles and subgroups each has."""
+    return group_list().annotate(
+        member_count=Count("members", distinct=True),
+        role_count=Count("roles", distinct=True),
+        subgroup_count=Count("subgroups", distinct=True),
+    )

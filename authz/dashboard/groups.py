@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -84,11 +83,7 @@ def _list_response(request: HtmxHttpRequest, form: GroupForm) -> HttpResponse:
     if request.htmx:
         response = render(request, "authz/groups/group_list.html#create_form", {"form": form})
     else:
-        groups = selectors.group_list().annotate(
-            member_count=Count("members", distinct=True),
-            role_count=Count("roles", distinct=True),
-            subgroup_count=Count("subgroups", distinct=True),
-        )
+        groups = selectors.group_overview()
         response = render(request, "authz/groups/group_list.html", {"groups": groups, "form": form})
     patch_vary_headers(response, ["HX-Request"])
     return response

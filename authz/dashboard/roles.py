@@ -99,11 +99,7 @@ def _list_response(request: HtmxHttpRequest, form: RoleForm) -> HttpResponse:
     if request.htmx:
         response = render(request, "authz/roles/role_list.html#create_form", {"form": form})
     else:
-        roles = selectors.role_list().annotate(
-            permission_count=Count("permissions", distinct=True),
-            user_count=Count("users", distinct=True),
-            group_count=Count("groups", distinct=True),
-        )
+        roles = selectors.role_overview()
         response = render(request, "authz/roles/role_list.html", {"roles": roles, "form": form})
     patch_vary_headers(response, ["HX-Request"])
     return response
