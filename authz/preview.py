@@ -17,9 +17,9 @@ from accounts.models import User
 from apis.models import Api
 from clients.models import Client
 
+from .oauth.issuance import access_token_claims, refresh_token_allowed
 from .policy import NoClientGrant, ScopeDecision, decide_scopes, granted
 from .rules import PROTOCOL_CLIENT_CREDENTIALS, PROTOCOL_CODE, RuleContext, RuleDenied, run_rules
-from .tokens import access_token_claims, refresh_token_allowed
 
 
 @dataclass

@@ -14,4 +14,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.prod")
 
 app = Celery("abc_identity")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Our apps' tasks.py modules, and the protocol's, which lives in a sub-package of authz.
 app.autodiscover_tasks()
+app.autodiscover_tasks(["authz.oauth"])

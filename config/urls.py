@@ -2,7 +2,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 urlpatterns = [
-    path("", include("authz.oauth_urls")),
+    path("", include("authz.oauth.urls")),
     path("api/", include("timesheets.urls")),
     path("time/", include("timesheets.web_urls")),
     path("dashboard/apis/", include("apis.urls")),

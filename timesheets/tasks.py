@@ -5,9 +5,6 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from oauth2_provider.models import clear_expired
-
-from apis.keys import signing_keys_purge
 
 from . import services
 from .models import BulkJob, Entry
@@ -32,11 +29,3 @@ def send_rejection_email(entry_id: int) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[entry.worker.email],
     )
-
-
-@shared_task
-def clear_expired_tokens() -> None:
-    """Delete expired tokens and grants (django-oauth-toolkit's cleartokens), and retired
-    signing keys that signed nothing still valid."""
-    clear_expired()
-    signing_keys_purge()

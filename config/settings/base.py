@@ -143,7 +143,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "abc-identity")
 CELERY_BEAT_SCHEDULE = {
-    "clear-expired-tokens": {"task": "timesheets.tasks.clear_expired_tokens", "schedule": 3600.0},
+    "clear-expired-tokens": {"task": "authz.oauth.tasks.clear_expired_tokens", "schedule": 3600.0},
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -245,12 +245,12 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": OIDC_ISSUER or "",
-    "OAUTH2_VALIDATOR_CLASS": "authz.validators.OAuth2Validator",
-    "OAUTH2_SERVER_CLASS": "authz.server.Server",
-    "OIDC_SERVER_CLASS": "authz.server.Server",
-    "OAUTH2_BACKEND_CLASS": "authz.backends.OAuthLibCore",
+    "OAUTH2_VALIDATOR_CLASS": "authz.oauth.validators.OAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "authz.oauth.server.Server",
+    "OIDC_SERVER_CLASS": "authz.oauth.server.Server",
+    "OAUTH2_BACKEND_CLASS": "authz.oauth.backends.OAuthLibCore",
     "SCOPES_BACKEND_CLASS": "apis.scopes.ApiScopes",
-    "ACCESS_TOKEN_GENERATOR": "authz.tokens.access_token_generator",
+    "ACCESS_TOKEN_GENERATOR": "authz.oauth.issuance.access_token_generator",
     # Refresh tokens stay opaque random strings (oauthlib would reuse the JWT generator).
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
     "CLIENT_SECRET_HASHER": "client_sha256",

@@ -20,7 +20,7 @@ from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client as HttpClient
 
-from authz.validators import OAuth2Validator
+from authz.oauth.validators import OAuth2Validator
 from clients.services import client_grant_set
 from tests.oauth import MOBILE_CALLBACK, TIMESHEETS_API, Pkce, authorize_url, basic_auth, client_credentials
 
@@ -132,7 +132,7 @@ def test_database_down_at_revocation_is_503(public_client, tokens):
 
 def test_revocation_that_fails_half_way_answers_an_error_not_200(public_client, tokens):
     """The revocation list is written, then the database fails: the client must retry."""
-    with mock.patch("authz.grants.RefreshToken.revoke_family", side_effect=OperationalError("gone")):
+    with mock.patch("authz.oauth.grants.RefreshToken.revoke_family", side_effect=OperationalError("gone")):
         response = _http().post(
             "/oauth/revoke", {"token": tokens["refresh_token"], "client_id": "test-mobile"}
         )

@@ -16,8 +16,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from accounts.audit import audit_record
 from apis.revocation import revoke_grant
-
-from .models import AccessTokenRecord
+from authz.models import AccessTokenRecord
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()

@@ -15,13 +15,13 @@ from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.claims import CLAIM_SCOPES, claims_for_scopes
+from authz.models import AccessTokenRecord
 from clients.models import Client
 
 from .backends import SESSION_USER
 from .consent import consent_given, consent_skippable
 from .grants import code_redeemed, code_redeemed_grant, grant_end
-from .models import AccessTokenRecord
-from .tokens import CLIENT_CREDENTIALS, audience_api, grantable_scopes, session_user
+from .issuance import CLIENT_CREDENTIALS, audience_api, grantable_scopes, session_user
 
 Grant = get_grant_model()
 RefreshToken = get_refresh_token_model()

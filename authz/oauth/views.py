@@ -21,13 +21,13 @@ from accounts.claims import CLAIM_SCOPES
 from accounts.throttle import Limit, client_address, per_address, too_many
 from apis.models import OIDC_SCOPES
 from apis.selectors import api_by_identifier
+from authz.services import consent_remember
 from clients.models import Client
 from clients.selectors import origin_allowed
 
 from .consent import consent_given, consent_skippable
+from .issuance import authorization_code_lock, refresh_token_lock
 from .server import SUPPORTED_GRANT_TYPES
-from .services import consent_remember
-from .tokens import authorization_code_lock, refresh_token_lock
 
 
 def _with_issuer(uri: str) -> str:

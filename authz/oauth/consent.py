@@ -6,9 +6,8 @@ from collections.abc import Iterable
 
 from accounts.models import User
 from apis.models import Api
+from authz.models import Consent
 from clients.models import Client
-
-from .models import Consent
 
 
 def consent_skippable(client: Client, api: Api | None) -> bool:

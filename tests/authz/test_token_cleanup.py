@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model
 
+from authz.oauth.tasks import clear_expired_tokens
 from tests.oauth import Pkce, authorize_url, consent, exchange, get_code, redirect_params
-from timesheets.tasks import clear_expired_tokens
 
 pytestmark = pytest.mark.django_db
 AccessToken = get_access_token_model()

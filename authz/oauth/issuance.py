@@ -23,12 +23,12 @@ from accounts.models import User
 from apis.models import Api
 from apis.selectors import api_by_identifier
 from apis.tokens import ApiSigning, mint_access_token
+from authz.policy import NoClientGrant, decide_scopes, granted
+from authz.rules import PROTOCOLS, RuleContext, RuleDenied, run_rules
+from authz.selectors import user_permission_values
 from clients.selectors import client_grant_scopes
 
 from .backends import SESSION_USER
-from .policy import NoClientGrant, decide_scopes, granted
-from .rules import PROTOCOLS, RuleContext, RuleDenied, run_rules
-from .selectors import user_permission_values
 
 CLIENT_CREDENTIALS = "client_credentials"
 RefreshToken = get_refresh_token_model()

@@ -14,7 +14,7 @@ from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.openid import Server as OpenIDServer
 
-from .tokens import access_token_lifetime, apply_token_policy, refresh_token_policy
+from .issuance import access_token_lifetime, apply_token_policy, refresh_token_policy
 
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the grammar allows 43-128

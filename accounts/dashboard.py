@@ -1,0 +1,85 @@
+"""The dashboard kit: the pieces every htmx page of ours is built from.
+
+A page is one template; its fragments are named partials (django-template-partials).
+A view renders the whole page, or, when htmx asks, the one fragment it swaps, through
+``render_page``, so the ``Vary`` header and the history-restore case are handled once.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (for type hints)."""
+
+    htmx: HtmxDetails
+
+
+def wants_fragment(request: HtmxHttpRequest) -> bool:
+    """htmx swaps a fragment, except when it restores a page from history: that needs all."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def render_page(
+    request: HtmxHttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    fragment: str | None = None,
+    status: int = HTTPStatus.OK,
+) -> HttpResponse:
+    """``template`` whole, or its partial ``fragment`` alone when one is named.
+
+    Always ``Vary: HX-Request``: the same URL answers a page or a fragment, and a cache
+    must not hand one to a request for the other.
+    """
+    name = f"{template}#{fragment}" if fragment else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def render_page_or_fragment(
+    request: HtmxHttpRequest,
+    template: str,
+    fragment: str,
+    context: dict[str, Any],
+    *,
+    status: int = HTTPStatus.OK,
+) -> HttpResponse:
+    """The partial ``fragment`` for htmx, the whole page otherwise."""
+    return render_page(
+        request, template, context, fragment=fragment if wants_fragment(request) else None, status=status
+    )
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: next to its field when the form has it."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
+        form.add_error(target, errors)
+
+
+class ConfirmForm(forms.Form):
+    """A checkbox a destructive action needs ticked, with or without JavaScript.
+
+    ``consequence`` is the checkbox's label: what the person accepts by ticking it.
+    """
+
+    confirm = forms.BooleanField()
+
+    def __init__(self, *args: Any, consequence: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["confirm"].label = consequence
