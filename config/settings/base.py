@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -17,7 +18,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
+    """The variable's value without surrounding blanks, or ``default`` when unset or blank."""
     value = os.environ.get(name, "").strip()
     return value or default
 
@@ -237,14 +243,15 @@ STORAGES = {
 # --- OAuth 2.0 / OpenID Connect (django-oauth-toolkit) -------------------------------------
 
 # The issuer is fixed by configuration, never derived from the Host header: it must equal
-# `iss` in every token and authorization response, byte for byte.
-OIDC_ISSUER = env_str("OIDC_ISSUER")
+# `iss` in every token and authorization response, byte for byte. Empty when unset: prod.py
+# refuses to start without it, dev.py and test.py set their own.
+OIDC_ISSUER = env_str("OIDC_ISSUER", "")
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
-    "OIDC_ISS_ENDPOINT": OIDC_ISSUER or "",
+    "OIDC_ISS_ENDPOINT": OIDC_ISSUER,
     "OAUTH2_VALIDATOR_CLASS": "authz.oauth.validators.OAuth2Validator",
     "OAUTH2_SERVER_CLASS": "authz.oauth.server.Server",
     "OIDC_SERVER_CLASS": "authz.oauth.server.Server",
