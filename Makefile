@@ -60,9 +60,10 @@ bench: install ## Load-test the server (gunicorn, wrk) beside a certified peer; 
 test: install-dev chromium ## Run the test suite (set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install-dev ## Lint and check formatting with ruff; fail on missing migrations
+lint: install-dev ## Lint and check formatting with ruff, type-check with mypy; fail on missing migrations
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	DATABASE_URL=sqlite://:memory: DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
 format: install-dev ## Apply ruff's fixes and formatting
