@@ -30,7 +30,7 @@ def _url(name: str) -> str | None:
 def dashboard_nav(request: HttpRequest) -> dict[str, list[dict[str, object]]]:
     if not request.path.startswith("/dashboard/"):
         return {}
-    items = []
+    items: list[dict[str, object]] = []
     for label, name in DASHBOARD_SECTIONS:
         url = _url(name)
         active = url is not None and (

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from .audit import audit_record
+from .models import User
 
 logger = logging.getLogger(__name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -26,8 +27,9 @@ def _to_login(request: HttpRequest) -> HttpResponse:
     An htmx request cannot follow a redirect to a full page, so it gets ``HX-Redirect`` to
     the page the fragment belongs to, not to the fragment's own URL.
     """
-    if getattr(request, "htmx", False):
-        next_url = request.htmx.current_url_abs_path or request.get_full_path()
+    htmx = getattr(request, "htmx", None)  # set by django-htmx's middleware
+    if htmx:
+        next_url = htmx.current_url_abs_path or request.get_full_path()
         login_url = resolve_url(settings.LOGIN_URL)
         return HttpResponseClientRedirect(f"{login_url}?{urlencode({'next': next_url})}")
     return redirect_to_login(request.get_full_path())
@@ -54,10 +56,10 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         if not user.is_authenticated:
             return _to_login(request)
         if not user.is_staff:
-            _deny(request, "not staff")
+            _deny(request, user, "not staff")
             raise PermissionDenied("The dashboard is for staff.")
         if request.method not in SAFE_METHODS and not user.is_dashboard_admin:
-            _deny(request, "read-only auditor")
+            _deny(request, user, "read-only auditor")
             raise PermissionDenied("Auditors can look at everything and change nothing.")
         return view(request, *args, **kwargs)
 
@@ -70,21 +72,19 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated and request.user.is_staff and not request.user.is_dashboard_admin:
-            _deny(request, "read-only auditor")
+            _deny(request, request.user, "read-only auditor")
             raise PermissionDenied("Only administrators can see this.")
         return view(request, *args, **kwargs)
 
     return staff_required(wrapper)
 
 
-def _deny(request: HttpRequest, why: str) -> None:
-    """Log and audit a refused dashboard request: who tried what."""
-    logger.warning(
-        "dashboard access denied (%s): user=%s %s %s", why, request.user.pk, request.method, request.path
-    )
+def _deny(request: HttpRequest, user: User, why: str) -> None:
+    """Log and audit a refused dashboard request: who (signed in) tried what."""
+    logger.warning("dashboard access denied (%s): user=%s %s %s", why, user.pk, request.method, request.path)
     audit_record(
-        actor=request.user,
+        actor=user,
         action="security.dashboard_denied",
-        target=request.user,
+        target=user,
         after={"method": request.method, "path": request.path[:200], "reason": why},
     )

@@ -68,7 +68,7 @@ def sessions_delete(*, user: User) -> int:
 
 def _on_login(sender: type, request: HttpRequest | None, user: User, **kwargs) -> None:
     session = getattr(request, "session", None)
-    if session is None:
+    if request is None or session is None:
         return
     if not session.session_key:
         session.save()

@@ -78,7 +78,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         return TokenPrincipal.from_claims(claims), claims
 
     def _fail(self, request: Request, description: str):
-        request.bearer_error = description
+        # Kept on the request for authenticate_header, which DRF calls without the exception;
+        # DRF's Request accepts any attribute, its stub declares none.
+        request.bearer_error = description  # type: ignore[attr-defined]
         raise exceptions.AuthenticationFailed(description, code="invalid_token")
 
     def authenticate_header(self, request: Request) -> str:

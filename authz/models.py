@@ -51,7 +51,7 @@ class Group(models.Model):
     description = models.CharField(max_length=300, blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="authz_groups")
     roles = models.ManyToManyField(Role, blank=True, related_name="groups")
-    subgroups = models.ManyToManyField(
+    subgroups: models.ManyToManyField[Group, GroupNesting] = models.ManyToManyField(
         "self", symmetrical=False, blank=True, related_name="parent_groups", through="GroupNesting"
     )
     created_at = models.DateTimeField(auto_now_add=True)

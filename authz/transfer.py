@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,8 +29,9 @@ from .rules import registered_rules
 
 FORMAT_VERSION = 1
 SECTIONS = ("roles", "groups", "role_assignments", "rules")
-NAME_MAX_LENGTH = Role._meta.get_field("name").max_length
-DESCRIPTION_MAX_LENGTH = Role._meta.get_field("description").max_length
+# Both are CharFields, which always have a max_length.
+NAME_MAX_LENGTH = cast(int, Role._meta.get_field("name").max_length)
+DESCRIPTION_MAX_LENGTH = cast(int, Role._meta.get_field("description").max_length)
 POSITION_MAX = 2_147_483_647  # PositiveIntegerField's ceiling on every database we run on
 
 Permission = tuple[str, str]  # (API identifier, scope value)
@@ -415,18 +416,33 @@ def _group_details(before: GroupSpec | None, after: GroupSpec) -> list[str]:
     ]
 
 
-def _diff(stored: ConfigState, wanted: ConfigState) -> list[Change]:
+_Spec = TypeVar("_Spec", RoleSpec, GroupSpec)
+
+
+def _diff_specs(
+    kind: Literal["role", "group"],
+    before: dict[str, _Spec],
+    after: dict[str, _Spec],
+    details: Callable[[_Spec | None, _Spec], list[str]],
+    empty: _Spec,
+) -> list[Change]:
     changes: list[Change] = []
-    for kind, details, empty in (("role", _role_details, RoleSpec()), ("group", _group_details, GroupSpec())):
-        before, after = getattr(stored, f"{kind}s"), getattr(wanted, f"{kind}s")
-        for name in sorted(after.keys() - before.keys()):
-            changes.append(Change("create", kind, name, tuple(details(None, after[name]))))
-        for name in sorted(after.keys() & before.keys()):
-            if lines := details(before[name], after[name]):
-                changes.append(Change("change", kind, name, tuple(lines)))
-        for name in sorted(before.keys() - after.keys()):
-            lines = [line for line in details(before[name], empty) if line.startswith("- ")]
-            changes.append(Change("remove", kind, name, tuple(lines)))
+    for name in sorted(after.keys() - before.keys()):
+        changes.append(Change("create", kind, name, tuple(details(None, after[name]))))
+    for name in sorted(after.keys() & before.keys()):
+        if lines := details(before[name], after[name]):
+            changes.append(Change("change", kind, name, tuple(lines)))
+    for name in sorted(before.keys() - after.keys()):
+        lines = [line for line in details(before[name], empty) if line.startswith("- ")]
+        changes.append(Change("remove", kind, name, tuple(lines)))
+    return changes
+
+
+def _diff(stored: ConfigState, wanted: ConfigState) -> list[Change]:
+    changes = [
+        *_diff_specs("role", stored.roles, wanted.roles, _role_details, RoleSpec()),
+        *_diff_specs("group", stored.groups, wanted.groups, _group_details, GroupSpec()),
+    ]
     for path, rule in wanted.rules.items():
         current = stored.rules.get(path)
         lines = []
@@ -488,6 +504,34 @@ def apply_import(*, actor: User | None, plan: ImportPlan) -> list[Change]:
     for role in Role.objects.filter(name__in=stored.roles.keys() - wanted.roles.keys()):
         services.role_delete(actor=actor, role=role)
 
+    roles = _apply_roles(actor=actor, stored=stored, wanted=wanted, scopes=scopes, users=users)
+    groups = _apply_groups(actor=actor, stored=stored, wanted=wanted, roles=roles, users=users)
+
+    # Unnest first: every intermediate graph is then a part of the file's acyclic one.
+    edges = {(parent, child) for parent, spec in wanted.groups.items() for child in spec.subgroups}
+    for link in GroupNesting.objects.select_related("parent", "child"):
+        if (link.parent.name, link.child.name) not in edges:
+            services.group_unnest(actor=actor, parent=link.parent, child=link.child)
+    for parent, child in sorted(edges):
+        if child not in stored.groups.get(parent, GroupSpec()).subgroups:
+            services.group_nest(actor=actor, parent=groups[parent], child=groups[child])
+
+    for rule in registered_rules():
+        target = wanted.rules.get(rule.path)
+        if target is not None and (rule.enabled, rule.position) != (target.enabled, target.position):
+            services.rule_update(actor=actor, rule=rule, enabled=target.enabled, position=target.position)
+    return changes
+
+
+def _apply_roles(
+    *,
+    actor: User | None,
+    stored: ConfigState,
+    wanted: ConfigState,
+    scopes: dict[Permission, Scope],
+    users: dict[str, User],
+) -> dict[str, Role]:
+    """Create and update the file's roles, their permissions and users; return them by name."""
     roles = {role.name: role for role in Role.objects.filter(name__in=wanted.roles.keys())}
     for name, spec in sorted(wanted.roles.items()):
         permissions = [scopes[permission] for permission in sorted(spec.permissions)]
@@ -506,7 +550,18 @@ def apply_import(*, actor: User | None, plan: ImportPlan) -> list[Change]:
             services.role_assign(actor=actor, role=roles[name], user=users[email])
         for email in sorted(old_users - spec.users):
             services.role_unassign(actor=actor, role=roles[name], user=users[email])
+    return roles
 
+
+def _apply_groups(
+    *,
+    actor: User | None,
+    stored: ConfigState,
+    wanted: ConfigState,
+    roles: dict[str, Role],
+    users: dict[str, User],
+) -> dict[str, Group]:
+    """Create and update the file's groups, their members and roles; return them by name."""
     groups = {group.name: group for group in Group.objects.filter(name__in=wanted.groups.keys())}
     for name, spec in sorted(wanted.groups.items()):
         before = stored.groups.get(name)
@@ -525,18 +580,4 @@ def apply_import(*, actor: User | None, plan: ImportPlan) -> list[Change]:
         # A role removed above took its links to groups with it.
         for role_name in sorted((before.roles - spec.roles) & roles.keys()):
             services.group_remove_role(actor=actor, group=group, role=roles[role_name])
-
-    # Unnest first: every intermediate graph is then a part of the file's acyclic one.
-    edges = {(parent, child) for parent, spec in wanted.groups.items() for child in spec.subgroups}
-    for link in GroupNesting.objects.select_related("parent", "child"):
-        if (link.parent.name, link.child.name) not in edges:
-            services.group_unnest(actor=actor, parent=link.parent, child=link.child)
-    for parent, child in sorted(edges):
-        if child not in stored.groups.get(parent, GroupSpec()).subgroups:
-            services.group_nest(actor=actor, parent=groups[parent], child=groups[child])
-
-    for rule in registered_rules():
-        target = wanted.rules.get(rule.path)
-        if target is not None and (rule.enabled, rule.position) != (target.enabled, target.position):
-            services.rule_update(actor=actor, rule=rule, enabled=target.enabled, position=target.position)
-    return changes
+    return groups
