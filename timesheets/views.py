@@ -20,15 +20,13 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from accounts.dashboard import HtmxHttpRequest, add_service_errors, render_page_or_fragment, wants_fragment
 from accounts.decorators import login_required, staff_required
 from accounts.models import User
-from accounts.views import HtmxHttpRequest
-from apis.forms import add_service_errors
 
 from . import selectors, services
 from .forms import EntryForm, RejectForm, week_days
@@ -63,15 +61,6 @@ def approver_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
-
-
-def _fragment_or_page(
-    request: HtmxHttpRequest, page: str, fragment: str, context: dict, **kwargs
-) -> HttpResponse:
-    template = f"{page}#{fragment}" if request.htmx else page
-    response = render(request, template, context, **kwargs)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 # --- My week ----------------------------------------------------------------------------------
@@ -119,9 +108,9 @@ def _render_week(
     defaults, e.g. with a bound form that has errors."""
     context = {**_week_context(request.user, monday), **context}
     context.setdefault("form", EntryForm(monday=monday, initial={"date": context["new_entry_day"]}))
-    if not request.htmx:
+    if not wants_fragment(request):
         context["is_approver"] = is_approver(request.user)
-    return _fragment_or_page(request, "timesheets/week.html", fragment, context, status=status)
+    return render_page_or_fragment(request, "timesheets/week.html", fragment, context, status=status)
 
 
 def _week_refused(request: HtmxHttpRequest, monday: datetime.date, message: str) -> HttpResponse:
@@ -275,12 +264,12 @@ def _render_approvals(
 ) -> HttpResponse:
     """For htmx, the one person's block (empty once everything is decided); else the page."""
     queue = selectors.approval_queue(approver=request.user)
-    if request.htmx:
+    if wants_fragment(request):
         person = next(iter(_people(queue.filter(worker=worker))), None) or Person(worker, [])
         context = {"person": person, **context}
     else:
         context = {"people": _people(queue), **context}
-    return _fragment_or_page(request, "timesheets/approvals.html", "person", context, status=status)
+    return render_page_or_fragment(request, "timesheets/approvals.html", "person", context, status=status)
 
 
 def _decided(request: HtmxHttpRequest, worker: User, notice: str) -> HttpResponse:
@@ -373,4 +362,4 @@ def bulk_list(request: HtmxHttpRequest) -> HttpResponse:
 def bulk_job(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(selectors.bulk_job_list(), pk=pk)
     context = {"job": job, "in_progress": job.status in {BulkJob.Status.PENDING, BulkJob.Status.RUNNING}}
-    return _fragment_or_page(request, "timesheets/bulk_job.html", "progress", context)
+    return render_page_or_fragment(request, "timesheets/bulk_job.html", "progress", context)

@@ -120,6 +120,15 @@ def test_adding_an_entry_with_htmx_returns_the_week_fragment_and_saves_it_from_t
     assert (entry.source, entry.status) == (Entry.Source.WEB, Entry.Status.DRAFT)
 
 
+def test_restoring_the_week_from_htmx_history_gets_the_whole_page(worker):
+    # htmx asks for a page it has no snapshot of: a fragment alone would replace the whole body.
+    response = _as(worker).get(WEEK, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+    assert response.status_code == HTTPStatus.OK
+    assert not _is_week_fragment(response)
+    assert "<h1>My week</h1>" in response.content.decode()
+    assert "HX-Request" in response["Vary"]
+
+
 def test_adding_an_entry_without_javascript_redirects_to_the_week(worker):
     response = _add(_as(worker), htmx=False)
     assert response.status_code == HTTPStatus.FOUND
@@ -399,6 +408,13 @@ def test_approve_whole_week_approves_that_persons_week_only(worker, bob, approve
     assert {statuses[entry.pk] for entry in week} == {Entry.Status.APPROVED}
     assert statuses[later.pk] == statuses[bobs.pk] == Entry.Status.SUBMITTED
     assert _as(approver).post(url, **HTMX).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_approving_the_week_of_nobody_is_not_found(worker, approver):
+    make_entry(worker, status=Entry.Status.SUBMITTED)
+    url = reverse("timesheets:week_approve", args=[worker.pk + 1000, MONDAY])
+    assert _as(approver).post(url, **HTMX).status_code == HTTPStatus.NOT_FOUND
+    assert Entry.objects.get().status == Entry.Status.SUBMITTED
 
 
 # --- Bulk jobs --------------------------------------------------------------------------------
