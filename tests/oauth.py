@@ -30,8 +30,9 @@ class Pkce:
         return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
 
 
-def authorize_url(client_id: str, pkce: Pkce | None = None, **params: str) -> str:
-    query = {
+def authorize_url(client_id: str | None, pkce: Pkce | None = None, **params: str | None) -> str:
+    """The authorization request; a parameter given as None is left out."""
+    query: dict[str, str | None] = {
         "response_type": "code",
         "client_id": client_id,
         "redirect_uri": MOBILE_CALLBACK,
@@ -68,7 +69,7 @@ def consent_fields(page) -> dict[str, str]:
     return {name: value for name, value in page.context["form"].initial.items() if value is not None}
 
 
-def get_code(http: HttpClient, client_id: str, pkce: Pkce, **params: str) -> str:
+def get_code(http: HttpClient, client_id: str, pkce: Pkce, **params: str | None) -> str:
     response = consent(http, authorize_url(client_id, pkce, **params))
     assert response.status_code == 302, response.content
     return redirect_params(response)["code"]

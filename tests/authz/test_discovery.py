@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -78,9 +79,10 @@ def test_advertised_client_authentication_methods_work(discovery, timesheets_api
     client, secret = client_create(
         app_type=Client.AppType.M2M, name=f"Batch ({method})", token_endpoint_auth_method=method
     )
+    assert secret is not None
     client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
     data = {"grant_type": "client_credentials", "audience": timesheets_api.identifier}
-    headers = {}
+    headers: dict[str, Any] = {}
     if method == "client_secret_basic":
         headers["HTTP_AUTHORIZATION"] = basic_auth(client.client_id, secret)
     else:

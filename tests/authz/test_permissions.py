@@ -129,5 +129,6 @@ def test_changes_are_audited_with_actor_and_before_after(user, staff_user, roles
     assert entries[0].after == {"user": "alice@abcinc.example"}
     assert entries[1].before == {"user": "alice@abcinc.example"}
     created = AuditEntry.objects.get(action="role.permissions", target_label="Timesheet User")
+    assert created.before is not None and created.after is not None
     assert created.before["permissions"] == []
     assert len(created.after["permissions"]) == 2

@@ -48,6 +48,7 @@ def test_preview_matches_the_issued_user_token(public_client, rbac_user, user_cl
     )
     issued = exchange(user_client, public_client.client_id, code, pkce.verifier).json()
     claims = jwt.decode(issued["access_token"], options={"verify_signature": False})
+    assert preview.access_token is not None
     assert {k: v for k, v in claims.items() if k not in VOLATILE} == {
         k: v for k, v in preview.access_token.items() if k not in VOLATILE
     }
@@ -66,6 +67,7 @@ def test_preview_matches_the_machine_token(confidential_client, timesheets_api):
         client.client_id, secret, audience=TIMESHEETS_API, scope="read:timesheets openid"
     )
     claims = jwt.decode(issued.json()["access_token"], options={"verify_signature": False})
+    assert preview.access_token is not None
     assert {k: v for k, v in claims.items() if k not in VOLATILE} == {
         k: v for k, v in preview.access_token.items() if k not in VOLATILE
     }
@@ -75,6 +77,7 @@ def test_preview_explains_a_missing_client_grant(confidential_client, timesheets
     client, _ = confidential_client
     preview = token_preview(user=None, client=client, api=timesheets_api, requested=["read:timesheets"])
     assert preview.access_token is None
+    assert preview.denied is not None
     assert "not authorized" in preview.denied
 
 

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_secrets_are_stored_with_the_client_secret_hasher():
     client, secret = client_create(app_type=Client.AppType.M2M, name="Batch")
+    assert secret is not None
     stored = Client.objects.get(pk=client.pk).client_secret
     assert identify_hasher(stored).algorithm == "client_sha256"
     assert secret not in stored

@@ -150,6 +150,7 @@ def test_a_regular_web_app_cannot_use_client_credentials(timesheets_api):
     client, secret = client_create(
         app_type=Client.AppType.REGULAR_WEB, name="Web", redirect_uris=["https://web.abcinc.example/cb"]
     )
+    assert secret is not None
     response = HttpClient().post(
         "/oauth/token",
         {"grant_type": "client_credentials", "audience": timesheets_api.identifier},
@@ -172,6 +173,7 @@ def test_a_regular_web_app_authenticates_at_the_token_endpoint(user_client, time
     client, secret = client_create(
         app_type=Client.AppType.REGULAR_WEB, name="Web", redirect_uris=["https://web.abcinc.example/cb"]
     )
+    assert secret is not None
     pkce = Pkce.new()
     url = authorize_url(client.client_id, pkce, redirect_uri="https://web.abcinc.example/cb")
     code = redirect_params(consent(user_client, url))["code"]

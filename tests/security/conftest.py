@@ -13,12 +13,14 @@ from .helpers import OTHER_CALLBACK, WEB_CALLBACK
 @pytest.fixture
 def web_client(db) -> tuple[Client, str]:
     """A regular web app (confidential, HTTP Basic) and its secret; PKCE is optional for it."""
-    return client_create(
+    client, secret = client_create(
         app_type=Client.AppType.REGULAR_WEB,
         name="Relying Party (test)",
         client_id="test-web",
         redirect_uris=[WEB_CALLBACK],
     )
+    assert secret is not None
+    return client, secret
 
 
 @pytest.fixture
@@ -36,4 +38,8 @@ def other_public_client(db) -> Client:
 @pytest.fixture
 def other_confidential_client(db) -> tuple[Client, str]:
     """A second machine client with valid credentials of its own."""
-    return client_create(app_type=Client.AppType.M2M, name="Other Batch (test)", client_id="test-other-batch")
+    client, secret = client_create(
+        app_type=Client.AppType.M2M, name="Other Batch (test)", client_id="test-other-batch"
+    )
+    assert secret is not None
+    return client, secret

@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBase
 from django.test import Client as HttpClient
 from django.utils import timezone
 
@@ -544,7 +545,7 @@ def test_prompt_none_combined_with_login_is_invalid_request_not_a_code(public_cl
 # --- prompt=login and max_age -----------------------------------------------------------------
 
 
-def _browse(http: HttpClient, url: str, user: User, password: str) -> tuple[object, int]:
+def _browse(http: HttpClient, url: str, user: User, password: str) -> tuple[HttpResponseBase, int]:
     """Follow the flow like a browser: sign in when asked, allow when asked.
 
     Returns the redirect to the client and how many times the password was asked for.

@@ -17,6 +17,7 @@ import socket
 import time
 import uuid
 from http import HTTPStatus
+from typing import Any
 
 import jwt
 import pytest
@@ -73,7 +74,7 @@ def _hmac_token(secret: bytes, header: dict, claims: dict | None = None, digest=
 
 
 def _get(token: str | None = None, **extra):
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
     return HttpClient().get(TEST_API, **headers, **extra)
 
 
@@ -295,13 +296,14 @@ def _attacker_jwk() -> tuple[rsa.RSAPrivateKey, dict]:
 @pytest.mark.parametrize("header", ["jku", "x5u", "jwk", "x5c", "jku-with-our-kid"])
 def test_key_location_headers_are_refused_without_any_outbound_request(timesheets_api, lookups, header):
     attacker, attacker_jwk = _attacker_jwk()
-    headers = {
+    headers_by_case: dict[str, dict[str, Any]] = {
         "jku": {"jku": "https://evil.example/jwks.json", "kid": "attacker"},
         "x5u": {"x5u": "https://evil.example/cert.pem", "kid": "attacker"},
         "jwk": {"jwk": attacker_jwk, "kid": "attacker"},
         "x5c": {"x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"], "kid": "attacker"},
         "jku-with-our-kid": {"jku": "https://evil.example/jwks.json", "kid": signing_key_current().kid},
-    }[header]
+    }
+    headers = headers_by_case[header]
     token = jwt.encode(_claims(), attacker, algorithm="RS256", headers={"typ": "at+jwt", **headers})
     _assert_invalid_token(_get(token))
     assert not [host for host in lookups if "evil" in host]

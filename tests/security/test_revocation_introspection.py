@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -130,7 +131,8 @@ def test_an_active_token_is_introspected_for_an_authenticated_client(tokens, res
     ],
 )
 def test_introspection_needs_authorization(public_client, confidential_client, tokens, authorization):
-    headers, data = {}, {"token": tokens["access_token"]}
+    headers: dict[str, Any] = {}
+    data = {"token": tokens["access_token"]}
     if authorization == "wrong-secret":
         headers["HTTP_AUTHORIZATION"] = basic_auth(confidential_client[0].client_id, "wrong")
     elif authorization == "user-token":

@@ -13,6 +13,7 @@ import base64
 import json
 from datetime import timedelta
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -242,7 +243,7 @@ def test_grants_not_offered_are_refused_for_every_client(
     public_client, confidential_client, web_client, user, password, kind, grant_type
 ):
     data = {"grant_type": grant_type, "username": user.email, "password": password, "scope": "openid"}
-    headers = {}
+    headers: dict[str, Any] = {}
     if kind == "public":
         data["client_id"] = public_client.client_id
     else:
