@@ -40,26 +40,36 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
 
-    from django.contrib.auth.hashers import make_password
-    from django.db import transaction
-    from django.utils import timezone
-
-    from accounts.models import User
-    from timesheets.models import Entry
-
     if args.extend_grants:
-        from oauth2_provider.models import get_grant_model
-
-        now = timezone.now()
-        moved = (
-            get_grant_model()
-            .objects.filter(expires__gt=now)
-            .update(expires=now + timedelta(seconds=args.extend_grants))
-        )
+        moved = extend_grants(args.extend_grants)
         print(f"bench data: {moved} authorization codes now expire in {args.extend_grants} s")
-
     if not args.users and not args.entries:
         return 0
+    added_users, users = add_users(args.users)
+    added_entries, entries = add_entries(args.entries_for, args.entries)
+    print(
+        f"bench data: {added_users} users added ({users} in all), "
+        f"{added_entries} entries added for {args.entries_for} ({entries} in all)"
+    )
+    return 0
+
+
+def extend_grants(seconds: int) -> int:
+    """Every unexpired authorization code now expires ``seconds`` from now; how many."""
+    from django.utils import timezone
+    from oauth2_provider.models import get_grant_model
+
+    now = timezone.now()
+    return get_grant_model().objects.filter(expires__gt=now).update(expires=now + timedelta(seconds=seconds))
+
+
+def add_users(count: int) -> tuple[int, int]:
+    """The bulk people that do not exist yet: (added, users in all)."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from accounts.models import User
+
     # Nobody signs in as these people: one unusable hash, not 10,000 PBKDF2 runs.
     password = make_password(None)
     existing = set(User.objects.filter(email__endswith="@" + BULK_DOMAIN).values_list("email", flat=True))
@@ -71,13 +81,23 @@ def main(argv: list[str] | None = None) -> int:
             password=password,
             email_verified=True,
         )
-        for number in range(1, args.users + 1)
+        for number in range(1, count + 1)
         if (email := f"bench-{number:05d}@{BULK_DOMAIN}") not in existing
     ]
     with transaction.atomic():
         User.objects.bulk_create(new_users, batch_size=1000)
+    return len(new_users), User.objects.count()
 
-    worker = User.objects.get(email=args.entries_for)
+
+def add_entries(email: str, count: int) -> tuple[int, int]:
+    """One entry a day going back from today, for the days without one: (added, in all)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import User
+    from timesheets.models import Entry
+
+    worker = User.objects.get(email=email)
     today = timezone.localdate()
     taken = set(Entry.objects.filter(worker=worker).values_list("date", flat=True))
     statuses = [Entry.Status.DRAFT, Entry.Status.SUBMITTED, Entry.Status.APPROVED]
@@ -91,18 +111,12 @@ def main(argv: list[str] | None = None) -> int:
             status=statuses[offset % len(statuses)],
             source=Entry.Source.WEB,
         )
-        for offset in range(args.entries)
+        for offset in range(count)
         if (day := today - timedelta(days=offset)) not in taken
     ]
     with transaction.atomic():
         Entry.objects.bulk_create(entries, batch_size=1000)
-
-    print(
-        f"bench data: {len(new_users)} users added ({User.objects.count()} in all), "
-        f"{len(entries)} entries added for {worker.email} "
-        f"({Entry.objects.filter(worker=worker).count()} in all)"
-    )
-    return 0
+    return len(entries), Entry.objects.filter(worker=worker).count()
 
 
 if __name__ == "__main__":
