@@ -25,6 +25,7 @@ from clients.models import Client
 from . import selectors, services
 from .models import MAX_BULK_ROWS, BulkJob, Entry
 from .parsers import CsvParser
+from .scopes import APPROVE, CREATE, DELETE, READ
 from .serializers import (
     BulkJobSerializer,
     BulkRowSerializer,
@@ -33,13 +34,6 @@ from .serializers import (
     EntrySerializer,
     EntryWriteSerializer,
     RejectSerializer,
-)
-
-READ, CREATE, DELETE, APPROVE = (
-    "read:timesheets",
-    "create:timesheets",
-    "delete:timesheets",
-    "approve:timesheets",
 )
 
 
@@ -112,7 +106,7 @@ class TimesheetListApi(TimesheetsApi):
         params: dict[str, Any] = dict(filters.validated_data)
         worker_email, team = params.pop("worker", None), params.pop("team")
         if (worker_email or team) and not self.is_approver():
-            raise exceptions.PermissionDenied("Filtering by worker needs the approve:timesheets scope.")
+            raise exceptions.PermissionDenied(f"Filtering by worker needs the {APPROVE} scope.")
         worker = User.objects.filter(email__iexact=worker_email).first() if worker_email else None
         if worker_email and worker is None:
             entries = Entry.objects.none()

@@ -9,7 +9,7 @@ from accounts.models import User
 from apis.selectors import api_by_identifier
 from authz.selectors import user_permission_values
 
-APPROVE = "approve:timesheets"
+from .scopes import APPROVE
 
 
 def is_approver(user: User) -> bool:

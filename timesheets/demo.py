@@ -1,0 +1,88 @@
+"""ABC Inc.'s Timesheets API, its scopes and its roles and groups, for ``manage.py seed_demo``.
+
+The seed lives here rather than in ``apis`` and ``authz`` because it is the Timesheets API's
+data: it names this app's scopes, and those apps stand below this one and may not import it.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import User
+from apis.models import Api
+from apis.selectors import api_by_identifier
+from apis.services import api_create, api_update, scope_create, scope_update
+from authz.models import Group, Role
+from authz.services import (
+    group_add_member,
+    group_add_role,
+    group_create,
+    group_nest,
+    role_create,
+    role_set_permissions,
+)
+
+from . import scopes
+
+TIMESHEETS_API = "https://timesheets.abcinc.example/api"
+
+ROLES: dict[str, tuple[str, list[str]]] = {
+    "Timesheet User": (
+        "Log, read and delete one's own time.",
+        [scopes.READ, scopes.CREATE, scopes.DELETE],
+    ),
+    "Timesheet Approver": (
+        "Approve the timesheets of one's reports.",
+        [scopes.READ, scopes.APPROVE],
+    ),
+}
+
+
+@transaction.atomic
+def seed_timesheets_api() -> Api:
+    """Register the Timesheets API (RS256, offline access, RBAC) with its four scopes."""
+    settings = {
+        "signing_algorithm": Api.Algorithm.RS256,
+        "allow_offline_access": True,
+        "rbac_enabled": True,
+        "add_permissions_claim": True,
+    }
+    api = api_by_identifier(TIMESHEETS_API)
+    if api is None:
+        api = api_create(identifier=TIMESHEETS_API, name="Timesheets API", **settings)
+    else:
+        api = api_update(api=api, name="Timesheets API", **settings)
+    existing = {scope.value: scope for scope in api.scopes.all()}
+    for value, description in scopes.DESCRIPTIONS.items():
+        if value in existing:
+            scope_update(scope=existing[value], value=value, description=description)
+        else:
+            scope_create(api=api, value=value, description=description)
+    return api
+
+
+@transaction.atomic
+def seed_roles_and_groups(*, api: Api, workers: list[User], managers: list[User]) -> None:
+    """Roles Timesheet User and Approver; groups All Staff (every worker) and Managers."""
+    by_value = {scope.value: scope for scope in api.scopes.all()}
+    roles = {}
+    for name, (description, values) in ROLES.items():
+        role = Role.objects.filter(name=name).first() or role_create(
+            actor=None, name=name, description=description
+        )
+        role_set_permissions(actor=None, role=role, permissions=[by_value[value] for value in values])
+        roles[name] = role
+
+    all_staff = Group.objects.filter(name="All Staff").first() or group_create(
+        actor=None, name="All Staff", description="Everyone who logs time."
+    )
+    managers_group = Group.objects.filter(name="Managers").first() or group_create(
+        actor=None, name="Managers", description="People who approve their reports' time."
+    )
+    group_add_role(actor=None, group=all_staff, role=roles["Timesheet User"])
+    group_add_role(actor=None, group=managers_group, role=roles["Timesheet Approver"])
+    group_nest(actor=None, parent=all_staff, child=managers_group)
+    for user in workers:
+        group_add_member(actor=None, group=all_staff, user=user)
+    for user in managers:
+        group_add_member(actor=None, group=managers_group, user=user)
