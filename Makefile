@@ -55,7 +55,7 @@ bench: install ## Load-test the server (gunicorn, wrk) beside a certified peer; 
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	  else echo "wrk is missing and cannot be installed here (Debian: apt-get install wrk)."; exit 1; fi; }
-	$(PY) bench/run.py
+	$(PY) -m bench.run
 
 test: install-dev chromium ## Run the test suite (set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis)
 	$(PY) -m pytest $(PYTEST_ARGS)

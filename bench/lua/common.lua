@@ -30,7 +30,7 @@ function response(status, headers, body)
   count_response(status)
 end
 
--- Read a spec file written by bench/run.py: a Lua chunk returning a table.
+-- Read a spec file written by bench/wrk.py: a Lua chunk returning a table.
 function load_spec(args)
   local path = args[1]
   if path == nil then

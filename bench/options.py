@@ -1,0 +1,75 @@
+"""What a bench run is set to: the environment's BENCH_* variables, paths, and fixed names.
+
+The names (clients, people, audience) are those `manage.py seed_demo` creates; the peer's
+client is the one its run.sh configures. bench/README.md lists the variables.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var" / "bench"
+RESULTS = ROOT / "bench-results"
+LUA = ROOT / "bench" / "lua"
+VENV_BIN = Path(sys.executable).parent
+
+AUDIENCE = "https://timesheets.abcinc.example/api"
+BATCH_CLIENT = "timesheets-batch"
+MOBILE_CLIENT = "timesheets-mobile"
+CALLBACK = "com.abcinc.timesheets://callback"
+MOBILE_SCOPE = "openid profile offline_access read:timesheets"
+API_USER = "alice@abcinc.example"
+ADMIN_USER = "admin@abcinc.example"
+DEMO_PEOPLE = 6  # seed_demo's people, besides the bulk users
+PEER_CLIENT, PEER_SECRET = "bench", "benchsecret"  # the peer's fixed client (its README)
+FORM = "application/x-www-form-urlencoded"
+# Several worker processes write at once. SQLite's default (deferred) transactions fail with
+# "database is locked" when two of them upgrade to writing; BEGIN IMMEDIATE and a busy
+# timeout make writers queue instead. BENCH_SQLITE_OPTIONS="" runs SQLite's plain default.
+SQLITE_OPTIONS = "transaction_mode=IMMEDIATE&timeout=20"
+DEFAULT_PEER_DIR = ROOT.parent / "shared" / "bench" / "peer"
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+@dataclass
+class Config:
+    seconds: int = 20
+    connections: int = 16
+    threads: int = 2
+    workers: int = 5
+    users: int = 10_000
+    entries: int = 250
+    peer: bool = True
+    peer_dir: Path = DEFAULT_PEER_DIR
+    only: set[str] = field(default_factory=set)
+    timeout_s: int = 10
+
+    @classmethod
+    def from_env(cls) -> Config:
+        return cls(
+            seconds=env_int("BENCH_SECONDS", 20),
+            connections=env_int("BENCH_CONNECTIONS", 16),
+            threads=env_int("BENCH_THREADS", 2),
+            workers=env_int("BENCH_WORKERS", 2 * (os.cpu_count() or 2) + 1),
+            users=env_int("BENCH_USERS", 10_000),
+            entries=env_int("BENCH_ENTRIES", 250),
+            peer=os.environ.get("BENCH_PEER", "1").strip().lower() not in {"0", "false", "no", "off"},
+            peer_dir=Path(os.environ.get("BENCH_PEER_DIR") or DEFAULT_PEER_DIR),
+            only={name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()},
+        )
+
+    def wants(self, name: str) -> bool:
+        return not self.only or name in self.only
+
+    @property
+    def parallel(self) -> int:
+        """Client threads that mint credentials: enough to keep every worker busy."""
+        return min(2 * self.workers, 16)

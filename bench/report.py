@@ -1,0 +1,181 @@
+"""What a run reports: results collected as scenarios finish, the printed table and ratios, the JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.console import log
+from bench.options import RESULTS, ROOT, Config
+from bench.scenarios import RATIOS, Scenario
+from bench.wrk import WrkResult
+
+
+def run_meta(cfg: Config, started_at: datetime) -> dict[str, Any]:
+    """The result file's head: the machine, the configuration, room for the checks."""
+    version = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: S607
+    return {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(value, 2) for value in os.getloadavg()],
+            "python": platform.python_version(),
+            "wrk": (version.stdout or version.stderr).splitlines()[0].strip(),
+        },
+        "config": {
+            "seconds": cfg.seconds,
+            "connections": cfg.connections,
+            "wrk_threads": cfg.threads,
+            "gunicorn_workers": cfg.workers,
+            "users_added": cfg.users,
+            "entries_added": cfg.entries,
+            "rate_limit_per_ip": 0,
+        },
+        "checks": {},
+    }
+
+
+class Results:
+    """One run's results: table rows, the result file's scenarios, the measurements by name."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.results: dict[str, dict[str, Any]] = {}
+        self.measured: dict[str, WrkResult] = {}
+        self.started_at = datetime.now(UTC)
+        self.meta: dict[str, Any] = run_meta(cfg, self.started_at)
+
+    @property
+    def checks(self) -> dict[str, Any]:
+        return self.meta["checks"]
+
+    def skip(self, scenario: Scenario, reason: str) -> None:
+        log(f"  {scenario.name:<17} skipped: {reason}")
+        self.rows.append({"name": scenario.name, "skipped": reason})
+        self.results[scenario.name] = {"target": scenario.target, "what": scenario.what, "skipped": reason}
+
+    def record(self, scenario: Scenario, result: WrkResult, busy: float, **extra: Any) -> None:
+        """A measured run; ``busy``: how busy the machine was just before it (percent)."""
+        self.measured[scenario.name] = result
+        note = f"others busy {busy:.0f}% before" if busy > 25 else ""
+        self.rows.append({"name": scenario.name, "result": result, "note": note})
+        self.results[scenario.name] = {
+            "target": scenario.target,
+            "what": scenario.what,
+            "request": f"{scenario.method} {scenario.path}",
+            "cpu_busy_before_pct": round(busy, 1),
+            "result": result.as_dict(),
+            **extra,
+        }
+        log(
+            f"  {scenario.name:<17} {result.rps:9.1f} req/s  p50 {result.p50_ms or 0:8.2f} ms  "
+            f"p99 {result.p99_ms or 0:8.2f} ms  non-2xx {result.non2xx}  "
+            f"socket errors {result.socket_error_count}"
+            + (f"  ran out x{result.starved}" if result.starved else "")
+            + (f"  ({note})" if note else "")
+        )
+
+    def ratios(self) -> dict[str, dict[str, Any]]:
+        ratios = {}
+        for row in RATIOS:
+            numerator, denominator = self.measured.get(row.numerator), self.measured.get(row.denominator)
+            value = ratio(ok_rps(numerator), ok_rps(denominator))
+            ratios[row.name] = {"value": None if value is None else round(value, 4), "what": row.what}
+        return ratios
+
+    def write(self) -> Path:
+        finished = datetime.now(UTC)
+        document = {
+            **self.meta,
+            "finished_at": finished.isoformat(timespec="seconds"),
+            "elapsed_seconds": round((finished - self.started_at).total_seconds(), 1),
+            "scenarios": self.results,
+            "ratios": self.ratios(),
+        }
+        RESULTS.mkdir(exist_ok=True)
+        out = RESULTS / f"result-{self.started_at:%Y%m%d-%H%M%S}.json"
+        out.write_text(json.dumps(document, indent=2) + "\n")
+        return out
+
+    def print_summary(self, out: Path) -> None:
+        print()
+        print(format_table(self.rows))
+        print()
+        print("ratios of 2xx responses per second:")
+        print(format_ratios(self.ratios()))
+        print()
+        log(f"wrote {out.relative_to(ROOT)}")
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator, or None when either is missing or the denominator is 0."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def ok_rps(result: WrkResult | None) -> float | None:
+    """Throughput of successful (2xx) responses: what a ratio should compare."""
+    if result is None or not result.duration_s:
+        return None
+    return result.ok / result.duration_s
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """The printed summary: one row per scenario (``name``, ``result`` or ``skipped``)."""
+    header = ("scenario", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "sock err", "note")
+    lines = [header]
+    for row in rows:
+        result: WrkResult | None = row.get("result")
+        if result is None:
+            lines.append((row["name"], "-", "-", "-", "-", "-", "-", "skipped: " + row.get("skipped", "")))
+            continue
+        note = row.get("note", "")
+        if result.statuses:
+            note = (
+                (note + " " if note else "")
+                + "status "
+                + ", ".join(f"{key}x{value}" for key, value in sorted(result.statuses.items()))
+            )
+        if result.starved:
+            note = (note + " " if note else "") + f"ran out of credentials x{result.starved}"
+        lines.append(
+            (
+                row["name"],
+                _fmt(result.rps),
+                _fmt(result.p50_ms, 2),
+                _fmt(result.p99_ms, 2),
+                str(result.requests),
+                str(result.non2xx),
+                str(result.socket_error_count),
+                note,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    out = []
+    for index, line in enumerate(lines):
+        cells = [
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(line[:-1])
+        ]
+        out.append("  ".join(cells) + ("  " + line[-1] if line[-1] else ""))
+        if index == 0:
+            out.append("  ".join("-" * width for width in widths))
+    return "\n".join(out)
+
+
+def format_ratios(ratios: dict[str, dict[str, Any]]) -> str:
+    lines = []
+    for name, item in ratios.items():
+        value = item.get("value")
+        shown = "n/a" if value is None else f"{value:.3f}"
+        lines.append(f"  {name:<34} {shown:>9}   {item.get('what', '')}")
+    return "\n".join(lines)
