@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
+from oauth2_provider.models import get_refresh_token_model
 
 from accounts.models import User
 from apis.models import Api, Scope
 
-from .models import Group, GroupNesting, Role
+from .models import Consent, Group, GroupNesting, Role
 
 RoleUser = Role.users.through
 RolePermission = Role.permissions.through
@@ -200,3 +204,62 @@ def group_overview() -> QuerySet[Group]:
         role_count=Count("roles", distinct=True),
         subgroup_count=Count("subgroups", distinct=True),
     )
+
+
+# --- A person's page in the dashboard ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupMembership:
+    group: Group
+    chain: tuple[str, ...]  # from the group the user is in directly, out to ``group``
+
+    @property
+    def direct(self) -> bool:
+        return len(self.chain) == 1
+
+
+@dataclass(frozen=True)
+class ApiPermissions:
+    api_identifier: str
+    api: Api | None  # None when the API was deleted but a role still names its scope
+    permissions: list[HeldPermission]
+
+
+def user_groups(user: User) -> list[GroupMembership]:
+    """Direct groups first, then the groups they are nested in, each with its chain."""
+    paths = user_group_paths(user)
+    groups = Group.objects.in_bulk(list(paths))
+    memberships = [GroupMembership(groups[pk], path) for pk, path in paths.items() if pk in groups]
+    return sorted(memberships, key=lambda item: (not item.direct, item.group.name))
+
+
+def user_permissions_by_api(user: User) -> list[ApiPermissions]:
+    """The user's effective permissions, grouped by the API they belong to."""
+    by_api: dict[str, list[HeldPermission]] = defaultdict(list)
+    for held in user_permissions(user):
+        by_api[held.api].append(held)
+    apis = Api.objects.in_bulk(list(by_api), field_name="identifier")
+    return [ApiPermissions(identifier, apis.get(identifier), held) for identifier, held in by_api.items()]
+
+
+def user_consents(user: User) -> QuerySet[Consent]:
+    return Consent.objects.filter(user=user).select_related("client").order_by("client__name", "-created_at")
+
+
+def user_refresh_tokens(user: User) -> list[Any]:
+    """Live refresh tokens, each with ``idle_expires``: not revoked and not idle past their
+    application's limit."""
+    now = timezone.now()
+    tokens = (
+        get_refresh_token_model()
+        .objects.filter(user=user, revoked__isnull=True)
+        .select_related("application")
+        .order_by("application__name", "application_id", "-created")
+    )
+    live = []
+    for token in tokens:
+        token.idle_expires = token.created + timedelta(seconds=token.application.refresh_token_idle_lifetime)
+        if token.idle_expires > now:
+            live.append(token)
+    return live

@@ -15,6 +15,7 @@ from apis.revocation import revoke_grant, revoke_user_tokens
 from clients.models import Client
 
 from .models import Consent, Group, GroupNesting, Role, RuleSetting
+from .rules import registered_rules
 from .selectors import group_descendants
 
 ROLE_FIELDS = ("name", "description")
@@ -207,6 +208,29 @@ def rule_update(*, actor: User | None, rule: RuleSetting, enabled: bool, positio
         after=snapshot(rule, ("enabled", "position")),
     )
     return rule
+
+
+@transaction.atomic
+def rule_move(*, actor: User | None, rule: RuleSetting, offset: int) -> list[RuleSetting]:
+    """Move ``rule`` ``offset`` places in the running order (negative: earlier); the new order.
+
+    The rules are numbered 0, 1, 2… in their new order and only those whose position changes
+    are written, each audited as a ``rule.update``: stored positions may tie or have gaps (a
+    rule left the settings), and this repairs them. A move past either end is refused with a
+    ValidationError.
+    """
+    order = registered_rules()
+    index = next((i for i, setting in enumerate(order) if setting.pk == rule.pk), None)
+    if index is None:
+        raise ValidationError("This rule is not in settings.AUTHZ_RULES.")
+    name = rule.path.rsplit(".", 1)[-1]
+    if not 0 <= index + offset < len(order):
+        raise ValidationError(f"“{name}” is already {'first' if offset < 0 else 'last'}.")
+    order.insert(index + offset, order.pop(index))
+    for position, setting in enumerate(order):
+        if setting.position != position:
+            rule_update(actor=actor, rule=setting, enabled=setting.enabled, position=position)
+    return order
 
 
 # --- Tokens -----------------------------------------------------------------------------------
