@@ -43,6 +43,14 @@ def staff_user(db) -> User:
 
 
 @pytest.fixture
+def staff_client(staff_user) -> HttpClient:
+    """A browser signed in to the dashboard as ``staff_user``."""
+    http = HttpClient()
+    http.force_login(staff_user)
+    return http
+
+
+@pytest.fixture
 def public_client(db) -> Client:
     """A native app: public, authorization code with PKCE, RS256 ID tokens."""
     client, _ = client_create(

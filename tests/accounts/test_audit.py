@@ -14,14 +14,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(staff_user) -> HttpClient:
+def staff_client_at_address(staff_user) -> HttpClient:
+    """Signed in as staff from a known address, which the audit log must record."""
     http = HttpClient(REMOTE_ADDR="203.0.113.7")
     http.force_login(staff_user)
     return http
 
 
-def test_creating_an_api_in_the_dashboard_is_audited(staff_client):
-    staff_client.post(
+def test_creating_an_api_in_the_dashboard_is_audited(staff_client_at_address):
+    staff_client_at_address.post(
         "/dashboard/apis/new/",
         {"name": "Reports", "identifier": "https://reports.abcinc.example/api", "signing_algorithm": "RS256"},
     )

@@ -23,13 +23,6 @@ ISSUER = "http://testserver"
 
 
 @pytest.fixture
-def staff_client(staff_user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(staff_user)
-    return http
-
-
-@pytest.fixture
 def api() -> Api:
     return services.api_create(
         identifier="https://timesheets.abcinc.example/",

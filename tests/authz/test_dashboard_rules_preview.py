@@ -21,13 +21,6 @@ ROLES_AND_GROUPS = "authz.rules.add_roles_and_groups"
 
 
 @pytest.fixture
-def staff_client(staff_user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(staff_user)
-    return http
-
-
-@pytest.fixture
 def rules() -> dict[str, RuleSetting]:
     return {rule.path: rule for rule in registered_rules()}
 

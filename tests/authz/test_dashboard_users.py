@@ -32,7 +32,8 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/das
 
 
 @pytest.fixture
-def staff_client(staff_user) -> HttpClient:
+def staff_client_at_address(staff_user) -> HttpClient:
+    """Signed in as staff from a known address, which the audit log must record."""
     http = HttpClient(REMOTE_ADDR="203.0.113.7")
     http.force_login(staff_user)
     return http
@@ -324,13 +325,13 @@ def test_sign_in_and_out_are_tracked(user, password):
     assert not UserSession.objects.filter(user=user).exists()
 
 
-def test_session_end_signs_that_browser_out(staff_client, user, user_client):
+def test_session_end_signs_that_browser_out(staff_client_at_address, user, user_client):
     assert user_client.get("/account/").status_code == HTTPStatus.OK
     (session,) = UserSession.objects.filter(user=user)
-    page = staff_client.get(_page(user)).content.decode()
+    page = staff_client_at_address.get(_page(user)).content.decode()
     assert f'id="session-{session.pk}"' in page
 
-    response = staff_client.post(f"{_page(user)}sessions/{session.pk}/end/", **HTMX)
+    response = staff_client_at_address.post(f"{_page(user)}sessions/{session.pk}/end/", **HTMX)
     assert response.status_code == HTTPStatus.OK
     assert "No active sessions." in response.content.decode()
     assert user_client.get("/account/")["Location"].startswith("/login/")

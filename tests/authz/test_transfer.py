@@ -38,13 +38,6 @@ ROLES_AND_GROUPS = "authz.rules.add_roles_and_groups"
 
 
 @pytest.fixture
-def staff_client(staff_user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(staff_user)
-    return http
-
-
-@pytest.fixture
 def bob(password) -> User:
     return User.objects.create_user(email="bob@abcinc.example", password=password, name="Bob Brown")
 

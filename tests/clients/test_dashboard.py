@@ -28,13 +28,6 @@ WEB_CALLBACK = "https://timesheets.abcinc.example/callback"
 
 
 @pytest.fixture
-def staff_client(staff_user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(staff_user)
-    return http
-
-
-@pytest.fixture
 def native_app() -> Client:
     client, _ = services.client_create(
         app_type=Client.AppType.NATIVE, name="Timesheets Mobile", redirect_uris=[MOBILE_CALLBACK]

@@ -31,13 +31,6 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/das
 
 
 @pytest.fixture
-def staff_client(staff_user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(staff_user)
-    return http
-
-
-@pytest.fixture
 def target(user, confidential_client, timesheets_api) -> dict:
     """Objects the dashboard can change, and a way to see whether anything did."""
     signing_key_current()
