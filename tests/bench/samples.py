@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from bench.wrk import WrkResult, parse_bench_json
+
 # A real run of bench/lua/static.lua (client_credentials on a busy 2-core machine).
 WRK_WITH_JSON = """\
 Running 3s test @ http://127.0.0.1:39107
@@ -59,3 +61,10 @@ def bench_json(**overrides) -> str:
     }  # fmt: skip
     data.update(overrides)
     return "Running 10s test\n" + "BENCH_JSON " + json.dumps(data) + "\n"
+
+
+def lua_result(output: str) -> WrkResult:
+    """The result read from our Lua's line, which ``output`` must have."""
+    result = parse_bench_json(output)
+    assert result is not None, "no BENCH_JSON line"
+    return result

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from bench.options import Config
 from bench.report import Results, format_ratios, format_table, ok_rps, ratio
 from bench.scenarios import RATIOS, SCENARIOS, Scenario
-from bench.wrk import WrkResult, parse_bench_json
-from tests.bench.samples import WRK_WITH_JSON, bench_json
+from bench.wrk import WrkResult
+from tests.bench.samples import WRK_WITH_JSON, bench_json, lua_result
 
 
 def test_ratios():
@@ -21,16 +22,16 @@ def test_ratios():
 
 
 def test_ratios_compare_successful_responses():
-    failing = parse_bench_json(bench_json())  # 970 of 1000 answered 2xx in 10 s
+    failing = lua_result(bench_json())  # 970 of 1000 answered 2xx in 10 s
     assert ok_rps(failing) == pytest.approx(97.0)
     assert ok_rps(None) is None
     assert ok_rps(WrkResult()) is None
 
 
 def test_table():
-    rows = [
-        {"name": "discovery", "result": parse_bench_json(WRK_WITH_JSON)},
-        {"name": "dashboard_users", "result": parse_bench_json(bench_json()), "note": "others busy 80%"},
+    rows: list[dict[str, Any]] = [
+        {"name": "discovery", "result": lua_result(WRK_WITH_JSON)},
+        {"name": "dashboard_users", "result": lua_result(bench_json()), "note": "others busy 80%"},
         {"name": "peer_cc_form", "skipped": "BENCH_PEER=0"},
     ]
     table = format_table(rows).splitlines()
@@ -44,7 +45,10 @@ def test_table():
 
 
 def test_ratio_lines():
-    ratios = {"a / b": {"value": 0.25, "what": "a over b"}, "c / d": {"value": None, "what": "x"}}
+    ratios: dict[str, dict[str, Any]] = {
+        "a / b": {"value": 0.25, "what": "a over b"},
+        "c / d": {"value": None, "what": "x"},
+    }
     text = format_ratios(ratios)
     assert "0.250" in text and "a over b" in text
     assert "n/a" in text.splitlines()[1]
@@ -62,9 +66,9 @@ def row(name: str) -> Scenario:
 
 
 def test_the_result_file(results):
-    measured = parse_bench_json(bench_json())  # 97 2xx/s
+    measured = lua_result(bench_json())  # 97 2xx/s
     results.record(row("cc_form"), measured, 40.0, minted_tokens=3)
-    results.record(row("peer_cc_form"), parse_bench_json(bench_json(non2xx=0, statuses={})), 0.0)
+    results.record(row("peer_cc_form"), lua_result(bench_json(non2xx=0, statuses={})), 0.0)
     results.skip(row("jwks"), "a single request fails")
     document = json.loads(results.write().read_text())
     assert list(document) == ["config", "checks", "finished_at", "elapsed_seconds", "scenarios", "ratios"]

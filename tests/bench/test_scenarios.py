@@ -11,6 +11,7 @@ from bench import drivers
 from bench.credentials import Credentials
 from bench.drivers import DRIVERS, Run, run_scenario
 from bench.options import FORM, Config
+from bench.processes import Processes
 from bench.report import Results
 from bench.scenarios import RATIOS, SCENARIOS, Scenario
 from bench.server import Server
@@ -114,7 +115,7 @@ def driven(monkeypatch):
     server = Server(port=1, env={}, issuer="https://127.0.0.1:1", password="p", client_secret="s")
     credentials = Credentials(client_secret="s", api_token="e.y.j")
     results = Results(Config())
-    run = Run(Config(), processes=None, server=server, peer=None, credentials=credentials, results=results)
+    run = Run(Config(), Processes(), server, peer=None, credentials=credentials, results=results)
     return run, seen
 
 

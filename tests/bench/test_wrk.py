@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench.wrk import duration_to_us, parse_bench_json, parse_wrk, parse_wrk_text
-from tests.bench.samples import WRK_TEXT_WITH_ERRORS, WRK_WITH_JSON, bench_json
+from tests.bench.samples import WRK_TEXT_WITH_ERRORS, WRK_WITH_JSON, bench_json, lua_result
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def test_the_lua_line_is_read_exactly():
 
 
 def test_non_2xx_socket_errors_and_starvation_from_the_lua_line():
-    result = parse_bench_json(bench_json())
+    result = lua_result(bench_json())
     assert result.non2xx == 30  # 3xx included: wrk's own count would say 10
     assert result.statuses == {"302": 20, "500": 10}
     assert result.socket_errors == {"connect": 0, "read": 2, "write": 0, "timeout": 1}
@@ -86,10 +86,10 @@ def test_parse_wrk_prefers_the_lua_line():
 
 def test_the_last_lua_line_counts():
     output = bench_json(requests=1) + bench_json(requests=2)
-    assert parse_bench_json(output).requests == 2
+    assert lua_result(output).requests == 2
 
 
 def test_result_dict_is_json():
-    data = parse_bench_json(bench_json()).as_dict()
+    data = lua_result(bench_json()).as_dict()
     assert json.loads(json.dumps(data))["ok"] == 970
     assert data["socket_error_count"] == 3
