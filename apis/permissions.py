@@ -6,7 +6,7 @@ from rest_framework import exceptions, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .authentication import REALM, TokenPrincipal
+from .authentication import REALM, token_principal
 
 
 class InsufficientScope(exceptions.APIException):
@@ -28,9 +28,7 @@ class HasRequiredScopes(BasePermission):
     """
 
     def has_permission(self, request: Request, view) -> bool:
-        principal = request.user
-        if not isinstance(principal, TokenPrincipal):
-            raise exceptions.NotAuthenticated()
+        principal = token_principal(request)
         key = getattr(view, "action", None) or request.method
         needed = view.required_scopes.get(key)
         if needed is None:
