@@ -1,3 +1,6 @@
+"""The pages of ``accounts``: sign-in and sign-out, the account page, and the dashboard's
+overview, user list and lockouts."""
+
 from __future__ import annotations
 
 from axes.models import AccessAttempt
@@ -9,9 +12,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from .claims import user_claims
+from .dashboard import HtmxHttpRequest, render_page_or_fragment
 from .decorators import staff_required
 from .models import User
 from .selectors import lockout_attempts, user_list
@@ -19,10 +22,6 @@ from .services import lockout_reset
 from .throttle import client_address, per_address, too_many
 
 USERS_PER_PAGE = 50
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 class LoginView(auth_views.LoginView):
@@ -74,10 +73,9 @@ def dashboard_home(request: HtmxHttpRequest) -> HttpResponse:
 def user_list_view(request: HtmxHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
     page = Paginator(user_list(search=search), USERS_PER_PAGE).get_page(request.GET.get("page"))
-    template = "accounts/user_list.html#results" if request.htmx else "accounts/user_list.html"
-    response = render(request, template, {"page": page, "search": search})
-    response["Vary"] = "HX-Request"
-    return response
+    return render_page_or_fragment(
+        request, "accounts/user_list.html", "results", {"page": page, "search": search}
+    )
 
 
 @require_GET

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from .models import MAX_TOKEN_LIFETIME, Api, Scope, identifier_validator, scope_value_validator
 
@@ -17,16 +16,6 @@ def _api_field(name: str, **kwargs) -> forms.Field:
 
 def _scope_field(name: str, **kwargs) -> forms.Field:
     return Scope._meta.get_field(name).formfield(**kwargs)
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: next to its field when the form has it."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
-        form.add_error(target, errors)
 
 
 class ApiCreateForm(forms.Form):
@@ -67,12 +56,4 @@ class ScopeForm(forms.Form):
     )
     description = _scope_field(
         "description", widget=forms.TextInput(attrs={"placeholder": "Read timesheets"})
-    )
-
-
-class ConfirmForm(forms.Form):
-    """A checkbox that a destructive action needs ticked, with or without JavaScript."""
-
-    confirm = forms.BooleanField(
-        label="I understand that tokens signed with the current secret stop working."
     )

@@ -1,3 +1,5 @@
+"""The APIs section of the staff dashboard (Auth0's APIs page), and the public JWKS."""
+
 from __future__ import annotations
 
 import json
@@ -9,15 +11,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.dashboard import ConfirmForm, HtmxHttpRequest, add_service_errors, render_page, wants_fragment
 from accounts.decorators import admin_required, staff_required
-from accounts.views import HtmxHttpRequest
 
 from . import selectors, services
-from .forms import ApiCreateForm, ApiSettingsForm, ConfirmForm, ScopeForm, add_service_errors
+from .forms import ApiCreateForm, ApiSettingsForm, ScopeForm
 from .keys import public_jwks
 from .models import Api, Scope
 
@@ -36,6 +37,7 @@ def jwks(request: HttpRequest) -> JsonResponse:
 # --- Dashboard ------------------------------------------------------------------------------
 
 TABS = {"settings": "Settings", "scopes": "Scopes", "signing": "Signing", "quickstart": "Quickstart"}
+ROTATE_CONSEQUENCE = "I understand that tokens signed with the current secret stop working."
 
 
 def _api_or_404(pk: int) -> Api:
@@ -81,7 +83,7 @@ def _render_detail(
         context.setdefault("scope_form", ScopeForm())
         context["scopes"] = selectors.scope_list(api=api)
     elif tab == "signing":
-        context.setdefault("confirm_form", ConfirmForm())
+        context.setdefault("confirm_form", ConfirmForm(consequence=ROTATE_CONSEQUENCE))
         if api.signing_algorithm == Api.Algorithm.RS256:
             context["signing_keys"] = selectors.signing_keys_published()
             context["jwks_url"] = _jwks_url()
@@ -90,14 +92,12 @@ def _render_detail(
         context["quickstart"] = values
         # JSON strings are valid Python string literals, whatever characters they hold.
         context["py"] = {name: json.dumps(value) for name, value in values.items()}
-    template = f"apis/api_detail.html#{fragment}" if fragment else "apis/api_detail.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, "apis/api_detail.html", context, fragment=fragment)
 
 
 def _scopes_response(request: HtmxHttpRequest, api: Api, **context) -> HttpResponse:
-    return _render_detail(request, api, tab="scopes", fragment="scopes" if request.htmx else None, **context)
+    fragment = "scopes" if wants_fragment(request) else None
+    return _render_detail(request, api, tab="scopes", fragment=fragment, **context)
 
 
 @require_GET
@@ -134,7 +134,7 @@ def api_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         scope = selectors.scope_list(api=api).filter(pk=int(edit)).first()
         if scope is not None:
             context = {"editing": scope.pk, "edit_form": _scope_edit_form(scope)}
-    fragment = "scopes" if request.htmx and tab == "scopes" else None
+    fragment = "scopes" if wants_fragment(request) and tab == "scopes" else None
     return _render_detail(request, api, tab=tab, fragment=fragment, **context)
 
 
@@ -226,7 +226,7 @@ def scope_delete(request: HtmxHttpRequest, pk: int, scope_pk: int) -> HttpRespon
 def api_secret_reveal(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     api = _hs256_api_or_404(pk)
     logger.info("HS256 secret revealed: api=%s user=%s", api.pk, request.user.pk)
-    fragment = "secret" if request.htmx else None
+    fragment = "secret" if wants_fragment(request) else None
     return _render_detail(request, api, tab="signing", fragment=fragment, secret_revealed=True)
 
 
@@ -234,7 +234,7 @@ def api_secret_reveal(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def api_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     api = _hs256_api_or_404(pk)
-    form = ConfirmForm(request.POST)
+    form = ConfirmForm(request.POST, consequence=ROTATE_CONSEQUENCE)
     if not form.is_valid():
         return _render_detail(request, api, tab="signing", confirm_form=form)
     services.api_secret_rotate(api=api, actor=request.user)

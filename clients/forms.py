@@ -6,19 +6,10 @@ from collections.abc import Iterable
 
 from django import forms
 
-from apis.forms import add_service_errors
 from apis.models import Api
 
 from .models import DAY, Client
 from .types import PROFILES, AppType, AuthMethod
-
-__all__ = [
-    "ClientCreateForm",
-    "ClientSettingsForm",
-    "ConfirmForm",
-    "GrantForm",
-    "add_service_errors",
-]
 
 MAX_REFRESH_LIFETIME = 365 * DAY
 
@@ -151,14 +142,6 @@ class ClientSettingsForm(forms.Form):
     def settings(self) -> dict[str, object]:
         """The cleaned values that client_update may change."""
         return {name: value for name, value in self.cleaned_data.items() if name not in self.READ_ONLY}
-
-
-class ConfirmForm(forms.Form):
-    """A checkbox that rotating the secret needs ticked, with or without JavaScript."""
-
-    confirm = forms.BooleanField(
-        label="I understand that the current secret stops working at once.",
-    )
 
 
 class GrantForm(forms.Form):

@@ -13,17 +13,17 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.dashboard import ConfirmForm, HtmxHttpRequest, add_service_errors, render_page, wants_fragment
 from accounts.decorators import staff_required
-from accounts.views import HtmxHttpRequest
 from apis import selectors as api_selectors
 from apis.models import Api
 
 from . import selectors, services
-from .forms import ClientCreateForm, ClientSettingsForm, ConfirmForm, GrantForm, add_service_errors
+from .forms import ClientCreateForm, ClientSettingsForm, GrantForm
 from .models import Client
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ TABS = {"settings": "Settings", "credentials": "Credentials", "apis": "APIs", "q
 # What a user-facing app asks for besides its API's scopes: an ID token, a profile, and a
 # refresh token (issued only when the API allows offline access).
 USER_SCOPES = ("openid", "profile", "offline_access")
+ROTATE_CONSEQUENCE = "I understand that the current secret stops working at once."
 
 
 def _client_or_404(pk: int) -> Client:
@@ -194,15 +195,12 @@ def _render_detail(
     if tab == "settings":
         context.setdefault("settings_form", ClientSettingsForm(client))
     elif tab == "credentials":
-        context.setdefault("confirm_form", ConfirmForm())
+        context.setdefault("confirm_form", ConfirmForm(consequence=ROTATE_CONSEQUENCE))
     elif tab == "apis" and client.app_type == Client.AppType.M2M and fragment is None:
         context["grant_forms"] = _grant_forms(client, context.get("grant"))
     elif tab == "quickstart":
         context["quickstart"] = _quickstart(client, request.GET.get("api", ""))
-    template = f"clients/client_detail.html#{fragment}" if fragment else "clients/client_detail.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, "clients/client_detail.html", context, fragment=fragment)
 
 
 def _secret_response(request: HtmxHttpRequest, client: Client, secret: str | None, **context) -> HttpResponse:
@@ -243,9 +241,7 @@ def client_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     tab = request.GET.get("tab", "")
     if tab not in TABS:
         tab = "settings"
-    # A history restore needs the whole page, even though htmx asks for it.
-    partial = request.htmx and not request.htmx.history_restore_request
-    fragment = "quickstart" if partial and tab == "quickstart" else None
+    fragment = "quickstart" if wants_fragment(request) and tab == "quickstart" else None
     return _render_detail(request, client, tab=tab, fragment=fragment)
 
 
@@ -271,7 +267,7 @@ def client_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def client_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     client = _confidential_client_or_404(pk)
-    form = ConfirmForm(request.POST)
+    form = ConfirmForm(request.POST, consequence=ROTATE_CONSEQUENCE)
     if not form.is_valid():
         return _render_detail(request, client, tab="credentials", confirm_form=form)
     secret = services.client_secret_rotate(client=client, actor=request.user)
@@ -305,7 +301,7 @@ def client_grant(request: HtmxHttpRequest, pk: int, api_pk: int) -> HttpResponse
                 messages.success(request, notice)
                 return redirect(f"{_tab_url(client, 'apis')}#grant-{api.pk}")
             form = GrantForm(api, granted=selectors.client_grant_scopes(client=client, api=api))
-    fragment = "grant_row" if request.htmx else None
+    fragment = "grant_row" if wants_fragment(request) else None
     return _render_detail(request, client, tab="apis", fragment=fragment, grant=form, notice=notice)
 
 

@@ -1,1 +1,1 @@
-"""Staff dashboard pages for authorization: roles, groups, users, rules, preview, audit."""
+"""Staff dashboard pages for authorization: roles, groups, people, rules, token preview, import/export."""

@@ -7,18 +7,17 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.dashboard import HtmxHttpRequest, add_service_errors, render_page, wants_fragment
 from accounts.decorators import staff_required
-from accounts.views import HtmxHttpRequest
 from authz import selectors, services
 from authz.models import Group
 
+from .forms import GroupForm, RolePickForm, SubgroupForm, UserPickForm
 from .roles import search_query, user_matches
-from .roles_forms import GroupForm, RolePickForm, SubgroupForm, UserPickForm, add_service_errors
 
 # Each section of the group's page: the fragment htmx swaps, and the id it sits in.
 SECTIONS = {"members": "group-members", "roles": "group-roles", "subgroups": "group-subgroups"}
@@ -58,17 +57,14 @@ def _render_detail(
         context.setdefault("subgroup_form", SubgroupForm(group))
         context["subgroups"] = group.subgroups.order_by("name")
         context["parents"] = group.parent_groups.order_by("name")
-    template = f"authz/groups/group_detail.html#{fragment}" if fragment else "authz/groups/group_detail.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, "authz/groups/group_detail.html", context, fragment=fragment)
 
 
 def _section_changed(
     request: HtmxHttpRequest, group: Group, section: str, notice: str, *, query: str = ""
 ) -> HttpResponse:
     """After a write that succeeded: the section's fragment for htmx, else back to the page."""
-    if request.htmx:
+    if wants_fragment(request):
         return _render_detail(request, group, fragment=section, q=query, **{f"{section}_notice": notice})
     messages.success(request, notice)
     return redirect(_detail_url(group, section=section, query=query))
@@ -76,17 +72,15 @@ def _section_changed(
 
 def _section_invalid(request: HtmxHttpRequest, group: Group, section: str, **context) -> HttpResponse:
     """A form of ``section`` with errors: its fragment for htmx, else the page, shown inline."""
-    return _render_detail(request, group, fragment=section if request.htmx else None, **context)
+    return _render_detail(request, group, fragment=section if wants_fragment(request) else None, **context)
 
 
 def _list_response(request: HtmxHttpRequest, form: GroupForm) -> HttpResponse:
-    if request.htmx:
-        response = render(request, "authz/groups/group_list.html#create_form", {"form": form})
-    else:
-        groups = selectors.group_overview()
-        response = render(request, "authz/groups/group_list.html", {"groups": groups, "form": form})
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    """The list with the create form, or the form alone (for htmx): it needs no list."""
+    if wants_fragment(request):
+        return render_page(request, "authz/groups/group_list.html", {"form": form}, fragment="create_form")
+    context = {"groups": selectors.group_overview(), "form": form}
+    return render_page(request, "authz/groups/group_list.html", context)
 
 
 @require_GET
@@ -115,9 +109,8 @@ def group_create(request: HtmxHttpRequest) -> HttpResponse:
 @staff_required
 def group_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     group = _group_or_404(pk)
-    # The search box asks for its results only; a history restore needs the whole page.
-    partial = request.htmx and not request.htmx.history_restore_request
-    fragment = "user_results" if partial and "q" in request.GET else None
+    # The search box asks for its results only.
+    fragment = "user_results" if wants_fragment(request) and "q" in request.GET else None
     return _render_detail(request, group, fragment=fragment, q=search_query(request.GET))
 
 

@@ -9,70 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django import forms
 from django.http import HttpResponse
-from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from accounts.dashboard import HtmxHttpRequest, render_page_or_fragment
 from accounts.decorators import staff_required
-from accounts.models import User
-from accounts.selectors import user_list
-from accounts.views import HtmxHttpRequest
-from apis.models import Api
-from apis.selectors import api_list
 from authz.preview import token_preview
 from clients.models import Client
-from clients.selectors import client_list
 
-SCOPES_MAX_LENGTH = 2000
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return f"{obj.email} ({obj.name})" if obj.name else obj.email
-
-
-class ClientChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Client) -> str:
-        return f"{obj.name} ({obj.get_app_type_display()})"
-
-
-class ApiChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Api) -> str:
-        return f"{obj.name} ({obj.identifier})"
-
-
-class PreviewForm(forms.Form):
-    user = UserChoiceField(
-        queryset=User.objects.none(),
-        required=False,
-        empty_label="— nobody (machine-to-machine) —",
-        help_text="The person signing in. Machine-to-machine applications act for themselves.",
-    )
-    client = ClientChoiceField(queryset=Client.objects.none(), label="Application", empty_label="— choose —")
-    api = ApiChoiceField(
-        queryset=Api.objects.none(),
-        required=False,
-        label="API (audience)",
-        empty_label="none (userinfo only)",
-    )
-    scopes = forms.CharField(
-        label="Requested scopes",
-        required=False,
-        max_length=SCOPES_MAX_LENGTH,
-        help_text="Space-separated, as in the scope parameter, e.g. openid profile read:timesheets.",
-        widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "off"}),
-    )
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = user_list()
-        self.fields["client"].queryset = client_list()
-        self.fields["api"].queryset = api_list()
-
-    def clean_scopes(self) -> list[str]:
-        return self.cleaned_data["scopes"].split()
+from .forms import PreviewForm
 
 
 def _pretty(claims: dict[str, Any] | None) -> str | None:
@@ -99,9 +44,4 @@ def preview_index(request: HtmxHttpRequest) -> HttpResponse:
             "access_token_json": _pretty(preview.access_token),
             "id_token_json": _pretty(preview.id_token),
         }
-    # A history restore needs the whole page, even though htmx asks for it.
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "authz/preview/index.html#preview" if partial else "authz/preview/index.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_fragment(request, "authz/preview/index.html", "preview", context)

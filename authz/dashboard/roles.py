@@ -10,19 +10,24 @@ from django.db.models import Count
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.dashboard import (
+    HtmxHttpRequest,
+    add_service_errors,
+    render_page,
+    render_page_or_fragment,
+    wants_fragment,
+)
 from accounts.decorators import staff_required
 from accounts.models import User
 from accounts.selectors import user_list
-from accounts.views import HtmxHttpRequest
 from authz import selectors, services
 from authz.models import Role
 
-from .roles_forms import PermissionsForm, RoleForm, UserPickForm, WhoCanForm, add_service_errors
+from .forms import PermissionsForm, RoleForm, UserPickForm, WhoCanForm
 
 # Enough to find someone by a few letters of their name or email; narrow the search for more.
 SEARCH_LIMIT = 10
@@ -89,20 +94,15 @@ def _render_detail(
     if fragment in (None, "holders"):
         context["holders"] = _holder_rows(role, context["assigned"])
         context["groups"] = role.groups.annotate(member_count=Count("members")).order_by("name")
-    template = f"authz/roles/role_detail.html#{fragment}" if fragment else "authz/roles/role_detail.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, "authz/roles/role_detail.html", context, fragment=fragment)
 
 
 def _list_response(request: HtmxHttpRequest, form: RoleForm) -> HttpResponse:
-    if request.htmx:
-        response = render(request, "authz/roles/role_list.html#create_form", {"form": form})
-    else:
-        roles = selectors.role_overview()
-        response = render(request, "authz/roles/role_list.html", {"roles": roles, "form": form})
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    """The list with the create form, or the form alone (for htmx): it needs no list."""
+    if wants_fragment(request):
+        return render_page(request, "authz/roles/role_list.html", {"form": form}, fragment="create_form")
+    context = {"roles": selectors.role_overview(), "form": form}
+    return render_page(request, "authz/roles/role_list.html", context)
 
 
 @require_GET
@@ -132,9 +132,8 @@ def role_create(request: HtmxHttpRequest) -> HttpResponse:
 def role_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     role = _role_or_404(pk)
     query = search_query(request.GET)
-    # The search box asks for its results only; a history restore needs the whole page.
-    partial = request.htmx and not request.htmx.history_restore_request
-    fragment = "user_results" if partial and "q" in request.GET else None
+    # The search box asks for its results only.
+    fragment = "user_results" if wants_fragment(request) and "q" in request.GET else None
     return _render_detail(request, role, fragment=fragment, q=query)
 
 
@@ -171,7 +170,7 @@ def role_permissions(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, notice)
             return redirect(_detail_url(role, anchor="role-permissions"))
         form = PermissionsForm.for_role(role)
-    fragment = "permissions" if request.htmx else None
+    fragment = "permissions" if wants_fragment(request) else None
     return _render_detail(request, role, fragment=fragment, permissions_form=form, permissions_notice=notice)
 
 
@@ -189,7 +188,7 @@ def role_assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     role = _role_or_404(pk)
     form = UserPickForm(request.POST)
     if not form.is_valid():
-        fragment = "holders" if request.htmx else None
+        fragment = "holders" if wants_fragment(request) else None
         return _render_detail(
             request, role, fragment=fragment, q=search_query(request.POST), assign_form=form
         )
@@ -238,8 +237,4 @@ def who_can(request: HtmxHttpRequest) -> HttpResponse:
             "holders": selectors.who_has_permission(scope),
             "roles": scope.roles.order_by("name"),
         }
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "authz/roles/who_can.html#results" if partial else "authz/roles/who_can.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_fragment(request, "authz/roles/who_can.html", "results", context)

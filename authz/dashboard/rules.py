@@ -6,22 +6,22 @@ import inspect
 import logging
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Any
 
-from django import forms
 from django.contrib import messages
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import redirect
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.dashboard import HtmxHttpRequest, render_page, wants_fragment
 from accounts.decorators import staff_required
-from accounts.models import User
-from accounts.views import HtmxHttpRequest
 from authz.models import RuleSetting
 from authz.rules import registered_rules
-from authz.services import rule_update
+from authz.services import rule_move, rule_update
+
+from .forms import RuleChangeForm
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +33,6 @@ class RuleRow:
     summary: str
     first: bool
     last: bool
-
-
-class RuleChangeForm(forms.Form):
-    action = forms.ChoiceField(
-        choices=[("enable", "Enable"), ("disable", "Disable"), ("up", "Move up"), ("down", "Move down")]
-    )
 
 
 def _summary(path: str) -> str:
@@ -58,23 +52,11 @@ def _rows(rules: list[RuleSetting]) -> list[RuleRow]:
     ]
 
 
-@transaction.atomic
-def _rule_move(*, actor: User, rules: list[RuleSetting], index: int, offset: int) -> None:
-    # Number the rules 0, 1, 2… in their new order; only the ones whose position changes are
-    # written (and audited). Stored positions may tie or have gaps (a rule left the settings).
-    order = list(rules)
-    order[index], order[index + offset] = order[index + offset], order[index]
-    for position, rule in enumerate(order):
-        if rule.position != position:
-            rule_update(actor=actor, rule=rule, enabled=rule.enabled, position=position)
-
-
-def _render(request: HtmxHttpRequest, *, status: HTTPStatus = HTTPStatus.OK, **context) -> HttpResponse:
+def _render(request: HtmxHttpRequest, *, status: int = HTTPStatus.OK, **context: Any) -> HttpResponse:
+    """The page, or its list of rules alone (for htmx)."""
     context = {"rules": _rows(registered_rules()), **context}
-    template = "authz/rules/rule_list.html#rules" if request.htmx else "authz/rules/rule_list.html"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    fragment = "rules" if wants_fragment(request) else None
+    return render_page(request, "authz/rules/rule_list.html", context, fragment=fragment, status=status)
 
 
 @require_GET
@@ -86,11 +68,9 @@ def rule_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 @staff_required
 def rule_change(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    rules = registered_rules()
-    index = next((i for i, rule in enumerate(rules) if rule.pk == pk), None)
-    if index is None:
+    rule = next((rule for rule in registered_rules() if rule.pk == pk), None)
+    if rule is None:
         raise Http404("No such rule.")
-    rule = rules[index]
     form = RuleChangeForm(request.POST)
     if not form.is_valid():
         return _render(
@@ -104,14 +84,10 @@ def rule_change(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             rule_update(actor=request.user, rule=rule, enabled=enabled, position=rule.position)
         notice = f"“{name}” {action}d."
     else:
-        offset = -1 if action == "up" else 1
-        if not 0 <= index + offset < len(rules):
-            return _render(
-                request,
-                status=HTTPStatus.BAD_REQUEST,
-                error=f"“{name}” is already {'first' if offset < 0 else 'last'}.",
-            )
-        _rule_move(actor=request.user, rules=rules, index=index, offset=offset)
+        try:
+            rule_move(actor=request.user, rule=rule, offset=-1 if action == "up" else 1)
+        except ValidationError as error:
+            return _render(request, status=HTTPStatus.BAD_REQUEST, error=error.messages[0])
         notice = f"“{name}” moved {action}."
     logger.info("token rule changed: rule=%s action=%s user=%s", rule.path, action, request.user.pk)
     if not request.htmx:

@@ -11,98 +11,46 @@ from __future__ import annotations
 import json
 import logging
 from http import HTTPStatus
+from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.dashboard import HtmxHttpRequest, render_page, wants_fragment
 from accounts.decorators import staff_required
-from accounts.views import HtmxHttpRequest
 from authz.transfer import ImportPlan, apply_import, export_config, load_config, plan_import
+
+from .forms import ApplyForm, ImportForm
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField(
-        label="Export file",
-        required=False,
-        widget=forms.FileInput(attrs={"accept": "application/json,.json"}),
-        help_text="A .json file downloaded from Export.",
-    )
-    text = forms.CharField(
-        label="Or paste its JSON",
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocapitalize": "off"}),
-    )
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        upload, text = cleaned.get("file"), cleaned.get("text", "")
-        if upload and text.strip():
-            raise ValidationError("Choose a file or paste the JSON, not both.")
-        if not upload and not text.strip():
-            raise ValidationError("Choose a file or paste the JSON.")
-        if upload is None:
-            cleaned["config_text"] = text
-            return cleaned
-        if upload.size > MAX_UPLOAD_BYTES:
-            self.add_error("file", f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
-            return cleaned
-        try:
-            cleaned["config_text"] = upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            self.add_error("file", "The file is not UTF-8 text: upload the JSON file that Export gave you.")
-        return cleaned
-
-    @property
-    def source(self) -> str:
-        """The field the JSON came from: where its problems are shown."""
-        return "file" if self.cleaned_data.get("file") else "text"
-
-    def add_config_errors(self, error: ValidationError) -> None:
-        self.add_error(self.source, error)
-
-
-class ApplyForm(forms.Form):
-    config = forms.CharField(widget=forms.HiddenInput, strip=False)
-    # What the preview showed: applying refuses to go ahead if the changes are different now.
-    fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)
+TEMPLATE = "authz/transfer/index.html"
 
 
 def _apply_form(text: str, plan: ImportPlan) -> ApplyForm:
     return ApplyForm(initial={"config": text, "fingerprint": plan.fingerprint})
 
 
-def _render(request: HtmxHttpRequest, *, status: HTTPStatus = HTTPStatus.OK, **context) -> HttpResponse:
-    """The page, or its import fragment alone (for htmx)."""
+def _render(request: HtmxHttpRequest, *, status: int = HTTPStatus.OK, **context: Any) -> HttpResponse:
+    """The page, or its import fragment alone (for htmx): only the page shows the export."""
     context.setdefault("import_form", ImportForm())
-    # A history restore needs the whole page, even though htmx asks for it.
-    if request.htmx and not request.htmx.history_restore_request:
-        template = "authz/transfer/index.html#importer"
-    else:
-        template = "authz/transfer/index.html"
-        config = export_config()
-        context["export"] = {
-            "roles": len(config["roles"]),
-            "groups": len(config["groups"]),
-            "assignments": sum(len(emails) for emails in config["role_assignments"].values()),
-            "rules": len(config["rules"]),
-        }
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    if wants_fragment(request):
+        return render_page(request, TEMPLATE, context, fragment="importer", status=status)
+    config = export_config()
+    context["export"] = {
+        "roles": len(config["roles"]),
+        "groups": len(config["groups"]),
+        "assignments": sum(len(emails) for emails in config["role_assignments"].values()),
+        "rules": len(config["rules"]),
+    }
+    return render_page(request, TEMPLATE, context, status=status)
 
 
 def _problems(request: HtmxHttpRequest, text: str, error: ValidationError) -> HttpResponse:

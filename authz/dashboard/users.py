@@ -7,153 +7,34 @@ the profile and sessions are ``accounts``', the tokens are django-oauth-toolkit'
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import timedelta
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from oauth2_provider.models import get_refresh_token_model
 
 from accounts import services as account_services
+from accounts.dashboard import ConfirmForm, HtmxHttpRequest, add_service_errors, render_page, wants_fragment
 from accounts.decorators import staff_required
 from accounts.models import User, UserSession
 from accounts.sessions import user_session_list
-from accounts.views import HtmxHttpRequest
-from apis.forms import add_service_errors
-from apis.models import Api
 
 from .. import services
-from ..models import Consent, Group, Role
-from ..selectors import HeldPermission, user_group_paths, user_permissions, user_roles
+from ..models import Consent
+from ..selectors import user_consents, user_groups, user_permissions_by_api, user_refresh_tokens, user_roles
+from .forms import GroupAddForm, ProfileForm, RoleAssignForm
 
 logger = logging.getLogger(__name__)
 
 RefreshToken = get_refresh_token_model()
 
 FRAGMENTS = ("profile", "access", "consents", "sessions", "tokens")
-
-
-# --- Forms ----------------------------------------------------------------------------------
-
-
-def _user_field(name: str, **kwargs) -> forms.Field:
-    return User._meta.get_field(name).formfield(**kwargs)
-
-
-class ManagerChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return f"{obj.email} ({obj.name})" if obj.name else obj.email
-
-
-class ProfileForm(forms.Form):
-    """The claims a person's tokens carry about them, and whom they report to."""
-
-    name = _user_field("name")
-    nickname = _user_field("nickname")
-    picture = _user_field("picture", assume_scheme="https")
-    worker_type = _user_field("worker_type")
-    manager = ManagerChoiceField(queryset=User.objects.none(), required=False, empty_label="No manager")
-
-    def __init__(self, person: User, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["manager"].queryset = User.objects.exclude(pk=person.pk).order_by("email")
-
-    @classmethod
-    def for_user(cls, person: User, data=None) -> ProfileForm:
-        initial = {name: getattr(person, name) for name in cls.base_fields}
-        initial["manager"] = person.manager_id
-        return cls(person, data, initial=initial)
-
-
-class RoleAssignForm(forms.Form):
-    role = forms.ModelChoiceField(queryset=Role.objects.none(), label="Role", empty_label="Choose a role")
-
-    def __init__(self, person: User, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["role"].queryset = Role.objects.exclude(users=person).order_by("name")
-
-
-class GroupAddForm(forms.Form):
-    group = forms.ModelChoiceField(queryset=Group.objects.none(), label="Group", empty_label="Choose a group")
-
-    def __init__(self, person: User, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["group"].queryset = Group.objects.exclude(members=person).order_by("name")
-
-
-class ConfirmForm(forms.Form):
-    """A checkbox that deactivation needs ticked, with or without JavaScript."""
-
-    confirm = forms.BooleanField(
-        label="I understand that this person is signed out everywhere and their applications lose access."
-    )
-
-
-# --- Reads for the page ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GroupMembership:
-    group: Group
-    chain: tuple[str, ...]  # from the group the user is in directly, out to ``group``
-
-    @property
-    def direct(self) -> bool:
-        return len(self.chain) == 1
-
-
-@dataclass(frozen=True)
-class ApiPermissions:
-    api_identifier: str
-    api: Api | None
-    permissions: list[HeldPermission]
-
-
-def user_groups(person: User) -> list[GroupMembership]:
-    """Direct groups first, then the groups they are nested in, each with its chain."""
-    paths = user_group_paths(person)
-    groups = Group.objects.in_bulk(list(paths))
-    memberships = [GroupMembership(groups[pk], path) for pk, path in paths.items() if pk in groups]
-    return sorted(memberships, key=lambda item: (not item.direct, item.group.name))
-
-
-def user_permissions_by_api(person: User) -> list[ApiPermissions]:
-    by_api: dict[str, list[HeldPermission]] = defaultdict(list)
-    for held in user_permissions(person):
-        by_api[held.api].append(held)
-    apis = Api.objects.in_bulk(list(by_api), field_name="identifier")
-    return [ApiPermissions(identifier, apis.get(identifier), held) for identifier, held in by_api.items()]
-
-
-def user_consents(person: User) -> QuerySet[Consent]:
-    return (
-        Consent.objects.filter(user=person).select_related("client").order_by("client__name", "-created_at")
-    )
-
-
-def user_refresh_tokens(person: User) -> list:
-    """Live refresh tokens: not revoked and not idle past their application's limit."""
-    now = timezone.now()
-    tokens = (
-        RefreshToken.objects.filter(user=person, revoked__isnull=True)
-        .select_related("application")
-        .order_by("application__name", "application_id", "-created")
-    )
-    live = []
-    for token in tokens:
-        token.idle_expires = token.created + timedelta(seconds=token.application.refresh_token_idle_lifetime)
-        if token.idle_expires > now:
-            live.append(token)
-    return live
+DEACTIVATE_CONSEQUENCE = (
+    "I understand that this person is signed out everywhere and their applications lose access."
+)
 
 
 # --- Rendering ------------------------------------------------------------------------------
@@ -193,17 +74,14 @@ def _render_detail(
         context["current_session_key"] = request.session.session_key
     if "tokens" in wanted:
         context["refresh_tokens"] = user_refresh_tokens(person)
-    template = "authz/users/user_detail.html"
-    response = render(request, f"{template}#{fragment}" if fragment else template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, "authz/users/user_detail.html", context, fragment=fragment)
 
 
 def _section_response(
     request: HtmxHttpRequest, person: User, section: str, *, notice: str = "", **context
 ) -> HttpResponse:
     """After a write: the section's fragment for htmx, else back to the page (PRG)."""
-    if request.htmx:
+    if wants_fragment(request):
         return _render_detail(request, person, fragment=section, notice=notice, **context)
     if context:  # a bound form with errors: the whole page shows it
         return _render_detail(request, person, **context)
@@ -345,7 +223,7 @@ def _status_page(request: HtmxHttpRequest, person: User, action: str, **context)
 @staff_required
 def user_deactivate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     person = _person_or_404(pk)
-    form = ConfirmForm(request.POST if request.method == "POST" else None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None, consequence=DEACTIVATE_CONSEQUENCE)
     if form.is_valid():
         try:
             account_services.user_deactivate(

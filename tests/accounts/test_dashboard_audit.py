@@ -20,13 +20,6 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/das
 
 
 @pytest.fixture
-def staff_client(staff_user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(staff_user)
-    return http
-
-
-@pytest.fixture
 def history(staff_user, user) -> dict[str, AuditEntry]:
     """Changes by two people on three days."""
     bob = User.objects.create_user(email="bob@abcinc.example", is_staff=True)

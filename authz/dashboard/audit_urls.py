@@ -1,9 +1,0 @@
-from django.urls import path
-
-from . import audit
-
-app_name = "audit"
-
-urlpatterns = [
-    path("", audit.audit_list, name="list"),
-]

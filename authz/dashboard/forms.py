@@ -1,0 +1,276 @@
+"""Forms of the authorization dashboard: they parse input; the services validate and write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import User
+from accounts.selectors import user_list
+from apis.models import Api, Scope
+from apis.selectors import api_list
+from authz.models import Group, Role
+from clients.models import Client
+from clients.selectors import client_list
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    """A person in a select: their email, and their name when they have one."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.email} ({obj.name})" if obj.name else obj.email
+
+
+# --- Roles and groups -------------------------------------------------------------------------
+
+
+# Labels, lengths and help come from the models, so that the forms and the models agree; the
+# services check uniqueness and the views show those errors on the same form.
+class RoleForm(forms.Form):
+    name = Role._meta.get_field("name").formfield(
+        widget=forms.TextInput(attrs={"placeholder": "Timesheet approver"})
+    )
+    description = Role._meta.get_field("description").formfield(
+        widget=forms.TextInput(attrs={"placeholder": "Approves the timesheets of their reports"})
+    )
+
+    @classmethod
+    def for_role(cls, role: Role, data=None) -> RoleForm:
+        return cls(data, initial={"name": role.name, "description": role.description})
+
+
+class GroupForm(forms.Form):
+    name = Group._meta.get_field("name").formfield(widget=forms.TextInput(attrs={"placeholder": "Managers"}))
+    description = Group._meta.get_field("description").formfield(
+        widget=forms.TextInput(attrs={"placeholder": "Everyone who manages a team"})
+    )
+
+    @classmethod
+    def for_group(cls, group: Group, data=None) -> GroupForm:
+        return cls(data, initial={"name": group.name, "description": group.description})
+
+
+class PermissionsForm(forms.Form):
+    """A role's permissions: one checkbox per scope of every API."""
+
+    permissions = forms.ModelMultipleChoiceField(
+        label="Permissions",
+        queryset=Scope.objects.select_related("api").order_by("api__name", "api_id", "value"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    @classmethod
+    def for_role(cls, role: Role, data=None) -> PermissionsForm:
+        return cls(data, initial={"permissions": list(role.permissions.values_list("pk", flat=True))})
+
+    def by_api(self) -> list[tuple[Api, list[tuple[forms.BoundWidget, Scope]]]]:
+        """The checkboxes grouped by API (one fieldset each), each with its scope."""
+        fieldsets: list[tuple[Api, list[tuple[forms.BoundWidget, Scope]]]] = []
+        for box in self["permissions"]:
+            scope = box.data["value"].instance
+            if not fieldsets or fieldsets[-1][0].pk != scope.api_id:
+                fieldsets.append((scope.api, []))
+            fieldsets[-1][1].append((box, scope))
+        return fieldsets
+
+
+class UserPickForm(forms.Form):
+    """The user picked from the search results."""
+
+    user = forms.ModelChoiceField(queryset=user_list(), widget=forms.HiddenInput)
+
+
+class RolePickForm(forms.Form):
+    role = forms.ModelChoiceField(label="Role", queryset=Role.objects.none(), empty_label="Choose a role…")
+
+    def __init__(self, group: Group, data=None) -> None:
+        super().__init__(data, auto_id="id_add_role_%s")
+        # The roles the group does not hold yet: adding one it holds would change nothing.
+        self.fields["role"].queryset = Role.objects.exclude(groups=group).order_by("name")
+
+
+class SubgroupForm(forms.Form):
+    subgroup = forms.ModelChoiceField(
+        label="Group to nest", queryset=Group.objects.none(), empty_label="Choose a group…"
+    )
+
+    def __init__(self, group: Group, data=None) -> None:
+        super().__init__(data, auto_id="id_add_subgroup_%s")
+        # Groups that already contain this one stay listed: nesting them is refused by
+        # group_nest with the reason (a cycle), which the page shows next to this field.
+        self.fields["subgroup"].queryset = (
+            Group.objects.exclude(pk=group.pk).exclude(parent_groups=group).order_by("name")
+        )
+
+
+class WhoCanForm(forms.Form):
+    """A permission (an API scope), picked from a select grouped by API."""
+
+    scope = forms.TypedChoiceField(label="Permission", coerce=int)
+
+    def __init__(self, data=None) -> None:
+        super().__init__(data, auto_id="id_who_can_%s")
+        self.scopes = {
+            scope.pk: scope
+            for scope in Scope.objects.select_related("api").order_by("api__name", "api_id", "value")
+        }
+        by_api: dict[int, tuple[str, list[tuple[int, str]]]] = {}
+        for scope in self.scopes.values():
+            by_api.setdefault(scope.api_id, (scope.api.name, []))[1].append((scope.pk, scope.value))
+        self.fields["scope"].choices = [("", "Choose a permission…"), *by_api.values()]
+
+    def clean_scope(self) -> Scope:
+        return self.scopes[self.cleaned_data["scope"]]
+
+
+# --- Users ------------------------------------------------------------------------------------
+
+
+def _user_field(name: str, **kwargs) -> forms.Field:
+    return User._meta.get_field(name).formfield(**kwargs)
+
+
+class ProfileForm(forms.Form):
+    """The claims a person's tokens carry about them, and whom they report to."""
+
+    name = _user_field("name")
+    nickname = _user_field("nickname")
+    picture = _user_field("picture", assume_scheme="https")
+    worker_type = _user_field("worker_type")
+    manager = UserChoiceField(queryset=User.objects.none(), required=False, empty_label="No manager")
+
+    def __init__(self, person: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = User.objects.exclude(pk=person.pk).order_by("email")
+
+    @classmethod
+    def for_user(cls, person: User, data=None) -> ProfileForm:
+        initial = {name: getattr(person, name) for name in cls.base_fields}
+        initial["manager"] = person.manager_id
+        return cls(person, data, initial=initial)
+
+
+class RoleAssignForm(forms.Form):
+    role = forms.ModelChoiceField(queryset=Role.objects.none(), label="Role", empty_label="Choose a role")
+
+    def __init__(self, person: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = Role.objects.exclude(users=person).order_by("name")
+
+
+class GroupAddForm(forms.Form):
+    group = forms.ModelChoiceField(queryset=Group.objects.none(), label="Group", empty_label="Choose a group")
+
+    def __init__(self, person: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = Group.objects.exclude(members=person).order_by("name")
+
+
+# --- Rules ------------------------------------------------------------------------------------
+
+
+class RuleChangeForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("enable", "Enable"), ("disable", "Disable"), ("up", "Move up"), ("down", "Move down")]
+    )
+
+
+# --- Token preview ----------------------------------------------------------------------------
+
+SCOPES_MAX_LENGTH = 2000
+
+
+class ClientChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Client) -> str:
+        return f"{obj.name} ({obj.get_app_type_display()})"
+
+
+class ApiChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Api) -> str:
+        return f"{obj.name} ({obj.identifier})"
+
+
+class PreviewForm(forms.Form):
+    user = UserChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="— nobody (machine-to-machine) —",
+        help_text="The person signing in. Machine-to-machine applications act for themselves.",
+    )
+    client = ClientChoiceField(queryset=Client.objects.none(), label="Application", empty_label="— choose —")
+    api = ApiChoiceField(
+        queryset=Api.objects.none(),
+        required=False,
+        label="API (audience)",
+        empty_label="none (userinfo only)",
+    )
+    scopes = forms.CharField(
+        label="Requested scopes",
+        required=False,
+        max_length=SCOPES_MAX_LENGTH,
+        help_text="Space-separated, as in the scope parameter, e.g. openid profile read:timesheets.",
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = user_list()
+        self.fields["client"].queryset = client_list()
+        self.fields["api"].queryset = api_list()
+
+    def clean_scopes(self) -> list[str]:
+        return self.cleaned_data["scopes"].split()
+
+
+# --- Import / Export --------------------------------------------------------------------------
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="Export file",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "application/json,.json"}),
+        help_text="A .json file downloaded from Export.",
+    )
+    text = forms.CharField(
+        label="Or paste its JSON",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocapitalize": "off"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        upload, text = cleaned.get("file"), cleaned.get("text", "")
+        if upload and text.strip():
+            raise ValidationError("Choose a file or paste the JSON, not both.")
+        if not upload and not text.strip():
+            raise ValidationError("Choose a file or paste the JSON.")
+        if upload is None:
+            cleaned["config_text"] = text
+            return cleaned
+        if upload.size > MAX_UPLOAD_BYTES:
+            self.add_error("file", f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            return cleaned
+        try:
+            cleaned["config_text"] = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.add_error("file", "The file is not UTF-8 text: upload the JSON file that Export gave you.")
+        return cleaned
+
+    @property
+    def source(self) -> str:
+        """The field the JSON came from: where its problems are shown."""
+        return "file" if self.cleaned_data.get("file") else "text"
+
+    def add_config_errors(self, error: ValidationError) -> None:
+        self.add_error(self.source, error)
+
+
+class ApplyForm(forms.Form):
+    config = forms.CharField(widget=forms.HiddenInput, strip=False)
+    # What the preview showed: applying refuses to go ahead if the changes are different now.
+    fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)
