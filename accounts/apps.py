@@ -1,3 +1,7 @@
+"""The accounts app: wires its sign-in, session and lockout signal receivers at start-up."""
+
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 

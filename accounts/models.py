@@ -1,3 +1,5 @@
+"""The ground floor's tables: users (swapped in as AUTH_USER_MODEL), the audit log, sign-in sessions."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""Reads for the accounts dashboard pages: users, and django-axes' lockout counters."""
+
 from __future__ import annotations
 
 from axes.models import AccessAttempt

@@ -1,3 +1,7 @@
+"""The apis app: registers its OpenAPI security scheme with drf-spectacular at start-up."""
+
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""Reads of the API registry: APIs, their scopes, the published signing keys."""
+
 from __future__ import annotations
 
 from django.db.models import Count, QuerySet

@@ -1,3 +1,7 @@
+"""Dashboard URLs for APIs, their scopes and signing material."""
+
+from __future__ import annotations
+
 from django.urls import path
 
 from . import views

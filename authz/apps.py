@@ -1,3 +1,7 @@
+"""The authz app: connects the receivers that keep rules and tokens in step with the models."""
+
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 

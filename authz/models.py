@@ -1,3 +1,5 @@
+"""The authorization tables: roles, groups and their nesting, consents, rule settings, access tokens."""
+
 from __future__ import annotations
 
 from django.conf import settings

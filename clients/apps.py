@@ -1,3 +1,7 @@
+"""The clients app: OAuth applications (DOT's swapped application model) and their grants."""
+
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""OAuth applications (django-oauth-toolkit's application model, swapped in) and the APIs each may call."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

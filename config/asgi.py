@@ -1,3 +1,7 @@
+"""The ASGI entry point; production settings unless DJANGO_SETTINGS_MODULE says otherwise."""
+
+from __future__ import annotations
+
 import os
 
 from django.core.asgi import get_asgi_application
