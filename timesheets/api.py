@@ -7,7 +7,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -22,18 +21,18 @@ from apis.authentication import BearerTokenAuthentication
 from apis.permissions import HasRequiredScopes
 from clients.models import Client
 
-from . import selectors, services
-from .models import MAX_BULK_ROWS, BulkJob, Entry
+from . import bulk_upload, decisions, selectors, services
+from .models import MAX_BULK_ROWS, Entry
 from .parsers import CsvParser
 from .scopes import APPROVE, CREATE, DELETE, READ
 from .serializers import (
     BulkJobSerializer,
-    BulkRowSerializer,
     BulkUploadSerializer,
     EntryFilterSerializer,
     EntrySerializer,
     EntryWriteSerializer,
     RejectSerializer,
+    bulk_rows_parse,
 )
 
 
@@ -64,7 +63,7 @@ class TimesheetsApi(APIView):
             raise exceptions.PermissionDenied(
                 "This operation is for people; batch clients use /api/timesheets/bulk."
             )
-        user = User.objects.filter(sub=principal.sub, is_active=True).first()
+        user = selectors.person_by_sub(principal.sub)
         if user is None:
             raise exceptions.AuthenticationFailed("The token's subject is not an active user.")
         return user
@@ -107,7 +106,7 @@ class TimesheetListApi(TimesheetsApi):
         worker_email, team = params.pop("worker", None), params.pop("team")
         if (worker_email or team) and not self.is_approver():
             raise exceptions.PermissionDenied(f"Filtering by worker needs the {APPROVE} scope.")
-        worker = User.objects.filter(email__iexact=worker_email).first() if worker_email else None
+        worker = selectors.person_by_email(worker_email) if worker_email else None
         if worker_email and worker is None:
             entries = Entry.objects.none()
         else:
@@ -122,7 +121,9 @@ class TimesheetListApi(TimesheetsApi):
     def post(self, request: Request) -> Response:
         data = EntryWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        source = Entry.Source.MOBILE if _client_is_native(request) else Entry.Source.WEB
+        source = (
+            Entry.Source.MOBILE if selectors.client_is_native(request.user.client_id) else Entry.Source.WEB
+        )
         entry = services.entry_create(worker=self.person(), source=source, **data.validated_data)
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
@@ -161,7 +162,7 @@ class TimesheetApproveApi(TimesheetsApi):
 
     @extend_schema(request=None, responses=EntrySerializer)
     def post(self, request: Request, pk: int) -> Response:
-        entry = services.entry_decide(entry=self.visible_entry(pk), approver=self.person(), approve=True)
+        entry = decisions.entry_decide(entry=self.visible_entry(pk), approver=self.person(), approve=True)
         return Response(EntrySerializer(entry).data)
 
 
@@ -172,7 +173,7 @@ class TimesheetRejectApi(TimesheetsApi):
     def post(self, request: Request, pk: int) -> Response:
         data = RejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = services.entry_decide(
+        entry = decisions.entry_decide(
             entry=self.visible_entry(pk),
             approver=self.person(),
             approve=False,
@@ -190,7 +191,10 @@ class BulkUploadApi(TimesheetsApi):
     def client(self) -> Client:
         if not self.request.user.is_machine:
             raise exceptions.PermissionDenied("Bulk upload is for batch (machine-to-machine) clients.")
-        return get_object_or_404(Client, client_id=self.request.user.client_id)
+        client = selectors.client_by_client_id(self.request.user.client_id)
+        if client is None:  # deleted since the token was issued
+            raise exceptions.NotFound()
+        return client
 
     @extend_schema(
         request=BulkUploadSerializer,
@@ -205,10 +209,13 @@ class BulkUploadApi(TimesheetsApi):
         if not isinstance(rows, list) or not rows or len(rows) > MAX_BULK_ROWS:
             message = f"Send a list of 1 to {MAX_BULK_ROWS} rows (JSON array, {{'rows': [...]}} or CSV)."
             return Response({"rows": [message]}, status=status.HTTP_400_BAD_REQUEST)
-        clean, errors = _validate_rows(rows)
-        if errors:
+        parsed, problems = bulk_rows_parse(rows)
+        clean, broken = bulk_upload.bulk_rows_validate(rows=parsed)
+        problems.update(broken)
+        if problems:
+            errors = [{"row": index, "errors": problems[index]} for index in sorted(problems)]
             return Response({"rows": errors}, status=status.HTTP_400_BAD_REQUEST)
-        job = services.bulk_job_create(client=client, rows=clean)
+        job = bulk_upload.bulk_job_create(client=client, rows=clean)
         job.refresh_from_db()
         response = Response(BulkJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
         response["Location"] = reverse("timesheets-api:bulk-job", args=[job.pk])
@@ -222,56 +229,7 @@ class BulkJobApi(TimesheetsApi):
     def get(self, request: Request, pk: int) -> Response:
         if not request.user.is_machine:
             raise exceptions.NotFound("No such job.")
-        job = BulkJob.objects.filter(pk=pk, client__client_id=request.user.client_id).first()
+        job = selectors.bulk_job_of_client(pk=pk, client_id=request.user.client_id)
         if job is None:
             raise exceptions.NotFound("No such job.")
         return Response(BulkJobSerializer(job).data)
-
-
-def _client_is_native(request: Request) -> bool:
-    return Client.objects.filter(client_id=request.user.client_id, app_type=Client.AppType.NATIVE).exists()
-
-
-def _validate_rows(rows: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Check the whole upload before accepting any of it: each row's fields, that workers
-    exist, that hours are quarter hours, that no external id repeats within the file."""
-    parsed: dict[int, dict[str, Any]] = {}
-    problems: dict[int, dict[str, list[str]]] = {}
-    for index, row in enumerate(rows, start=1):
-        serializer = BulkRowSerializer(data=row if isinstance(row, dict) else {})
-        if serializer.is_valid():
-            parsed[index] = serializer.validated_data
-        else:
-            problems[index] = {field: [str(e) for e in errs] for field, errs in serializer.errors.items()}
-
-    emails = {row["worker"].lower() for row in parsed.values()}
-    known = set(User.objects.filter(email__in=emails, is_active=True).values_list("email", flat=True))
-    first_seen: dict[str, int] = {}
-    clean = []
-    for index, row in parsed.items():
-        found: dict[str, list[str]] = {}
-        if row["worker"].lower() not in known:
-            found["worker"] = [f"No active user {row['worker']}."]
-        try:
-            services.hours_to_minutes(row["hours"])
-        except DjangoValidationError as error:
-            found.update(error.message_dict)
-        external_id = row.get("external_id") or ""
-        if external_id:
-            if external_id in first_seen:
-                found["external_id"] = [f"Repeats row {first_seen[external_id]}."]
-            first_seen.setdefault(external_id, index)
-        if found:
-            problems[index] = found
-        clean.append(
-            {
-                "worker": row["worker"].lower(),
-                "date": row["date"].isoformat(),
-                "project": row["project"],
-                "hours": str(row["hours"]),
-                "notes": row.get("notes", ""),
-                "external_id": external_id or None,
-            }
-        )
-    errors = [{"row": index, "errors": problems[index]} for index in sorted(problems)]
-    return clean, errors

@@ -1,3 +1,7 @@
+"""The timesheets app's configuration."""
+
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""Timesheet entries and bulk-upload jobs, with the rules the database itself enforces."""
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -1,3 +1,5 @@
+"""A DRF parser that reads a bulk upload sent as CSV."""
+
 from __future__ import annotations
 
 import csv

@@ -1,13 +1,24 @@
+"""Reads for timesheets, already narrowed to what the caller may see."""
+
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from django.db.models import QuerySet, Sum
 
 from accounts.models import User
+from clients.models import Client
 
 from .models import BulkJob, Entry
 from .policies import approvable_workers
+
+DAYS_AFTER_MONDAY = datetime.timedelta(days=6)
+
+
+def week_range(monday: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """Monday to Sunday, both included (for ``date__range``)."""
+    return monday, monday + DAYS_AFTER_MONDAY
 
 
 def entry_list(
@@ -54,9 +65,9 @@ def day_minutes(*, worker: User, date: datetime.date, exclude_pk: int | None = N
 
 
 def week_entries(*, worker: User, monday: datetime.date) -> QuerySet[Entry]:
-    return Entry.objects.filter(
-        worker=worker, date__range=(monday, monday + datetime.timedelta(days=6))
-    ).order_by("date", "project", "id")
+    return Entry.objects.filter(worker=worker, date__range=week_range(monday)).order_by(
+        "date", "project", "id"
+    )
 
 
 def approval_queue(*, approver: User) -> QuerySet[Entry]:
@@ -68,6 +79,48 @@ def approval_queue(*, approver: User) -> QuerySet[Entry]:
     )
 
 
+def week_awaiting_approval(*, approver: User, worker_pk: int, monday: datetime.date) -> list[Entry]:
+    """What one person submitted for one week that waits for this approver."""
+    return list(approval_queue(approver=approver).filter(worker_id=worker_pk, date__range=week_range(monday)))
+
+
 def bulk_job_list() -> QuerySet[BulkJob]:
     """Jobs for the staff pages, newest first. The rows (up to 10,000) are left out."""
     return BulkJob.objects.defer("rows").select_related("client").order_by("-created_at", "-id")
+
+
+def bulk_job_of_client(*, pk: int, client_id: str) -> BulkJob | None:
+    """A job, only for the client that uploaded it (None otherwise: others' jobs stay unknown)."""
+    return BulkJob.objects.filter(pk=pk, client__client_id=client_id).first()
+
+
+def person_by_pk(pk: int) -> User | None:
+    return User.objects.filter(pk=pk).first()
+
+
+def person_by_sub(sub: str) -> User | None:
+    """The active person a token's subject names."""
+    return User.objects.filter(sub=sub, is_active=True).first()
+
+
+def person_by_email(email: str) -> User | None:
+    """Anyone with this email, whatever its case (an approver filtering by worker)."""
+    return User.objects.filter(email__iexact=email).first()
+
+
+def people_by_email(emails: Iterable[str]) -> dict[str, User]:
+    return {user.email: user for user in User.objects.filter(email__in=emails)}
+
+
+def active_emails(emails: Iterable[str]) -> set[str]:
+    """Of these emails, the ones active people sign in with."""
+    return set(User.objects.filter(email__in=emails, is_active=True).values_list("email", flat=True))
+
+
+def client_by_client_id(client_id: str) -> Client | None:
+    return Client.objects.filter(client_id=client_id).first()
+
+
+def client_is_native(client_id: str) -> bool:
+    """Is the token's client a native (mobile) app? Its entries are marked as such."""
+    return Client.objects.filter(client_id=client_id, app_type=Client.AppType.NATIVE).exists()

@@ -1,6 +1,9 @@
+"""The Timesheets API's request and response shapes (DRF serializers)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from rest_framework import serializers
 
@@ -71,6 +74,19 @@ class BulkRowSerializer(serializers.Serializer):
     hours = serializers.DecimalField(**HOURS)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+def bulk_rows_parse(rows: list[Any]) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, list[str]]]]:
+    """Each row's fields, by row number (from 1): the parsed rows, and the rows that did not parse."""
+    parsed: dict[int, dict[str, Any]] = {}
+    problems: dict[int, dict[str, list[str]]] = {}
+    for index, row in enumerate(rows, start=1):
+        serializer = BulkRowSerializer(data=row if isinstance(row, dict) else {})
+        if serializer.is_valid():
+            parsed[index] = serializer.validated_data
+        else:
+            problems[index] = {field: [str(e) for e in errs] for field, errs in serializer.errors.items()}
+    return parsed, problems
 
 
 class BulkUploadSerializer(serializers.Serializer):

@@ -1,26 +1,26 @@
-"""Writes for timesheets: the API, the web pages and the bulk task all come through here."""
+"""Writes to a person's own time: log, edit, submit and delete entries, by the rules of the day.
+
+The API, the web pages and the bulk import all come through here. The writes that enqueue
+Celery work sit above ``tasks`` so that the dependency runs one way: decisions on entries in
+``decisions``, accepting a bulk upload in ``bulk_upload``; the import a worker runs is in
+``bulk_import``.
+"""
 
 from __future__ import annotations
 
 import datetime
-import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from clients.models import Client
 
-from . import tasks
-from .models import MINUTES_PER_DAY, BulkJob, Entry
-from .policies import may_decide
-from .selectors import day_minutes
-
-logger = logging.getLogger(__name__)
-BULK_PROGRESS_EVERY = 200
+from .models import MINUTES_PER_DAY, Entry
+from .selectors import day_minutes, week_range
 
 
 class InvalidTransition(Exception):
@@ -124,7 +124,7 @@ def entry_submit(*, entry: Entry) -> Entry:
 def week_submit(*, worker: User, monday: datetime.date) -> int:
     """Submit every draft of the week starting ``monday``; returns how many."""
     return Entry.objects.filter(
-        worker=worker, status=Entry.Status.DRAFT, date__range=(monday, monday + datetime.timedelta(days=6))
+        worker=worker, status=Entry.Status.DRAFT, date__range=week_range(monday)
     ).update(status=Entry.Status.SUBMITTED, updated_at=timezone.now())
 
 
@@ -134,88 +134,3 @@ def entry_delete(*, entry: Entry) -> None:
     if entry.status == Entry.Status.APPROVED:
         raise InvalidTransition("Approved entries cannot be deleted.")
     entry.delete()
-
-
-@transaction.atomic
-def entry_decide(*, entry: Entry, approver: User, approve: bool, reason: str = "") -> Entry:
-    """Approve or reject a submitted entry of someone the approver may decide for."""
-    entry = Entry.objects.select_for_update().select_related("worker").get(pk=entry.pk)
-    if not may_decide(approver, entry.worker):
-        own = entry.worker_id == approver.pk
-        raise PermissionDenied(
-            "You cannot approve your own time." if own else "You cannot decide on this entry."
-        )
-    if entry.status != Entry.Status.SUBMITTED:
-        raise InvalidTransition(
-            f"Only submitted entries can be approved or rejected; this one is {entry.status}."
-        )
-    if not approve and not reason.strip():
-        raise ValidationError({"reason": "Say why the entry is rejected."})
-    entry.status = Entry.Status.APPROVED if approve else Entry.Status.REJECTED
-    entry.rejection_reason = "" if approve else reason.strip()
-    entry.decided_by = approver
-    entry.decided_at = timezone.now()
-    entry.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"])
-    if not approve:
-        tasks.send_rejection_email.delay_on_commit(entry.pk)
-    return entry
-
-
-# --- Bulk upload ------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def bulk_job_create(*, client: Client, rows: list[dict[str, Any]]) -> BulkJob:
-    """Store validated rows and have a worker import them after commit."""
-    job = BulkJob.objects.create(client=client, rows=rows, total=len(rows))
-    tasks.bulk_import.delay_on_commit(job.pk)
-    return job
-
-
-def bulk_job_run(job: BulkJob) -> BulkJob:
-    """Import a job's rows. Rows whose external id this client already sent are skipped, so
-    sending a file twice creates nothing twice; rows that break a rule are reported."""
-    BulkJob.objects.filter(pk=job.pk).update(status=BulkJob.Status.RUNNING)
-    workers = {
-        user.email: user for user in User.objects.filter(email__in={row["worker"] for row in job.rows})
-    }
-    errors: list[dict[str, Any]] = []
-    created = skipped = 0
-    for index, row in enumerate(job.rows, start=1):
-        try:
-            with transaction.atomic():
-                if (
-                    row.get("external_id")
-                    and Entry.objects.filter(batch_client=job.client, external_id=row["external_id"]).exists()
-                ):
-                    skipped += 1
-                else:
-                    entry_create(
-                        worker=workers[row["worker"]],
-                        date=datetime.date.fromisoformat(row["date"]),
-                        project=row["project"],
-                        hours=row["hours"],
-                        notes=row.get("notes", ""),
-                        source=Entry.Source.BATCH,
-                        batch_client=job.client,
-                        external_id=row.get("external_id"),
-                    )
-                    created += 1
-        except ValidationError as error:
-            errors.append({"row": index, "errors": error.messages})
-        except IntegrityError:
-            skipped += 1  # the same external id arrived concurrently: it exists once
-        if index % BULK_PROGRESS_EVERY == 0:
-            BulkJob.objects.filter(pk=job.pk).update(
-                processed=index, created=created, skipped=skipped, errors=errors
-            )
-    BulkJob.objects.filter(pk=job.pk).update(
-        status=BulkJob.Status.DONE,
-        processed=len(job.rows),
-        created=created,
-        skipped=skipped,
-        errors=errors,
-        finished_at=timezone.now(),
-    )
-    job.refresh_from_db()
-    return job

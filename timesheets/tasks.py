@@ -1,31 +1,23 @@
-"""Celery tasks: thin wrappers that load by id and call a service."""
+"""Celery tasks: thin wrappers that load by id and call a service.
+
+Nothing here imports the modules that enqueue these tasks (``decisions``, ``bulk_upload``),
+so the dependency runs one way: enqueuer -> task -> service.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
 
-from . import services
+from .bulk_import import bulk_job_run
 from .models import BulkJob, Entry
+from .notifications import rejection_email_send
 
 
 @shared_task(acks_late=True)
 def bulk_import(job_id: int) -> None:
-    services.bulk_job_run(BulkJob.objects.get(pk=job_id))
+    bulk_job_run(job=BulkJob.objects.get(pk=job_id))
 
 
 @shared_task
 def send_rejection_email(entry_id: int) -> None:
-    entry = Entry.objects.select_related("worker", "decided_by").get(pk=entry_id)
-    send_mail(
-        subject=f"Timesheet entry rejected: {entry.project} on {entry.date:%d %b %Y}",
-        message=(
-            f"Hello {entry.worker.get_short_name()},\n\n"
-            f"{entry.decided_by.get_full_name() if entry.decided_by else 'An approver'} rejected "
-            f"{entry.hours:g} h on {entry.project} ({entry.date:%A %d %B %Y}).\n\n"
-            f"Reason: {entry.rejection_reason}\n\nYou can correct it and submit it again."
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[entry.worker.email],
-    )
+    rejection_email_send(entry=Entry.objects.select_related("worker", "decided_by").get(pk=entry_id))

@@ -1,3 +1,7 @@
+"""The Timesheets API's URLs, its OpenAPI schema and its docs page (the pages are in ``web_urls``)."""
+
+from __future__ import annotations
+
 from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView

@@ -16,7 +16,6 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -28,13 +27,14 @@ from accounts.dashboard import HtmxHttpRequest, add_service_errors, render_page_
 from accounts.decorators import login_required, staff_required
 from accounts.models import User
 
-from . import selectors, services
+from . import decisions, selectors, services
 from .forms import EntryForm, RejectForm, week_days
 from .models import BulkJob, Entry
 from .policies import is_approver
 
 ONE_WEEK = datetime.timedelta(days=7)
 BULK_JOBS_SHOWN = 50
+NOTHING_WAITS = "Nothing of this person's waits for you in that week."
 
 
 def _monday(day: datetime.date) -> datetime.date:
@@ -298,7 +298,7 @@ def approvals(request: HtmxHttpRequest) -> HttpResponse:
 def entry_approve(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     entry = _decidable_or_404(request, pk)
     try:
-        entry = services.entry_decide(entry=entry, approver=request.user, approve=True)
+        entry = decisions.entry_decide(entry=entry, approver=request.user, approve=True)
     except services.InvalidTransition as error:
         return _decision_refused(request, entry.worker, str(error))
     return _decided(request, entry.worker, f"Approved {entry.project} on {entry.date:%a %d %b}.")
@@ -311,7 +311,7 @@ def entry_reject(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = RejectForm(request.POST)
     if form.is_valid():
         try:
-            entry = services.entry_decide(
+            entry = decisions.entry_decide(
                 entry=entry, approver=request.user, approve=False, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
@@ -328,21 +328,16 @@ def entry_reject(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def week_approve(request: HtmxHttpRequest, worker_pk: int, monday: datetime.date) -> HttpResponse:
     """Approve everything one person submitted for one week, or nothing."""
     monday = _week_or_404(monday)
-    entries = list(
-        selectors.approval_queue(approver=request.user).filter(
-            worker_id=worker_pk, date__range=(monday, monday + datetime.timedelta(days=6))
-        )
-    )
-    if not entries:
-        raise Http404("Nothing of this person's waits for you in that week.")
-    worker = entries[0].worker
+    worker = selectors.person_by_pk(worker_pk)
+    if worker is None:
+        raise Http404(NOTHING_WAITS)
     try:
-        with transaction.atomic():
-            for entry in entries:
-                services.entry_decide(entry=entry, approver=request.user, approve=True)
+        approved = decisions.week_approve(actor=request.user, worker=worker, monday=monday)
     except services.InvalidTransition as error:
         return _decision_refused(request, worker, str(error))
-    count = len(entries)
+    if not approved:
+        raise Http404(NOTHING_WAITS)
+    count = len(approved)
     notice = f"Approved {count} {'entry' if count == 1 else 'entries'} for the week of {monday:%d %b}."
     return _decided(request, worker, notice)
 
