@@ -7,9 +7,7 @@ are cached in the process by ``kid``.
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +16,8 @@ from django.db.models import Max
 from django.utils import timezone
 from jwcrypto import jwk
 
+from accounts.caching import TtlCache
+
 from .models import Api, SigningKey
 
 RSA_KEY_SIZE = 2048
@@ -25,13 +25,12 @@ RSA_KEY_SIZE = 2048
 LEEWAY_SECONDS = 30
 
 
-@lru_cache(maxsize=32)
-def _parse(kid: str, private_key_pem: str) -> jwk.JWK:
-    return jwk.JWK.from_pem(private_key_pem.encode())
+_parsed: TtlCache[str, jwk.JWK] = TtlCache("parsed signing keys", ttl=None, max_entries=32)
 
 
 def as_jwk(key: SigningKey) -> jwk.JWK:
-    return _parse(key.kid, key.private_key_pem)
+    # A key never changes once written: keep its parsed form until evicted.
+    return _parsed.get_or_load(key.kid, lambda: jwk.JWK.from_pem(key.private_key_pem.encode()))
 
 
 def _generate() -> SigningKey:
@@ -45,28 +44,31 @@ def _generate() -> SigningKey:
 # Other processes pick up a rotation within this; the old key stays published meanwhile,
 # so whatever it still signs verifies.
 CURRENT_KEY_TTL_SECONDS = 30
-_current: tuple[float, SigningKey] | None = None
+_current: TtlCache[str, SigningKey] = TtlCache(
+    "current signing key", ttl=CURRENT_KEY_TTL_SECONDS, max_entries=1
+)
+_jwks: TtlCache[str, dict[str, list[dict[str, Any]]]] = TtlCache(
+    "published JWKS", ttl=CURRENT_KEY_TTL_SECONDS, max_entries=1
+)
 
 
 def signing_key_current() -> SigningKey:
     """The key that signs from now on, generated the first time one is needed."""
-    global _current
-    now = time.monotonic()
-    if _current is not None and _current[0] > now:
-        return _current[1]
+    return _current.get_or_load("current", _current_or_new)
+
+
+def _current_or_new() -> SigningKey:
     key = SigningKey.objects.filter(retired_at__isnull=True).first()
     if key is None:
         with transaction.atomic():
             key = _generate()
-    _current = (now + CURRENT_KEY_TTL_SECONDS, key)
     return key
 
 
 def forget_current_key() -> None:
     """Drop this process's cached current key and JWKS (after a rotation)."""
-    global _current, _jwks
-    _current = None
-    _jwks = None
+    _current.clear()
+    _jwks.clear()
 
 
 def signing_key_rotate() -> SigningKey:
@@ -104,20 +106,18 @@ def signing_keys_purge() -> int:
     return deleted
 
 
-_jwks: tuple[float, dict[str, list[dict[str, Any]]]] | None = None
-
-
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
     """The JWKS document: public parameters only, with ``kid``, ``use`` and ``alg``.
 
     Built at most every CURRENT_KEY_TTL_SECONDS per process; a rotation in this process
     rebuilds it at once.
     """
-    global _jwks
-    if _jwks is None or _jwks[0] <= time.monotonic():
-        keys = []
-        for key in signing_keys_published():
-            public = json.loads(as_jwk(key).export_public())
-            keys.append({**public, "kid": key.kid, "use": "sig", "alg": key.algorithm})
-        _jwks = (time.monotonic() + CURRENT_KEY_TTL_SECONDS, {"keys": keys})
-    return _jwks[1]
+    return _jwks.get_or_load("published", _build_jwks)
+
+
+def _build_jwks() -> dict[str, list[dict[str, Any]]]:
+    keys = []
+    for key in signing_keys_published():
+        public = json.loads(as_jwk(key).export_public())
+        keys.append({**public, "kid": key.kid, "use": "sig", "alg": key.algorithm})
+    return {"keys": keys}

@@ -20,7 +20,8 @@ identifier_validator = RegexValidator(
     flags=re.IGNORECASE,
 )
 # Scopes that mean something to OpenID Connect itself and are never an API's permission.
-OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+OPENID, PROFILE, EMAIL, OFFLINE_ACCESS = "openid", "profile", "email", "offline_access"
+OIDC_SCOPES = frozenset({OPENID, PROFILE, EMAIL, OFFLINE_ACCESS})
 MAX_TOKEN_LIFETIME = 30 * 24 * 3600
 
 

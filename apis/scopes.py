@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from oauth2_provider.scopes import BaseScopes
 
-from .models import Scope
+from .models import EMAIL, OFFLINE_ACCESS, OPENID, PROFILE, Scope
 
 OIDC_SCOPE_DESCRIPTIONS = {
-    "openid": "Sign you in",
-    "profile": "See your name, nickname and picture",
-    "email": "See your email address",
-    "offline_access": "Stay signed in when you are not using the app",
+    OPENID: "Sign you in",
+    PROFILE: "See your name, nickname and picture",
+    EMAIL: "See your email address",
+    OFFLINE_ACCESS: "Stay signed in when you are not using the app",
 }
 
 
@@ -35,4 +35,4 @@ class ApiScopes(BaseScopes):
         # which the token policy decides; a person's app signs them in.
         if request is not None and getattr(request, "grant_type", None) == "client_credentials":
             return []
-        return ["openid"]
+        return [OPENID]

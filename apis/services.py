@@ -9,7 +9,7 @@ from accounts.models import User
 
 from .keys import signing_key_rotate
 from .models import Api, Scope, SigningKey, generate_hs256_secret
-from .tokens import verifier_cache
+from .tokens import forget_verification_settings
 
 API_SETTINGS_FIELDS = (
     "name",
@@ -53,7 +53,7 @@ def api_update(*, api: Api, actor: User | None = None, **fields) -> Api:
     after = snapshot(api, AUDITED_FIELDS)
     if after != before:
         audit_record(actor=actor, action="api.update", target=api, before=before, after=after)
-    transaction.on_commit(verifier_cache.clear)
+    transaction.on_commit(forget_verification_settings)
     return api
 
 
@@ -61,7 +61,7 @@ def api_update(*, api: Api, actor: User | None = None, **fields) -> Api:
 def api_delete(*, api: Api, actor: User | None = None) -> None:
     audit_record(actor=actor, action="api.delete", target=api, before=snapshot(api, AUDITED_FIELDS))
     api.delete()
-    transaction.on_commit(verifier_cache.clear)
+    transaction.on_commit(forget_verification_settings)
 
 
 @transaction.atomic
@@ -70,7 +70,7 @@ def api_secret_rotate(*, api: Api, actor: User | None = None) -> Api:
     api.hs256_secret = generate_hs256_secret()
     api.save(update_fields=["hs256_secret", "updated_at"])
     audit_record(actor=actor, action="api.secret_rotate", target=api)
-    transaction.on_commit(verifier_cache.clear)
+    transaction.on_commit(forget_verification_settings)
     return api
 
 
@@ -112,5 +112,5 @@ def signing_key_rotate_now(*, actor: User | None = None) -> SigningKey:
     """Rotate the server's RSA key (dashboard action)."""
     key = signing_key_rotate()
     audit_record(actor=actor, action="signing_key.rotate", target=key, after={"kid": key.kid})
-    transaction.on_commit(verifier_cache.clear)
+    transaction.on_commit(forget_verification_settings)
     return key

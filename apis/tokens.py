@@ -8,17 +8,17 @@ cached in the process, so verifying costs no database query once warm.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django.conf import settings
+
+from accounts.caching import TtlCache
+from accounts.checksums import token_checksum
 
 from .keys import LEEWAY_SECONDS, signing_key_current
 from .models import Api, SigningKey
@@ -52,18 +52,20 @@ class ApiSigning:
     @property
     def hs256_kid(self) -> str:
         """Names the secret without revealing it, so verifiers notice a rotation."""
-        return "hs-" + hashlib.sha256(self.hs256_secret.encode()).hexdigest()[:16]
+        return "hs-" + token_checksum(self.hs256_secret)[:16]
 
 
 # --- Minting --------------------------------------------------------------------------------
 
-_private_keys: dict[str, RSAPrivateKey] = {}
+_private_keys: TtlCache[str, RSAPrivateKey] = TtlCache("parsed private keys", ttl=None, max_entries=64)
 
 
 def _private_key(key: SigningKey) -> RSAPrivateKey:
-    if key.kid not in _private_keys:
-        _private_keys[key.kid] = load_pem_private_key(key.private_key_pem.encode(), password=None)
-    return _private_keys[key.kid]
+    # A key never changes once written, so its parsed form is kept until evicted.
+    return _private_keys.get_or_load(
+        key.kid,
+        lambda: cast(RSAPrivateKey, load_pem_private_key(key.private_key_pem.encode(), password=None)),
+    )
 
 
 def mint_access_token(claims: dict[str, Any], *, signing: ApiSigning | None) -> str:
@@ -79,105 +81,64 @@ def mint_access_token(claims: dict[str, Any], *, signing: ApiSigning | None) -> 
 
 # --- Verification ---------------------------------------------------------------------------
 
-
-class _VerifierCache:
-    """Per-process cache of API signing settings and public keys, refreshed on a TTL."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._apis: dict[str, tuple[float, ApiSigning | None]] = {}
-        self._keys: dict[str, RSAPublicKey] = {}
-        self._keys_loaded_at = float("-inf")
-
-    def api(self, identifier: str) -> ApiSigning | None:
-        now = time.monotonic()
-        cached = self._apis.get(identifier)
-        if cached is None or cached[0] < now:
-            api = Api.objects.filter(identifier=identifier).first()
-            cached = (now + CONFIG_TTL_SECONDS, ApiSigning.of(api) if api else None)
-            with self._lock:
-                self._apis[identifier] = cached
-        return cached[1]
-
-    def public_key(self, kid: str) -> RSAPublicKey | None:
-        key = self._keys.get(kid)
-        # An unknown kid reloads the key set at most once per TTL: a flood of forged kids
-        # cannot turn into a flood of queries.
-        if key is None and time.monotonic() - self._keys_loaded_at > CONFIG_TTL_SECONDS:
-            self._reload_keys()
-            key = self._keys.get(kid)
-        return key
-
-    def _reload_keys(self) -> None:
-        keys = {
-            key.kid: _private_key(key).public_key()
-            for key in SigningKey.objects.only("kid", "private_key_pem")
-        }
-        with self._lock:
-            self._keys = keys
-            self._keys_loaded_at = time.monotonic()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._apis.clear()
-            self._keys = {}
-            self._keys_loaded_at = float("-inf")
-        verified_tokens.clear()
+_api_signing: TtlCache[str, ApiSigning | None] = TtlCache("API signing settings", ttl=CONFIG_TTL_SECONDS)
+# The whole published key set under one entry: an unknown ``kid`` waits for the set to
+# expire instead of reloading it, so a flood of forged kids is not a flood of queries.
+_public_keys: TtlCache[str, dict[str, RSAPublicKey]] = TtlCache(
+    "published public keys", ttl=CONFIG_TTL_SECONDS, max_entries=1
+)
+# Tokens whose signature and claims were verified, by hash (never the token) and audience,
+# until they expire. An entry remembers the API's signing settings, so a changed algorithm
+# or secret sends the token through full verification again. The revocation list is still
+# consulted on every request.
+_verified: TtlCache[tuple[str, str], tuple[ApiSigning, dict[str, Any]]] = TtlCache(
+    "verified access tokens", ttl=None, max_entries=10_000
+)
 
 
-verifier_cache = _VerifierCache()
+def api_signing(identifier: str) -> ApiSigning | None:
+    """The signing settings of the API ``identifier`` names (None: not registered)."""
+
+    def load() -> ApiSigning | None:
+        api = Api.objects.filter(identifier=identifier).first()
+        return ApiSigning.of(api) if api is not None else None
+
+    return _api_signing.get_or_load(identifier, load)
 
 
-class _VerifiedTokens:
-    """A bounded cache of tokens whose signature and claims were verified, until they expire.
+def _public_key(kid: str) -> RSAPublicKey | None:
+    def load() -> dict[str, RSAPublicKey]:
+        keys = SigningKey.objects.only("kid", "private_key_pem")
+        return {key.kid: _private_key(key).public_key() for key in keys}
 
-    Keyed by the token's hash (never the token) and the audience; an entry also remembers
-    the API's signing settings, so a changed algorithm or secret sends the token through
-    full verification again. The revocation list is still consulted on every request.
-    """
-
-    MAX_ENTRIES = 10_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[str, str], tuple[ApiSigning, dict[str, Any]]] = OrderedDict()
-
-    def get(self, token: str, audience: str, signing: ApiSigning) -> dict[str, Any] | None:
-        key = (audience, hashlib.sha256(token.encode()).hexdigest())
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            cached_signing, claims = entry
-            if cached_signing != signing or claims["exp"] + LEEWAY_SECONDS < time.time():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return claims
-
-    def put(self, token: str, audience: str, signing: ApiSigning, claims: dict[str, Any]) -> None:
-        key = (audience, hashlib.sha256(token.encode()).hexdigest())
-        with self._lock:
-            self._entries[key] = (signing, claims)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.MAX_ENTRIES:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+    return _public_keys.get_or_load("published", load).get(kid)
 
 
-verified_tokens = _VerifiedTokens()
+def forget_verification_settings() -> None:
+    """Drop this process's view of API settings and keys (after this process changed them)."""
+    for cache in (_api_signing, _public_keys, _verified):
+        cache.clear()
+
+
+def _verified_claims(token: str, audience: str, signing: ApiSigning) -> dict[str, Any] | None:
+    cached = _verified.get((audience, token_checksum(token)))
+    if cached is None or cached[0] != signing:
+        return None
+    return cached[1]
+
+
+def _remember_verified(token: str, audience: str, signing: ApiSigning, claims: dict[str, Any]) -> None:
+    lifetime = claims["exp"] + LEEWAY_SECONDS - time.time()
+    _verified.put((audience, token_checksum(token)), (signing, claims), ttl=lifetime)
 
 
 def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
     """Return the claims of a valid access token for ``audience``, else raise InvalidToken."""
     if len(token) > MAX_TOKEN_BYTES:
         raise InvalidToken("The access token is too large.")
-    signing = verifier_cache.api(audience)
+    signing = api_signing(audience)
     if signing is not None:
-        claims = verified_tokens.get(token, audience, signing)
+        claims = _verified_claims(token, audience, signing)
         if claims is not None:
             if is_revoked(claims):
                 raise InvalidToken("The access token has been revoked.")
@@ -203,7 +164,7 @@ def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
             raise InvalidToken("The access token was signed with a secret that is no longer valid.")
         key = signing.hs256_secret
     else:
-        key = verifier_cache.public_key(str(header.get("kid", "")))
+        key = _public_key(str(header.get("kid", "")))
         if key is None:
             raise InvalidToken("The access token was signed with an unknown key.")
 
@@ -229,5 +190,5 @@ def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
         raise InvalidToken("The access token is invalid.") from error
     if is_revoked(claims):
         raise InvalidToken("The access token has been revoked.")
-    verified_tokens.put(token, audience, signing, claims)
+    _remember_verified(token, audience, signing, claims)
     return claims

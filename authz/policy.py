@@ -1,18 +1,16 @@
 """The token policy: for each requested scope, whether it is granted and why.
 
 The token endpoint, the authorization endpoint and the dashboard's token preview all ask
-this one function, so what the preview explains is what a client gets.
+these functions, so what the preview explains is what a client gets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from accounts.models import User
-from apis.models import OIDC_SCOPES, Api
-from clients.models import Client
-from clients.selectors import client_grant_scopes
+from apis.models import OFFLINE_ACCESS, OIDC_SCOPES, Api
 
 from .selectors import user_permission_values
 
@@ -28,32 +26,14 @@ class NoClientGrant(Exception):
     """A machine client asked for an API it was never granted."""
 
 
-def decide_scopes(
-    *, user: User | None, client: Client, api: Api | None, requested: Iterable[str], machine: bool = False
-) -> list[ScopeDecision]:
-    """Decide every requested scope (duplicates dropped, order kept).
+def decide_scopes(*, user: User | None, api: Api | None, requested: Iterable[str]) -> list[ScopeDecision]:
+    """Decide every scope a person's application asks for (duplicates dropped, order kept).
 
-    A ``machine`` client (client credentials) needs a client grant for ``api``
-    (``NoClientGrant`` otherwise) and then gets only what it was granted: all of it when it
-    asks for nothing in particular. A person gets OpenID scopes and, on an API with RBAC,
-    only the scopes that are their effective permissions.
+    A person gets OpenID scopes and, on an API with RBAC, only the scopes that are their
+    effective permissions.
     """
     requested = list(dict.fromkeys(requested))
-    api_scopes = {scope.value for scope in api.scopes.all()} if api is not None else set()
-
-    if machine:
-        granted = client_grant_scopes(client=client, api=api) if api is not None else None
-        if granted is None:
-            raise NoClientGrant
-        if not requested:
-            return [ScopeDecision(s, True, "granted to the application") for s in sorted(granted)]
-        return [
-            ScopeDecision(s, True, "granted to the application")
-            if s in granted
-            else ScopeDecision(s, False, _machine_refusal(s, api, api_scopes))
-            for s in requested
-        ]
-
+    api_scopes = _scope_values(api)
     held = (
         user_permission_values(user, api) if user is not None and api is not None and api.rbac_enabled else {}
     )
@@ -76,8 +56,34 @@ def decide_scopes(
     return decisions
 
 
+def decide_machine_scopes(
+    *, api: Api | None, requested: Iterable[str], client_grant: Collection[str] | None
+) -> list[ScopeDecision]:
+    """Decide every scope a machine client (client credentials) asks for.
+
+    It needs a client grant for ``api`` (``NoClientGrant`` otherwise) and then gets only
+    what it was granted: all of it when it asks for nothing in particular.
+    """
+    if api is None or client_grant is None:
+        raise NoClientGrant
+    requested = list(dict.fromkeys(requested))
+    if not requested:
+        return [ScopeDecision(s, True, "granted to the application") for s in sorted(client_grant)]
+    api_scopes = _scope_values(api)
+    return [
+        ScopeDecision(s, True, "granted to the application")
+        if s in client_grant
+        else ScopeDecision(s, False, _machine_refusal(s, api, api_scopes))
+        for s in requested
+    ]
+
+
+def _scope_values(api: Api | None) -> set[str]:
+    return {scope.value for scope in api.scopes.all()} if api is not None else set()
+
+
 def _oidc_reason(scope: str, api: Api | None) -> str:
-    if scope == "offline_access" and (api is None or not api.allow_offline_access):
+    if scope == OFFLINE_ACCESS and (api is None or not api.allow_offline_access):
         return "OpenID Connect scope (no refresh token: offline access is off for this API)"
     return "OpenID Connect scope"
 

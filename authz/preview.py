@@ -1,7 +1,7 @@
 """Token preview: what a token would say for a user, a client, an API and scopes, and why.
 
 It asks the same policy, runs the same rules and builds the same claims as the token
-endpoint (``decide_scopes``, ``run_rules``, ``access_token_claims``, ``user_claims``);
+endpoint (``policy``, ``run_rules``, ``token_claims``, ``claims_for_scopes``);
 only the signature is left out.
 """
 
@@ -14,12 +14,13 @@ from django.conf import settings
 
 from accounts.claims import claims_for_scopes
 from accounts.models import User
-from apis.models import Api
+from apis.models import OPENID, Api
 from clients.models import Client
+from clients.selectors import client_grant_scopes
 
-from .oauth.issuance import access_token_claims, refresh_token_allowed
-from .policy import NoClientGrant, ScopeDecision, decide_scopes, granted
+from .policy import NoClientGrant, ScopeDecision, decide_machine_scopes, decide_scopes, granted
 from .rules import PROTOCOL_CLIENT_CREDENTIALS, PROTOCOL_CODE, RuleContext, RuleDenied, run_rules
+from .token_claims import access_token_claims, access_token_lifetime, refresh_token_allowed
 
 
 @dataclass
@@ -37,10 +38,12 @@ def token_preview(
     machine = client.app_type == Client.AppType.M2M
     if machine and api is None:
         return TokenPreview(denied="A machine client must name an audience.")
+    client_grant = client_grant_scopes(client=client, api=api) if machine and api is not None else None
     try:
-        decisions = decide_scopes(
-            user=None if machine else user, client=client, api=api, requested=requested, machine=machine
-        )
+        if machine:
+            decisions = decide_machine_scopes(api=api, requested=requested, client_grant=client_grant)
+        else:
+            decisions = decide_scopes(user=user, api=api, requested=requested)
     except NoClientGrant:
         return TokenPreview(denied=f"{client} is not authorized to call {api.identifier}: access_denied.")
     scopes = granted(decisions)
@@ -61,9 +64,6 @@ def token_preview(
     except RuleDenied as error:
         return TokenPreview(decisions=decisions, denied=f"A rule denied the request: {error}")
 
-    lifetime = (
-        api.token_lifetime if api is not None else settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
-    )
     preview = TokenPreview(
         decisions=decisions,
         access_token=access_token_claims(
@@ -71,12 +71,13 @@ def token_preview(
             client=client,
             api=api,
             scopes=scopes,
-            lifetime=lifetime,
+            lifetime=access_token_lifetime(api),
+            client_grant=client_grant,
             rule_claims=context.access_token_claims,
         ),
         refresh_token=not machine and refresh_token_allowed(scopes, api),
     )
-    if person is not None and "openid" in scopes:
+    if person is not None and OPENID in scopes:
         preview.id_token = {
             **claims_for_scopes(person, scopes),
             **context.id_token_claims,

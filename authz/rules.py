@@ -10,7 +10,6 @@ Any other exception denies the request too: a token is never issued half-customi
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from accounts.caching import TtlCache
 from accounts.models import User
 from apis.models import Api
 from clients.models import Client
@@ -84,22 +84,19 @@ def deny_deactivated_users(context: RuleContext) -> None:
 
 
 RULES_TTL_SECONDS = 30
-_loaded: dict[tuple[str, ...], tuple[float, list[RuleSetting]]] = {}
+_active: TtlCache[tuple[str, ...], list[RuleSetting]] = TtlCache(
+    "rule switches", ttl=RULES_TTL_SECONDS, max_entries=4
+)
 
 
-def forget_rules(**kwargs) -> None:
+def forget_rules(**kwargs: Any) -> None:
     """Drop this process's copy of the rule switches (connected to RuleSetting saves)."""
-    _loaded.clear()
+    _active.clear()
 
 
 def active_rules() -> list[RuleSetting]:
     """``registered_rules()``, kept for a few seconds: the token endpoint asks every time."""
-    paths = tuple(settings.AUTHZ_RULES)
-    cached = _loaded.get(paths)
-    if cached is None or cached[0] < time.monotonic():
-        cached = (time.monotonic() + RULES_TTL_SECONDS, registered_rules())
-        _loaded[paths] = cached
-    return cached[1]
+    return _active.get_or_load(tuple(settings.AUTHZ_RULES), registered_rules)
 
 
 def registered_rules() -> list[RuleSetting]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,7 +15,7 @@ from apis.models import Scope
 from apis.revocation import revoke_grant, revoke_user_tokens
 from clients.models import Client
 
-from .models import Consent, Group, GroupNesting, Role, RuleSetting
+from .models import AccessTokenRecord, Consent, Group, GroupNesting, Role, RuleSetting
 from .rules import registered_rules
 from .selectors import group_descendants
 
@@ -239,7 +240,37 @@ AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
 
 
-@transaction.atomic
+def grant_revoke(
+    *,
+    grant_id: Any,
+    actor: User | None,
+    action: str,
+    target: Any = None,
+    before: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """End a grant everywhere: its access tokens at the APIs, its refresh tokens and
+    access-token rows in the database; audited as ``action``.
+
+    A grant is one sign-in (or one client-credentials token) and everything minted from it:
+    its id is the ``gid`` claim of its access tokens and the ``token_family`` of its
+    refresh tokens. The revocation list is written first, so the APIs refuse the tokens
+    even if the database then fails (the caller sees the error and retries).
+    """
+    revoke_grant(grant_id)
+    with transaction.atomic():
+        RefreshToken.revoke_family(grant_id)
+        token_ids = AccessTokenRecord.objects.filter(grant_id=grant_id).values("access_token_id")
+        AccessToken.objects.filter(pk__in=token_ids).delete()
+        audit_record(
+            actor=actor,
+            action=action,
+            target=target,
+            before=before,
+            after={"grant": str(grant_id), **(details or {})},
+        )
+
+
 def refresh_token_revoke(*, actor: User | None, token: RefreshToken) -> None:
     """End the grant ``token`` continues: it, the rest of its family and their access tokens.
 
@@ -248,11 +279,17 @@ def refresh_token_revoke(*, actor: User | None, token: RefreshToken) -> None:
     """
     before = {"client": token.application.client_id, "token": token.pk, "created": token.created.isoformat()}
     if token.token_family:
-        RefreshToken.revoke_family(token.token_family)
-        revoke_grant(token.token_family)
-    else:
+        grant_revoke(
+            grant_id=token.token_family,
+            actor=actor,
+            action="refresh_token.revoke",
+            target=token.user,
+            before=before,
+        )
+        return
+    with transaction.atomic():
         token.revoke()
-    audit_record(actor=actor, action="refresh_token.revoke", target=token.user, before=before)
+        audit_record(actor=actor, action="refresh_token.revoke", target=token.user, before=before)
 
 
 @transaction.atomic

@@ -12,15 +12,9 @@ def client_list() -> QuerySet[Client]:
 
 
 def client_grant_scopes(*, client: Client, api: Api) -> set[str] | None:
-    """The scopes ``client`` was granted on ``api``, or None when it has no grant.
-
-    Remembered on the client instance: one token request asks twice (policy, claims).
-    """
-    known = client.__dict__.setdefault("_granted_scopes", {})
-    if api.pk not in known:
-        grant = ClientGrant.objects.filter(client=client, api=api).prefetch_related("scopes").first()
-        known[api.pk] = None if grant is None else {scope.value for scope in grant.scopes.all()}
-    return known[api.pk]
+    """The scopes ``client`` was granted on ``api``, or None when it has no grant."""
+    grant = ClientGrant.objects.filter(client=client, api=api).prefetch_related("scopes").first()
+    return None if grant is None else {scope.value for scope in grant.scopes.all()}
 
 
 def client_grants(*, client: Client) -> dict[int, set[str]]:

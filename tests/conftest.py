@@ -4,12 +4,10 @@ import pytest
 from django.core.cache import cache
 from django.test import Client as HttpClient
 
+from accounts.caching import forget_all
 from accounts.models import User
-from apis.keys import forget_current_key
 from apis.models import Api
 from apis.services import api_create
-from apis.tokens import verifier_cache
-from authz.rules import forget_rules
 from clients.models import Client
 from clients.services import client_create
 
@@ -90,14 +88,10 @@ TIMESHEETS_SCOPES = {
 def _fresh_caches():
     """Each test sees the registry it built and starts with empty rate-limit counters and
     revocation list, not those a previous test left behind."""
-    verifier_cache.clear()
-    forget_current_key()
-    forget_rules()
+    forget_all()
     cache.clear()
     yield
-    verifier_cache.clear()
-    forget_current_key()
-    forget_rules()
+    forget_all()
 
 
 @pytest.fixture

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from oauth2_provider import oauth2_backends
 
-# Set by us from the Django session, never from the client: a client's headers reach META
-# only with an ``HTTP_`` prefix, so this bare key cannot be forged. It carries the signed-in
-# user's id to the validator while /authorize is validated (oauthlib knows no user yet).
-SESSION_USER = "X-Abc-Session-User"
+from .context import signed_in
 
 
 class OAuthLibCore(oauth2_backends.OAuthLibCore):
-    def extract_headers(self, request: HttpRequest) -> dict[str, str]:
-        headers = super().extract_headers(request)
-        headers.pop(SESSION_USER, None)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            headers[SESSION_USER] = str(user.pk)
-        return headers
+    """DOT's backend, telling our validator who is signed in while /authorize is validated.
+
+    (oauthlib knows no user until the person consents; prompt=none and the scope policy
+    need the session's user before that: see ``context.signed_in``.)
+    """
+
+    def validate_authorization_request(self, request: HttpRequest) -> Any:
+        with signed_in(getattr(request, "user", None)):
+            return super().validate_authorization_request(request)
+
+    def create_authorization_response(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        with signed_in(getattr(request, "user", None)):
+            return super().create_authorization_response(request, *args, **kwargs)

@@ -14,7 +14,7 @@ from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.openid import Server as OpenIDServer
 
-from .issuance import access_token_lifetime, apply_token_policy, refresh_token_policy
+from .issuance import apply_token_policy, expires_in, refresh_token_policy
 
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the grammar allows 43-128
@@ -61,6 +61,6 @@ class Server(OpenIDServer):
             grant.custom_validators.post_token.append(apply_token_policy)
         # expires_in is the audience's lifetime, not one number for every token. (Not
         # self.bearer: oauthlib's UserInfoEndpoint replaces that with its own.)
-        self.default_token_type.expires_in = access_token_lifetime
+        self.default_token_type.expires_in = expires_in
         self._response_types = {"code": self.auth_grant_choice}
         self._grant_types = {name: self._grant_types[name] for name in SUPPORTED_GRANT_TYPES}

@@ -10,7 +10,7 @@ from oauth2_provider import views as oauth2_views
 
 from apis.views import jwks
 
-from . import views
+from . import discovery, views
 
 app_name = "oauth2_provider"
 
@@ -20,6 +20,8 @@ urlpatterns = [
     path("oauth/revoke", views.RevokeTokenView.as_view(), name="revoke-token"),
     path("oauth/introspect", views.IntrospectTokenView.as_view(), name="introspect"),
     path("userinfo", oauth2_views.UserInfoView.as_view(), name="user-info"),
-    path(".well-known/openid-configuration", views.openid_configuration, name="oidc-connect-discovery-info"),
+    path(
+        ".well-known/openid-configuration", discovery.openid_configuration, name="oidc-connect-discovery-info"
+    ),
     path(".well-known/jwks.json", jwks, name="jwks-info"),
 ]

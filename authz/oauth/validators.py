@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -14,25 +13,20 @@ from oauth2_provider.models import get_grant_model, get_refresh_token_model
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
+from accounts.checksums import token_checksum
 from accounts.claims import CLAIM_SCOPES, claims_for_scopes
 from authz.models import AccessTokenRecord
+from authz.services import grant_revoke
 from clients.models import Client
 
-from .backends import SESSION_USER
+from .client_auth import uses_basic
 from .consent import consent_given, consent_skippable
-from .grants import code_redeemed, code_redeemed_grant, grant_end
-from .issuance import CLIENT_CREDENTIALS, audience_api, grantable_scopes, session_user
+from .context import request_context
+from .issuance import grantable_scopes
+from .redemption import code_redeemed, code_redeemed_grant
 
 Grant = get_grant_model()
 RefreshToken = get_refresh_token_model()
-
-
-def _checksum(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _basic_auth_used(request: Request) -> bool:
-    return request.headers.get("Authorization", "").split(" ", 1)[0].lower() == "basic"
 
 
 class OAuth2Validator(oauth2_validators.OAuth2Validator):
@@ -52,8 +46,8 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
 
         An unknown audience is ``invalid_target``; a machine client must name one.
         """
-        api = audience_api(request)
-        if request.grant_type == CLIENT_CREDENTIALS and api is None:
+        context = request_context(request)
+        if context.machine and context.audience is None:
             raise errors.InvalidRequestError(
                 description="client_credentials needs an audience: the identifier of the API to call.",
                 request=request,
@@ -63,17 +57,19 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
 
     def validate_silent_login(self, request: Request) -> bool:
         """prompt=none: is someone signed in? (``login_required`` otherwise)."""
-        return bool(request.headers.get(SESSION_USER))
+        return request_context(request).user is not None
 
     def validate_silent_authorization(self, request: Request) -> bool:
         """prompt=none may only succeed when no consent screen would be shown: a first-party
         application, or a consent already given for these scopes."""
-        api = audience_api(request)
-        if consent_skippable(request.client, api):
+        context = request_context(request)
+        if consent_skippable(request.client, context.audience):
             return True
-        user = session_user(request)
-        return user is not None and consent_given(
-            user=user, client=request.client, audience=api.identifier if api else "", scopes=request.scopes
+        return context.user is not None and consent_given(
+            user=context.user,
+            client=request.client,
+            audience=context.audience_identifier,
+            scopes=request.scopes,
         )
 
     # --- Token requests -------------------------------------------------------------------
@@ -82,7 +78,8 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         """Authenticate with the method the client registered, and only that one."""
         if not super().authenticate_client(request, *args, **kwargs):
             return False
-        used = Client.AuthMethod.BASIC if _basic_auth_used(request) else Client.AuthMethod.POST
+        basic = uses_basic(request.headers.get("Authorization", ""))
+        used = Client.AuthMethod.BASIC if basic else Client.AuthMethod.POST
         return request.client.token_endpoint_auth_method == used
 
     def rotate_refresh_token(self, request: Request) -> bool:
@@ -96,14 +93,14 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         """
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             reused = (
-                RefreshToken.objects.filter(token_checksum=_checksum(refresh_token), application=client)
+                RefreshToken.objects.filter(token_checksum=token_checksum(refresh_token), application=client)
                 .exclude(revoked=None)
                 .exclude(token_family=None)
                 .values_list("token_family", flat=True)
                 .first()
             )
             if reused is not None:
-                grant_end(grant_id=reused, action="security.refresh_reuse", client=client)
+                grant_revoke(grant_id=reused, actor=None, action="security.refresh_reuse", target=client)
             return False
         token = request.refresh_token_instance
         now = timezone.now()
@@ -120,7 +117,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             # first redemption issued is revoked (RFC 9700 §4.5.3.1).
             replayed = code_redeemed_grant(code)
             if replayed:
-                grant_end(grant_id=replayed, action="security.code_replay", client=client)
+                grant_revoke(grant_id=replayed, actor=None, action="security.code_replay", target=client)
             return False
         if grant.is_expired():
             return False
@@ -142,18 +139,18 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         self, client_id: str, code: str, request: Request, *args, **kwargs
     ) -> None:
         super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
-        code_redeemed(code, request.grant_id)
+        code_redeemed(code, request_context(request).grant_id)
 
     def _create_access_token(
         self, expires, request: Request, token: dict[str, Any], source_refresh_token=None
     ):
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)
-        claims = request.access_token_claims
+        context = request_context(request)
         AccessTokenRecord.objects.create(
             access_token=access_token,
-            jti=claims["jti"],
-            grant_id=request.grant_id,
-            audience=request.audience_api.identifier if request.audience_api else "",
+            jti=context.claims["jti"],
+            grant_id=context.grant_id,
+            audience=context.audience_identifier,
         )
         return access_token
 
@@ -165,7 +162,11 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             user=request.user,
             application=request.client,
             access_token=access_token,
-            token_family=previous_refresh_token.token_family if previous_refresh_token else request.grant_id,
+            token_family=(
+                previous_refresh_token.token_family
+                if previous_refresh_token
+                else request_context(request).grant_id
+            ),
             resource=getattr(request, "resource", []),
         )
         self._set_token_value(refresh_token, refresh_token_code)
@@ -179,13 +180,13 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         grant_id = self._grant_of(token, request.client)
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)
         if grant_id is not None:
-            grant_end(grant_id=grant_id, action="token.revoke", client=request.client)
+            grant_revoke(grant_id=grant_id, actor=None, action="token.revoke", target=request.client)
 
     @staticmethod
     def _grant_of(token: str, client) -> Any:
         if client is None or client.pk is None:
             return None
-        checksum = _checksum(token)
+        checksum = token_checksum(token)
         family = (
             RefreshToken.objects.filter(token_checksum=checksum, application=client)
             .values_list("token_family", flat=True)
@@ -205,9 +206,8 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         # One source for the ID token and /userinfo, filtered by the granted scopes; the
         # ID token also carries what the rules added at the token endpoint.
         claims = claims_for_scopes(request.user, request.scopes)
-        rule_context = getattr(request, "rule_context", None)
-        if rule_context is not None:
-            claims.update(rule_context.id_token_claims)
+        if request.grant_type is not None:  # issuing an ID token, not answering /userinfo
+            claims.update(request_context(request).rule_id_token_claims)
         return claims
 
     def get_discovery_claims(self, request) -> list[str]:

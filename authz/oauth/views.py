@@ -1,33 +1,30 @@
+"""The protocol endpoints: DOT's views with our checks in front (/authorize, /oauth/token,
+/oauth/revoke, /oauth/introspect)."""
+
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 from oauth2_provider import views as oauth2_views
 
-from accounts.claims import CLAIM_SCOPES
 from accounts.throttle import Limit, client_address, per_address, too_many
-from apis.models import OIDC_SCOPES
 from apis.selectors import api_by_identifier
 from authz.services import consent_remember
 from clients.models import Client
 from clients.selectors import origin_allowed
 
+from .client_auth import basic_client_id, uses_basic
 from .consent import consent_given, consent_skippable
-from .issuance import authorization_code_lock, refresh_token_lock
-from .server import SUPPORTED_GRANT_TYPES
+from .params import audience_as_resource, client_request_problem, form_from_json, oversized_parameter
+from .redemption import authorization_code_lock, refresh_token_lock
 
 
 def _with_issuer(uri: str) -> str:
@@ -37,15 +34,6 @@ def _with_issuer(uri: str) -> str:
     if any(name == "iss" for name, _ in query):
         return uri
     return urlunsplit(parts._replace(query=urlencode([*query, ("iss", settings.OIDC_ISSUER)])))
-
-
-def _audience_as_resource(params: QueryDict) -> QueryDict:
-    """Auth0's ``audience`` is an RFC 8707 ``resource`` indicator by another name."""
-    if "audience" not in params or "resource" in params:
-        return params
-    params = params.copy()
-    params.setlist("resource", params.pop("audience"))
-    return params
 
 
 def _sign_in_too_old(request: HttpRequest) -> bool:
@@ -69,19 +57,19 @@ class AuthorizationView(oauth2_views.AuthorizationView):
     template_name = "oauth2_provider/authorize.html"
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        oversized = [name for name, value in request.GET.items() if len(value) > MAX_PARAMETER_LENGTH]
+        oversized = oversized_parameter(request.GET)
         if oversized:
             # Refused before anything else: no lookup, no redirect to a callback.
             error = {
                 "error": "invalid_request",
-                "description": f"The parameter {oversized[0][:40]!r} is too long.",
+                "description": f"The parameter {oversized[:40]!r} is too long.",
             }
             return self.render_to_response({"error": error}, status=400)
         if request.user.is_authenticated and _sign_in_too_old(request):
             # OIDC Core §3.1.2.1 max_age: the last sign-in is older than the client accepts.
             # (The request comes back here with max_age, then satisfied.)
             return redirect_to_login(request.get_full_path())
-        params = _audience_as_resource(request.GET)
+        params = audience_as_resource(request.GET)
         if params is not request.GET:
             # DOT reads both request.GET and the raw query string: keep them in step.
             request.GET = params
@@ -136,45 +124,18 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         return super().redirect(_with_issuer(redirect_to), application)
 
 
-# Longer than any honest parameter (a 2,000-character state included), far shorter than
-# what would make the server work hard for an attacker.
-MAX_PARAMETER_LENGTH = 4096
-# Parameters a client may repeat (RFC 8707 resource indicators, our alias of them).
-REPEATABLE = {"resource", "audience"}
-
-
-def client_request_problem(request: HttpRequest) -> str | None:
-    """What makes a back-channel request unacceptable before any client is looked up."""
-    for params in (request.GET, request.POST):
-        for name, values in params.lists():
-            if len(values) > 1 and name not in REPEATABLE:
-                return f"The parameter {name!r} was sent more than once."
-            if any(len(value) > MAX_PARAMETER_LENGTH for value in values) or len(name) > MAX_PARAMETER_LENGTH:
-                return f"The parameter {name[:40]!r} is too long."
-    if _sends_basic(request) and request.POST.get("client_secret"):
-        return "Authenticate the client one way only: HTTP Basic or client_secret in the body."
-    return None
-
-
-def _sends_basic(request: HttpRequest) -> bool:
-    return request.headers.get("Authorization", "").split(" ", 1)[0].lower() == "basic"
-
-
 def with_basic_challenge(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """RFC 6749 §5.2: a client that failed HTTP Basic authentication is challenged for Basic."""
-    if response.status_code == 401 and _sends_basic(request):
+    if response.status_code == 401 and uses_basic(request.headers.get("Authorization", "")):
         response["WWW-Authenticate"] = 'Basic realm="abc-identity", charset="UTF-8"'
     return response
 
 
 def _client_id(request: HttpRequest) -> str:
     """The client id a request claims (Basic or body), for counting its failures."""
-    if _sends_basic(request):
-        try:
-            decoded = base64.b64decode(request.headers["Authorization"].split(" ", 1)[1]).decode()
-        except (ValueError, UnicodeDecodeError, IndexError):
-            return "?"
-        return unquote(decoded.split(":", 1)[0])
+    authorization = request.headers.get("Authorization", "")
+    if uses_basic(authorization):
+        return basic_client_id(authorization) or "?"
     return request.POST.get("client_id", "?")
 
 
@@ -241,13 +202,13 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.content_type == "application/json":
             try:
-                request.POST = _form_from_json(request.body)
+                request.POST = form_from_json(request.body)
             except ValueError as error:
                 return token_error("invalid_request", str(error))
             problem = client_request_problem(request)
             if problem:
                 return token_error("invalid_request", problem)
-        request.POST = _audience_as_resource(request.POST)
+        request.POST = audience_as_resource(request.POST)
         grant_type = request.POST.get("grant_type")
         if grant_type == "refresh_token":
             return self._refresh(request)
@@ -301,73 +262,9 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
             return self.authorization_flow_token_response(request)
 
 
-def _form_from_json(body: bytes) -> QueryDict:
-    """A JSON token request as the form it stands for: an object of strings."""
-    try:
-        data = json.loads(body or b"{}", object_pairs_hook=_no_repeated_keys)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError("The request body is not valid JSON.") from error
-    if not isinstance(data, dict):
-        raise ValueError("The request body must be a JSON object.")
-    form = QueryDict(mutable=True)
-    for name, value in data.items():
-        values = value if isinstance(value, list) and name in {"resource", "audience"} else [value]
-        for item in values:
-            if isinstance(item, bool) or not isinstance(item, str | int):
-                raise ValueError(f"The parameter {name!r} must be a string.")
-            form.appendlist(name, str(item))
-    return form
-
-
-def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
-    repeated = {name for name in names if names.count(name) > 1}
-    if repeated:
-        raise ValueError(f"The parameter {sorted(repeated)[0]!r} was sent more than once.")
-    return dict(pairs)
-
-
 def token_error(error: str, description: str, status: int = 400) -> JsonResponse:
     """An RFC 6749 §5.2 error response."""
     response = JsonResponse({"error": error, "error_description": description}, status=status)
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
-    return response
-
-
-def _endpoint(name: str) -> str:
-    return settings.OIDC_ISSUER.rstrip("/") + reverse(f"oauth2_provider:{name}")
-
-
-@require_GET
-def openid_configuration(request: HttpRequest) -> JsonResponse:
-    """OpenID Provider metadata: only what this server really does."""
-    auth_methods = settings.OAUTH2_PROVIDER["OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED"]
-    data = {
-        "issuer": settings.OIDC_ISSUER,
-        "authorization_endpoint": _endpoint("authorize"),
-        "token_endpoint": _endpoint("token"),
-        "userinfo_endpoint": _endpoint("user-info"),
-        "jwks_uri": _endpoint("jwks-info"),
-        "revocation_endpoint": _endpoint("revoke-token"),
-        "introspection_endpoint": _endpoint("introspect"),
-        "scopes_supported": sorted(OIDC_SCOPES),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": list(SUPPORTED_GRANT_TYPES),
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_methods_supported": auth_methods,
-        "code_challenge_methods_supported": ["S256"],
-        "claims_supported": [*CLAIM_SCOPES, "iss", "aud", "exp", "iat", "auth_time", "nonce"],
-        "prompt_values_supported": ["none", "login"],
-        "authorization_response_iss_parameter_supported": True,
-        "claims_parameter_supported": False,
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
-    }
-    response = JsonResponse(data)
-    response["Cache-Control"] = "public, max-age=3600"
-    response["Access-Control-Allow-Origin"] = "*"
     return response

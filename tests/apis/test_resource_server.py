@@ -15,11 +15,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.test import Client as HttpClient
 
+from accounts import caching
 from apis import tokens
-from apis.keys import signing_key_current
+from apis.keys import LEEWAY_SECONDS, signing_key_current
 from apis.revocation import revoke_grant
 from apis.services import api_secret_rotate, api_update
-from apis.tokens import InvalidToken, _private_key, verifier_cache, verify_access_token
+from apis.tokens import InvalidToken, _private_key, forget_verification_settings, verify_access_token
 from clients.services import client_grant_set
 from tests.oauth import ISSUER, TIMESHEETS_API, Pkce, client_credentials, exchange, get_code
 
@@ -209,7 +210,7 @@ def test_hs256_tokens_stop_working_when_the_secret_rotates(hs256_api, confidenti
     token = client_credentials(client.client_id, secret, audience=hs256_api.identifier).json()["access_token"]
     assert verify_access_token(token, audience=hs256_api.identifier)["sub"] == "test-batch@clients"
     api_secret_rotate(api=hs256_api)
-    verifier_cache.clear()
+    forget_verification_settings()
     with pytest.raises(InvalidToken):
         verify_access_token(token, audience=hs256_api.identifier)
 
@@ -240,15 +241,23 @@ def test_verified_tokens_are_cached_but_revocation_still_applies(user_token, mon
         verify_access_token(token, audience=TIMESHEETS_API)
 
 
-def test_the_cache_never_outlives_the_token(user_token):
+def test_the_cache_never_outlives_the_token(user_token, monkeypatch):
     token = user_token["access_token"]
-    verify_access_token(token, audience=TIMESHEETS_API)
-    signing = tokens.verifier_cache.api(TIMESHEETS_API)
-    assert tokens.verified_tokens.get(token, TIMESHEETS_API, signing) is not None
-    # Age the entry past the token's expiry (plus leeway) instead of waiting a day.
-    for key, (entry_signing, claims) in list(tokens.verified_tokens._entries.items()):
-        tokens.verified_tokens._entries[key] = (entry_signing, {**claims, "exp": int(time.time()) - 120})
-    assert tokens.verified_tokens.get(token, TIMESHEETS_API, signing) is None
+    claims = verify_access_token(token, audience=TIMESHEETS_API)
+
+    def no_more_signature_checks(*args, **kwargs):
+        raise AssertionError("the signature was checked again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tokens.jwt, "decode", no_more_signature_checks)
+        assert verify_access_token(token, audience=TIMESHEETS_API)["jti"] == claims["jti"]  # cached
+
+    # Move the process's clock past the token's expiry (plus leeway) instead of waiting.
+    later = time.monotonic() + (claims["exp"] - time.time()) + LEEWAY_SECONDS + 1
+    monkeypatch.setattr(caching.time, "monotonic", lambda: later)
+    monkeypatch.setattr(tokens.jwt, "decode", no_more_signature_checks)
+    with pytest.raises(AssertionError, match="checked again"):
+        verify_access_token(token, audience=TIMESHEETS_API)
 
 
 def test_a_non_ascii_authorization_header_is_invalid_token(timesheets_api):

@@ -507,6 +507,20 @@ def test_prompt_none_without_a_session_is_login_required_never_the_login_page(pu
     assert "code" not in params
 
 
+@pytest.mark.parametrize("header", ["HTTP_X_ABC_SESSION_USER", "X-Abc-Session-User"])
+def test_prompt_none_cannot_be_told_who_is_signed_in_by_a_header(public_client, user, header):
+    """Who is signed in comes from the session alone, whatever a client sends."""
+    consent_for_user = HttpClient()
+    consent_for_user.force_login(user)
+    consent(consent_for_user, _authorize(public_client.client_id, scope="openid"))
+
+    response = HttpClient().get(
+        _authorize(public_client.client_id, scope="openid", prompt="none"), **{header: str(user.pk)}
+    )
+    assert query_lists(response)["error"] == ["login_required"]
+    assert "code" not in query_lists(response)
+
+
 def test_prompt_none_with_a_session_but_no_consent_is_consent_required(public_client, user_client):
     response = user_client.get(_authorize(public_client.client_id, prompt="none"))
     assert query_lists(response)["error"] == ["consent_required"]

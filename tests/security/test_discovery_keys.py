@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apis.keys import longest_token_lifetime, signing_key_current, signing_key_rotate
 from apis.models import SigningKey
-from apis.tokens import verifier_cache
+from apis.tokens import forget_verification_settings
 from tests.oauth import ISSUER, Pkce, authorize_url, consent, jwks, verify
 
 from .helpers import api_status, jwt_parts, query_lists, sign_in
@@ -140,7 +140,7 @@ def test_rotation_publishes_both_keys_and_tokens_signed_by_either_validate(
     old_key = signing_key_current()
     old = sign_in(user_client, public_client.client_id)
     new_key = signing_key_rotate()
-    verifier_cache.clear()  # what the API's 30 s cache would do on its own
+    forget_verification_settings()  # what the API's 30 s cache would do on its own
     new = sign_in(user_client, public_client.client_id)
 
     assert {key["kid"] for key in _jwks_response().json()["keys"]} == {old_key.kid, new_key.kid}
@@ -161,7 +161,7 @@ def test_after_retirement_the_old_keys_tokens_get_401(public_client, user_client
     SigningKey.objects.filter(pk=old_key.pk).update(retired_at=retired_long_ago)
 
     assert {key["kid"] for key in _jwks_response().json()["keys"]} == {new_key.kid}
-    verifier_cache.clear()  # the API's key cache expires (30 s)
+    forget_verification_settings()  # the API's key cache expires (30 s)
     response = HttpClient().get("/test-api/", HTTP_AUTHORIZATION=f"Bearer {old['access_token']}")
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert 'error="invalid_token"' in response["WWW-Authenticate"]

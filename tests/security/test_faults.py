@@ -132,7 +132,7 @@ def test_database_down_at_revocation_is_503(public_client, tokens):
 
 def test_revocation_that_fails_half_way_answers_an_error_not_200(public_client, tokens):
     """The revocation list is written, then the database fails: the client must retry."""
-    with mock.patch("authz.oauth.grants.RefreshToken.revoke_family", side_effect=OperationalError("gone")):
+    with mock.patch("authz.services.RefreshToken.revoke_family", side_effect=OperationalError("gone")):
         response = _http().post(
             "/oauth/revoke", {"token": tokens["refresh_token"], "client_id": "test-mobile"}
         )

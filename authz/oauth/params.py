@@ -1,0 +1,69 @@
+"""Protocol request parameters before any lookup: limits, JSON bodies, Auth0's ``audience``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, QueryDict
+
+from .client_auth import uses_basic
+
+# Longer than any honest parameter (a 2,000-character state included), far shorter than
+# what would make the server work hard for an attacker.
+MAX_PARAMETER_LENGTH = 4096
+# Parameters a client may repeat (RFC 8707 resource indicators, our alias of them).
+REPEATABLE = frozenset({"resource", "audience"})
+
+
+def audience_as_resource(params: QueryDict) -> QueryDict:
+    """Auth0's ``audience`` is an RFC 8707 ``resource`` indicator by another name."""
+    if "audience" not in params or "resource" in params:
+        return params
+    params = params.copy()
+    params.setlist("resource", params.pop("audience"))
+    return params
+
+
+def oversized_parameter(params: QueryDict) -> str | None:
+    """The name of the first parameter whose value is too long, if any."""
+    return next((name for name, value in params.items() if len(value) > MAX_PARAMETER_LENGTH), None)
+
+
+def client_request_problem(request: HttpRequest) -> str | None:
+    """What makes a back-channel request unacceptable before any client is looked up."""
+    for params in (request.GET, request.POST):
+        for name, values in params.lists():
+            if len(values) > 1 and name not in REPEATABLE:
+                return f"The parameter {name!r} was sent more than once."
+            if any(len(value) > MAX_PARAMETER_LENGTH for value in values) or len(name) > MAX_PARAMETER_LENGTH:
+                return f"The parameter {name[:40]!r} is too long."
+    if uses_basic(request.headers.get("Authorization", "")) and request.POST.get("client_secret"):
+        return "Authenticate the client one way only: HTTP Basic or client_secret in the body."
+    return None
+
+
+def form_from_json(body: bytes) -> QueryDict:
+    """A JSON token request as the form it stands for: an object of strings."""
+    try:
+        data = json.loads(body or b"{}", object_pairs_hook=_no_repeated_keys)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError("The request body is not valid JSON.") from error
+    if not isinstance(data, dict):
+        raise ValueError("The request body must be a JSON object.")
+    form = QueryDict(mutable=True)
+    for name, value in data.items():
+        values = value if isinstance(value, list) and name in REPEATABLE else [value]
+        for item in values:
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                raise ValueError(f"The parameter {name!r} must be a string.")
+            form.appendlist(name, str(item))
+    return form
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    repeated = {name for name in names if names.count(name) > 1}
+    if repeated:
+        raise ValueError(f"The parameter {sorted(repeated)[0]!r} was sent more than once.")
+    return dict(pairs)
