@@ -7,19 +7,31 @@ A view renders the whole page, or, when htmx asks, the one fragment it swaps, th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.cache import patch_vary_headers
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from .models import User
 
-class HtmxHttpRequest(HttpRequest):
-    """A request as django-htmx's middleware leaves it (for type hints)."""
+
+class SignedInRequest(HttpRequest):
+    """A request past a sign-in check (``login_required``, ``staff_required``), for type
+    hints: its user is a person, not ``AnonymousUser``."""
+
+    user: User
+
+
+class HtmxHttpRequest(SignedInRequest):
+    """A signed-in request as django-htmx's middleware leaves it (for type hints)."""
 
     htmx: HtmxDetails
 
@@ -60,6 +72,28 @@ def render_page_or_fragment(
     return render_page(
         request, template, context, fragment=fragment if wants_fragment(request) else None, status=status
     )
+
+
+def fragment_or_redirect(
+    request: HtmxHttpRequest, fragment: Callable[[], HttpResponse], *, notice: str, to: str
+) -> HttpResponse:
+    """After a write that succeeded: htmx gets the updated ``fragment()``, which shows
+    ``notice`` in place; a form posted without JavaScript gets ``notice`` as a message and a
+    redirect to ``to`` (a URL or a URL name), so that reloading does not post again.
+    """
+    if wants_fragment(request):
+        return fragment()
+    messages.success(request, notice)
+    return redirect(to)
+
+
+def navigate(request: HtmxHttpRequest, to: str) -> HttpResponse:
+    """Go to another page (``to``: a URL or a URL name) after a write.
+
+    htmx would swap a redirected-to page into the fragment's place: it gets ``HX-Redirect``.
+    """
+    url = resolve_url(to)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

@@ -14,7 +14,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.dashboard import ConfirmForm, HtmxHttpRequest, add_service_errors, render_page, wants_fragment
+from accounts.dashboard import (
+    ConfirmForm,
+    HtmxHttpRequest,
+    add_service_errors,
+    fragment_or_redirect,
+    render_page,
+    wants_fragment,
+)
 from accounts.decorators import admin_required, staff_required
 
 from . import selectors, services
@@ -100,6 +107,15 @@ def _scopes_response(request: HtmxHttpRequest, api: Api, **context) -> HttpRespo
     return _render_detail(request, api, tab="scopes", fragment=fragment, **context)
 
 
+def _scopes_changed(request: HtmxHttpRequest, api: Api, notice: str) -> HttpResponse:
+    return fragment_or_redirect(
+        request,
+        lambda: _scopes_response(request, api, notice=notice),
+        notice=notice,
+        to=_tab_url(api, "scopes"),
+    )
+
+
 @require_GET
 @staff_required
 def api_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -172,19 +188,14 @@ def api_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def scope_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     api = _api_or_404(pk)
     form = ScopeForm(request.POST)
-    notice = ""
     if form.is_valid():
         try:
             scope = services.scope_create(api=api, **form.cleaned_data, actor=request.user)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            notice = f"Scope “{scope.value}” added."
-            if not request.htmx:
-                messages.success(request, notice)
-                return redirect(_tab_url(api, "scopes"))
-            form = ScopeForm()
-    return _scopes_response(request, api, scope_form=form, notice=notice)
+            return _scopes_changed(request, api, f"Scope “{scope.value}” added.")
+    return _scopes_response(request, api, scope_form=form)
 
 
 @require_POST
@@ -199,11 +210,7 @@ def scope_update(request: HtmxHttpRequest, pk: int, scope_pk: int) -> HttpRespon
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            notice = f"Scope “{scope.value}” saved."
-            if not request.htmx:
-                messages.success(request, notice)
-                return redirect(_tab_url(api, "scopes"))
-            return _scopes_response(request, api, notice=notice)
+            return _scopes_changed(request, api, f"Scope “{scope.value}” saved.")
     return _scopes_response(request, api, editing=scope.pk, edit_form=form)
 
 
@@ -214,10 +221,7 @@ def scope_delete(request: HtmxHttpRequest, pk: int, scope_pk: int) -> HttpRespon
     scope = get_object_or_404(selectors.scope_list(api=api), pk=scope_pk)
     notice = f"Scope “{scope.value}” removed."
     services.scope_delete(scope=scope, actor=request.user)
-    if not request.htmx:
-        messages.success(request, notice)
-        return redirect(_tab_url(api, "scopes"))
-    return _scopes_response(request, api, notice=notice)
+    return _scopes_changed(request, api, notice)
 
 
 @require_GET

@@ -17,7 +17,14 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.dashboard import ConfirmForm, HtmxHttpRequest, add_service_errors, render_page, wants_fragment
+from accounts.dashboard import (
+    ConfirmForm,
+    HtmxHttpRequest,
+    add_service_errors,
+    fragment_or_redirect,
+    render_page,
+    wants_fragment,
+)
 from accounts.decorators import staff_required
 from apis import selectors as api_selectors
 from apis.models import Api
@@ -210,6 +217,14 @@ def _secret_response(request: HtmxHttpRequest, client: Client, secret: str | Non
     return response
 
 
+def _grant_row(
+    request: HtmxHttpRequest, client: Client, grant: GrantForm, *, notice: str = ""
+) -> HttpResponse:
+    """One API's row of the APIs tab as ``grant`` shows it: alone for htmx, else in the whole tab."""
+    fragment = "grant_row" if wants_fragment(request) else None
+    return _render_detail(request, client, tab="apis", fragment=fragment, grant=grant, notice=notice)
+
+
 @require_GET
 @staff_required
 def client_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -282,7 +297,6 @@ def client_grant(request: HtmxHttpRequest, pk: int, api_pk: int) -> HttpResponse
     client = _m2m_client_or_404(pk)
     api = _api_or_404(api_pk)
     form = GrantForm(api, request.POST)
-    notice = ""
     if form.is_valid():
         try:
             if form.cleaned_data["authorized"]:
@@ -297,12 +311,14 @@ def client_grant(request: HtmxHttpRequest, pk: int, api_pk: int) -> HttpResponse
             add_service_errors(form, error)
         else:
             logger.info("client grant saved: client=%s api=%s user=%s", client.pk, api.pk, request.user.pk)
-            if not request.htmx:
-                messages.success(request, notice)
-                return redirect(f"{_tab_url(client, 'apis')}#grant-{api.pk}")
-            form = GrantForm(api, granted=selectors.client_grant_scopes(client=client, api=api))
-    fragment = "grant_row" if wants_fragment(request) else None
-    return _render_detail(request, client, tab="apis", fragment=fragment, grant=form, notice=notice)
+            granted = GrantForm(api, granted=selectors.client_grant_scopes(client=client, api=api))
+            return fragment_or_redirect(
+                request,
+                lambda: _grant_row(request, client, granted, notice=notice),
+                notice=notice,
+                to=f"{_tab_url(client, 'apis')}#grant-{api.pk}",
+            )
+    return _grant_row(request, client, form)
 
 
 @require_http_methods(["GET", "POST"])

@@ -9,9 +9,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.dashboard import HtmxHttpRequest, add_service_errors, render_page, wants_fragment
+from accounts.dashboard import (
+    HtmxHttpRequest,
+    add_service_errors,
+    fragment_or_redirect,
+    navigate,
+    render_page,
+    render_page_or_fragment,
+    wants_fragment,
+)
 from accounts.decorators import staff_required
 from authz import selectors, services
 from authz.models import Group
@@ -64,10 +71,12 @@ def _section_changed(
     request: HtmxHttpRequest, group: Group, section: str, notice: str, *, query: str = ""
 ) -> HttpResponse:
     """After a write that succeeded: the section's fragment for htmx, else back to the page."""
-    if wants_fragment(request):
-        return _render_detail(request, group, fragment=section, q=query, **{f"{section}_notice": notice})
-    messages.success(request, notice)
-    return redirect(_detail_url(group, section=section, query=query))
+    return fragment_or_redirect(
+        request,
+        lambda: _render_detail(request, group, fragment=section, q=query, **{f"{section}_notice": notice}),
+        notice=notice,
+        to=_detail_url(group, section=section, query=query),
+    )
 
 
 def _section_invalid(request: HtmxHttpRequest, group: Group, section: str, **context) -> HttpResponse:
@@ -76,11 +85,9 @@ def _section_invalid(request: HtmxHttpRequest, group: Group, section: str, **con
 
 
 def _list_response(request: HtmxHttpRequest, form: GroupForm) -> HttpResponse:
-    """The list with the create form, or the form alone (for htmx): it needs no list."""
-    if wants_fragment(request):
-        return render_page(request, "authz/groups/group_list.html", {"form": form}, fragment="create_form")
+    """The list with the create form, or the form alone (for htmx; the list is not queried)."""
     context = {"groups": selectors.group_overview(), "form": form}
-    return render_page(request, "authz/groups/group_list.html", context)
+    return render_page_or_fragment(request, "authz/groups/group_list.html", "create_form", context)
 
 
 @require_GET
@@ -100,8 +107,7 @@ def group_create(request: HtmxHttpRequest) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, f"Group “{group.name}” created.")
-            url = reverse("groups:detail", args=[group.pk])
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            return navigate(request, reverse("groups:detail", args=[group.pk]))
     return _list_response(request, form)
 
 

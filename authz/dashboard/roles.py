@@ -12,11 +12,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.dashboard import (
     HtmxHttpRequest,
     add_service_errors,
+    fragment_or_redirect,
+    navigate,
     render_page,
     render_page_or_fragment,
     wants_fragment,
@@ -98,11 +99,9 @@ def _render_detail(
 
 
 def _list_response(request: HtmxHttpRequest, form: RoleForm) -> HttpResponse:
-    """The list with the create form, or the form alone (for htmx): it needs no list."""
-    if wants_fragment(request):
-        return render_page(request, "authz/roles/role_list.html", {"form": form}, fragment="create_form")
+    """The list with the create form, or the form alone (for htmx; the list is not queried)."""
     context = {"roles": selectors.role_overview(), "form": form}
-    return render_page(request, "authz/roles/role_list.html", context)
+    return render_page_or_fragment(request, "authz/roles/role_list.html", "create_form", context)
 
 
 @require_GET
@@ -122,8 +121,7 @@ def role_create(request: HtmxHttpRequest) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, f"Role “{role.name}” created. Give it permissions below.")
-            url = reverse("roles:detail", args=[role.pk])
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            return navigate(request, reverse("roles:detail", args=[role.pk]))
     return _list_response(request, form)
 
 
@@ -159,27 +157,30 @@ def role_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def role_permissions(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     role = _role_or_404(pk)
     form = PermissionsForm(request.POST)
-    notice = ""
     if form.is_valid():
         services.role_set_permissions(
             role=role, permissions=form.cleaned_data["permissions"], actor=request.user
         )
         count = len(form.cleaned_data["permissions"])
         notice = f"Permissions saved: {count} permission{'s' if count != 1 else ''}."
-        if not request.htmx:
-            messages.success(request, notice)
-            return redirect(_detail_url(role, anchor="role-permissions"))
-        form = PermissionsForm.for_role(role)
+        return fragment_or_redirect(
+            request,
+            lambda: _render_detail(request, role, fragment="permissions", permissions_notice=notice),
+            notice=notice,
+            to=_detail_url(role, anchor="role-permissions"),
+        )
     fragment = "permissions" if wants_fragment(request) else None
-    return _render_detail(request, role, fragment=fragment, permissions_form=form, permissions_notice=notice)
+    return _render_detail(request, role, fragment=fragment, permissions_form=form)
 
 
 def _holders_changed(request: HtmxHttpRequest, role: Role, *, query: str, notice: str) -> HttpResponse:
     """After a direct assignment changed: the holders fragment for htmx, else back to the page."""
-    if request.htmx:
-        return _render_detail(request, role, fragment="holders", q=query, holders_notice=notice)
-    messages.success(request, notice)
-    return redirect(_detail_url(role, anchor="role-holders", query=query))
+    return fragment_or_redirect(
+        request,
+        lambda: _render_detail(request, role, fragment="holders", q=query, holders_notice=notice),
+        notice=notice,
+        to=_detail_url(role, anchor="role-holders", query=query),
+    )
 
 
 @require_POST

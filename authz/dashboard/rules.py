@@ -8,14 +8,12 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.dashboard import HtmxHttpRequest, render_page, wants_fragment
+from accounts.dashboard import HtmxHttpRequest, fragment_or_redirect, render_page, wants_fragment
 from accounts.decorators import staff_required
 from authz.models import RuleSetting
 from authz.rules import registered_rules
@@ -90,7 +88,6 @@ def rule_change(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             return _render(request, status=HTTPStatus.BAD_REQUEST, error=error.messages[0])
         notice = f"“{name}” moved {action}."
     logger.info("token rule changed: rule=%s action=%s user=%s", rule.path, action, request.user.pk)
-    if not request.htmx:
-        messages.success(request, notice)
-        return redirect("rules:list")
-    return _render(request, notice=notice)
+    return fragment_or_redirect(
+        request, lambda: _render(request, notice=notice), notice=notice, to="rules:list"
+    )

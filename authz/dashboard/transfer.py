@@ -16,14 +16,11 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.dashboard import HtmxHttpRequest, render_page, wants_fragment
+from accounts.dashboard import HtmxHttpRequest, navigate, render_page, wants_fragment
 from accounts.decorators import staff_required
 from authz.transfer import ImportPlan, apply_import, export_config, load_config, plan_import
 
@@ -125,6 +122,4 @@ def transfer_apply(request: HtmxHttpRequest) -> HttpResponse:
         if changes
         else "The configuration already matched the file: nothing changed.",
     )
-    if request.htmx:
-        return HttpResponseClientRedirect(reverse("transfer:index"))
-    return redirect("transfer:index")
+    return navigate(request, "transfer:index")

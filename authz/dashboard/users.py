@@ -17,7 +17,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from oauth2_provider.models import get_refresh_token_model
 
 from accounts import services as account_services
-from accounts.dashboard import ConfirmForm, HtmxHttpRequest, add_service_errors, render_page, wants_fragment
+from accounts.dashboard import (
+    ConfirmForm,
+    HtmxHttpRequest,
+    add_service_errors,
+    fragment_or_redirect,
+    render_page,
+    wants_fragment,
+)
 from accounts.decorators import staff_required
 from accounts.models import User, UserSession
 from accounts.sessions import user_session_list
@@ -80,14 +87,18 @@ def _render_detail(
 def _section_response(
     request: HtmxHttpRequest, person: User, section: str, *, notice: str = "", **context
 ) -> HttpResponse:
-    """After a write: the section's fragment for htmx, else back to the page (PRG)."""
-    if wants_fragment(request):
-        return _render_detail(request, person, fragment=section, notice=notice, **context)
-    if context:  # a bound form with errors: the whole page shows it
+    """After a write: the section's fragment for htmx, else back to the page (PRG).
+
+    ``context`` holds a bound form with errors, which a page without JavaScript shows whole.
+    """
+    if context and not wants_fragment(request):
         return _render_detail(request, person, **context)
-    if notice:
-        messages.success(request, notice)
-    return redirect(_detail_url(person, f"user-{section}"))
+    return fragment_or_redirect(
+        request,
+        lambda: _render_detail(request, person, fragment=section, notice=notice, **context),
+        notice=notice,
+        to=_detail_url(person, f"user-{section}"),
+    )
 
 
 # --- Views ----------------------------------------------------------------------------------

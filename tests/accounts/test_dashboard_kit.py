@@ -1,4 +1,5 @@
-"""The dashboard kit: page or fragment with ``Vary: HX-Request``, service errors on forms, the confirm box."""
+"""The dashboard kit: page or fragment with ``Vary: HX-Request``, what follows a write, service
+errors on forms, the confirm box."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from typing import cast
 import pytest
 from django import forms
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import get_messages
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpResponse
 from django.test import RequestFactory
 from django_htmx.middleware import HtmxDetails
 
@@ -16,6 +21,8 @@ from accounts.dashboard import (
     ConfirmForm,
     HtmxHttpRequest,
     add_service_errors,
+    fragment_or_redirect,
+    navigate,
     render_page,
     render_page_or_fragment,
     wants_fragment,
@@ -31,6 +38,8 @@ def _request(**headers: str) -> HtmxHttpRequest:
     """A GET as django-htmx's middleware leaves it, with ``headers`` as sent by the browser."""
     request = cast(HtmxHttpRequest, RequestFactory().get("/dashboard/users/", headers=headers))
     request.user = AnonymousUser()
+    request.session = SessionStore()
+    MessageMiddleware(lambda request: HttpResponse()).process_request(request)
     request.htmx = HtmxDetails(request)
     return request
 
@@ -73,6 +82,36 @@ def test_render_page_renders_a_named_fragment_with_its_status():
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "<html" not in response.content.decode()
     assert "HX-Request" in _vary(response)
+
+
+def _fragment() -> HttpResponse:
+    return HttpResponse("the updated fragment")
+
+
+def test_after_a_write_htmx_gets_the_fragment_and_no_message():
+    request = _request(HX_Request="true")
+    response = fragment_or_redirect(request, _fragment, notice="Saved.", to="accounts:user_list")
+    assert (response.status_code, response.content) == (HTTPStatus.OK, b"the updated fragment")
+    assert list(get_messages(request)) == []
+
+
+def test_after_a_write_a_plain_post_is_redirected_with_the_notice():
+    request = _request()
+    response = fragment_or_redirect(request, _fragment, notice="Saved.", to="accounts:user_list")
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/dashboard/users/"
+    assert [str(message) for message in get_messages(request)] == ["Saved."]
+    # A URL works as well as a URL name, anchor included.
+    elsewhere = fragment_or_redirect(_request(), _fragment, notice="Saved.", to="/dashboard/#top")
+    assert elsewhere["Location"] == "/dashboard/#top"
+
+
+def test_navigate_tells_htmx_to_load_the_page_and_redirects_a_plain_request():
+    swapped = navigate(_request(HX_Request="true"), "accounts:dashboard")
+    assert swapped.status_code == HTTPStatus.OK
+    assert swapped["HX-Redirect"] == "/dashboard/"
+    plain = navigate(_request(), "accounts:dashboard")
+    assert (plain.status_code, plain["Location"]) == (HTTPStatus.FOUND, "/dashboard/")
 
 
 class _NameForm(forms.Form):
