@@ -6,6 +6,8 @@ data: it names this app's scopes, and those apps stand below this one and may no
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from accounts.models import User
@@ -41,7 +43,7 @@ ROLES: dict[str, tuple[str, list[str]]] = {
 @transaction.atomic
 def seed_timesheets_api() -> Api:
     """Register the Timesheets API (RS256, offline access, RBAC) with its four scopes."""
-    settings = {
+    settings: dict[str, Any] = {
         "signing_algorithm": Api.Algorithm.RS256,
         "allow_offline_access": True,
         "rbac_enabled": True,

@@ -20,7 +20,7 @@ def _imports() -> dict[str, set[str]]:
             if isinstance(node, ast.ImportFrom) and (node.level == 1 or node.module == "timesheets"):
                 found.update(alias.name for alias in node.names)
                 found.add(node.module or "")
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("timesheets."):
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("timesheets."):
                 found.add(node.module.split(".")[1])
             elif isinstance(node, ast.Import):
                 found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("timesheets."))

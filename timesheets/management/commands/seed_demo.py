@@ -68,8 +68,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS("Roles and groups ready: All Staff (Timesheet User) ⊃ Managers (Approver).")
         )
-        secret = client_secret or generated_secret
-        if secret:
-            self.stdout.write(f"  {BATCH_CLIENT_ID} client secret: {secret}")
+        batch_secret = client_secret or generated_secret
+        if batch_secret:
+            self.stdout.write(f"  {BATCH_CLIENT_ID} client secret: {batch_secret}")
         if generated_secret:
             self.stdout.write(self.style.WARNING("The generated client secret is shown only this once."))
