@@ -18,12 +18,19 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from accounts.dashboard import HtmxHttpRequest, add_service_errors, render_page_or_fragment, wants_fragment
+from accounts.dashboard import (
+    HtmxHttpRequest,
+    add_service_errors,
+    fragment_or_redirect,
+    render_page_or_fragment,
+    wants_fragment,
+)
 from accounts.decorators import login_required, staff_required
 from accounts.models import User
 
@@ -124,10 +131,12 @@ def _week_refused(request: HtmxHttpRequest, monday: datetime.date, message: str)
 
 
 def _week_saved(request: HtmxHttpRequest, monday: datetime.date, notice: str, **context) -> HttpResponse:
-    if not request.htmx:
-        messages.success(request, notice)
-        return redirect("timesheets:week", monday)
-    return _render_week(request, monday, notice=notice, **context)
+    return fragment_or_redirect(
+        request,
+        lambda: _render_week(request, monday, notice=notice, **context),
+        notice=notice,
+        to=reverse("timesheets:week", args=[monday]),
+    )
 
 
 def _own_entry_or_404(request: HtmxHttpRequest, pk: int) -> Entry:
@@ -273,10 +282,12 @@ def _render_approvals(
 
 
 def _decided(request: HtmxHttpRequest, worker: User, notice: str) -> HttpResponse:
-    if not request.htmx:
-        messages.success(request, notice)
-        return redirect("timesheets:approvals")
-    return _render_approvals(request, worker, notice=notice)
+    return fragment_or_redirect(
+        request,
+        lambda: _render_approvals(request, worker, notice=notice),
+        notice=notice,
+        to="timesheets:approvals",
+    )
 
 
 def _decision_refused(request: HtmxHttpRequest, worker: User, message: str) -> HttpResponse:
