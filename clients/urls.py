@@ -1,3 +1,7 @@
+"""Dashboard URLs for applications: their settings, credentials, API grants and deletion."""
+
+from __future__ import annotations
+
 from django.urls import path
 
 from . import views
