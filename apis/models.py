@@ -1,3 +1,5 @@
+"""The API registry: APIs (resource servers), their scopes, and the server's RSA signing keys."""
+
 from __future__ import annotations
 
 import re

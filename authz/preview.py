@@ -45,7 +45,8 @@ def token_preview(
         else:
             decisions = decide_scopes(user=user, api=api, requested=requested)
     except NoClientGrant:
-        return TokenPreview(denied=f"{client} is not authorized to call {api.identifier}: access_denied.")
+        audience = api.identifier if api is not None else "this API"
+        return TokenPreview(denied=f"{client} is not authorized to call {audience}: access_denied.")
     scopes = granted(decisions)
     person = None if machine else user
     if not machine and person is None:

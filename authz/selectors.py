@@ -152,7 +152,7 @@ def holders_of_roles(role_ids: dict[int, str]) -> list[Holder]:
     for group_id, role_id in GroupRole.objects.filter(role_id__in=role_ids).values_list(
         "group_id", "role_id"
     ):
-        chains = {group_id: (names[group_id],)}
+        chains: dict[int, tuple[str, ...]] = {group_id: (names[group_id],)}
         queue = deque([group_id])
         while queue:
             current = queue.popleft()

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import AbstractRefreshToken, get_access_token_model, get_refresh_token_model
 
 from accounts.audit import audit_record, snapshot
 from accounts.models import User
@@ -271,7 +271,7 @@ def grant_revoke(
         )
 
 
-def refresh_token_revoke(*, actor: User | None, token: RefreshToken) -> None:
+def refresh_token_revoke(*, actor: User | None, token: AbstractRefreshToken) -> None:
     """End the grant ``token`` continues: it, the rest of its family and their access tokens.
 
     With rotation the live token is only the newest of its family; revoking the family also

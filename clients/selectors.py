@@ -1,3 +1,5 @@
+"""Reads of applications and their client grants."""
+
 from __future__ import annotations
 
 from django.db.models import QuerySet

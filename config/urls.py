@@ -1,3 +1,5 @@
+"""The URL map: the protocol at the paths clients expect, each app's pages under its own prefix."""
+
 from django.urls import include, path
 from django.views.generic import RedirectView
 

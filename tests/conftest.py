@@ -66,6 +66,7 @@ def confidential_client(db) -> tuple[Client, str]:
     client, secret = client_create(
         app_type=Client.AppType.M2M, name="Timesheets Batch (test)", client_id="test-batch"
     )
+    assert secret is not None  # a confidential client is always given one
     return client, secret
 
 

@@ -20,7 +20,13 @@ from authz.rules import PROTOCOLS, RuleContext, RuleDenied, run_rules
 from authz.token_claims import access_token_claims, access_token_lifetime, refresh_token_allowed
 from clients.selectors import client_grant_scopes
 
-from .context import REFRESH_TOKEN, TokenRequestContext, request_context
+from .context import (
+    REFRESH_TOKEN,
+    TokenRequestContext,
+    refresh_token_instance,
+    request_context,
+    request_scopes,
+)
 
 
 def grantable_scopes(request: Request, scopes: list[str]) -> list[str]:
@@ -32,7 +38,7 @@ def grantable_scopes(request: Request, scopes: list[str]) -> list[str]:
     try:
         if context.machine:
             decisions = decide_machine_scopes(
-                api=context.audience, requested=scopes, client_grant=_client_grant(request, context)
+                api=context.audience, requested=scopes, client_grant=_client_grant(context)
             )
         else:
             decisions = decide_scopes(user=context.user, api=context.audience, requested=scopes)
@@ -45,10 +51,10 @@ def grantable_scopes(request: Request, scopes: list[str]) -> list[str]:
     return granted(decisions)
 
 
-def _client_grant(request: Request, context: TokenRequestContext) -> frozenset[str] | None:
+def _client_grant(context: TokenRequestContext) -> frozenset[str] | None:
     """The machine client's grant on the audience, asked once per request."""
     if context.client_grant is None and context.audience is not None:
-        found = client_grant_scopes(client=request.client, api=context.audience)
+        found = client_grant_scopes(client=context.client, api=context.audience)
         context.client_grant = frozenset(found) if found is not None else None
     return context.client_grant
 
@@ -60,17 +66,17 @@ def apply_token_policy(request: Request) -> None:
     sign-in is gone from the refreshed token. A rule's denial is ``access_denied``.
     """
     context = request_context(request)
-    requested = tuple(request.scopes)
+    requested = tuple(request_scopes(request))
     if not context.machine:
         context.user = request.user
         request.scopes = grantable_scopes(request, list(requested))
     rules = RuleContext(
         user=context.user,
-        client=request.client,
+        client=context.client,
         api=context.audience,
         requested_scopes=requested,
-        granted_scopes=tuple(request.scopes),
-        protocol=PROTOCOLS[request.grant_type],
+        granted_scopes=tuple(request_scopes(request)),
+        protocol=PROTOCOLS[str(request.grant_type)],
     )
     try:
         run_rules(rules)
@@ -92,15 +98,15 @@ def access_token_generator(request: Request) -> str:
     """
     context = request_context(request)
     if request.grant_type == REFRESH_TOKEN:
-        context.grant_id = str(request.refresh_token_instance.token_family)
+        context.grant_id = str(refresh_token_instance(request).token_family)
     else:
         context.grant_id = str(uuid.uuid4())
     context.claims = access_token_claims(
         user=context.user,
-        client=request.client,
+        client=context.client,
         api=context.audience,
-        scopes=list(request.scopes),
-        lifetime=request.expires_in,
+        scopes=request_scopes(request),
+        lifetime=expires_in(request),
         client_grant=context.client_grant,
         rule_claims=context.rule_access_token_claims,
         grant_id=context.grant_id,
@@ -111,6 +117,6 @@ def access_token_generator(request: Request) -> str:
 
 def refresh_token_policy(token: dict[str, Any], token_handler: Any, request: Request) -> dict[str, Any]:
     """oauthlib token modifier: drop the refresh token unless ``refresh_token_allowed``."""
-    if not refresh_token_allowed(request.scopes, request_context(request).audience):
+    if not refresh_token_allowed(request_scopes(request), request_context(request).audience):
         token.pop("refresh_token", None)
     return token

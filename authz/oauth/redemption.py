@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 from django.db.models import F
-from oauth2_provider.models import get_grant_model, get_refresh_token_model
+from oauth2_provider.models import AbstractRefreshToken, get_grant_model, get_refresh_token_model
 
 from accounts.checksums import token_checksum
 
@@ -22,7 +22,7 @@ def authorization_code_lock(code: str) -> None:
     Grant.objects.select_for_update().filter(code=code).first()
 
 
-def refresh_token_lock(value: str) -> RefreshToken | None:
+def refresh_token_lock(value: str) -> AbstractRefreshToken | None:
     """Lock the refresh token ``value`` names (its newest row) until the transaction ends."""
     return (
         RefreshToken.objects.select_for_update()

@@ -53,14 +53,18 @@ def validate_code_request(request: Request) -> dict[str, Any]:
 class Server(OpenIDServer):
     def __init__(self, request_validator, *args, **kwargs) -> None:
         super().__init__(request_validator, *args, **kwargs)
-        for grant in (self.auth_grant, self.openid_connect_auth):
+        # oauthlib's stubs do not describe its grants' hooks (custom_validators): Any.
+        code_grants: tuple[Any, ...] = (self.auth_grant, self.openid_connect_auth)
+        token_grants = (*code_grants, self.refresh_grant)
+        for grant in code_grants:
             grant.custom_validators.pre_auth.append(validate_code_request)
-        for grant in (self.auth_grant, self.openid_connect_auth, self.refresh_grant):
+        for grant in token_grants:
             grant.register_token_modifier(refresh_token_policy)
-        for grant in (self.auth_grant, self.openid_connect_auth, self.refresh_grant, self.credentials_grant):
+        for grant in (*token_grants, self.credentials_grant):
             grant.custom_validators.post_token.append(apply_token_policy)
         # expires_in is the audience's lifetime, not one number for every token. (Not
         # self.bearer: oauthlib's UserInfoEndpoint replaces that with its own.)
         self.default_token_type.expires_in = expires_in
         self._response_types = {"code": self.auth_grant_choice}
-        self._grant_types = {name: self._grant_types[name] for name in SUPPORTED_GRANT_TYPES}
+        grant_types: dict[str, Any] = self._grant_types  # type: ignore[has-type]  # not in the stubs
+        self._grant_types = {name: grant_types[name] for name in SUPPORTED_GRANT_TYPES}

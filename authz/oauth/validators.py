@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Min
 from django.utils import timezone
@@ -15,13 +15,14 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.checksums import token_checksum
 from accounts.claims import CLAIM_SCOPES, claims_for_scopes
+from accounts.models import User
 from authz.models import AccessTokenRecord
 from authz.services import grant_revoke
 from clients.models import Client
 
 from .client_auth import uses_basic
 from .consent import consent_given, consent_skippable
-from .context import request_context
+from .context import refresh_token_instance, request_client, request_context, request_scopes
 from .issuance import grantable_scopes
 from .redemption import code_redeemed, code_redeemed_grant
 
@@ -63,13 +64,13 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         """prompt=none may only succeed when no consent screen would be shown: a first-party
         application, or a consent already given for these scopes."""
         context = request_context(request)
-        if consent_skippable(request.client, context.audience):
+        if consent_skippable(context.client, context.audience):
             return True
         return context.user is not None and consent_given(
             user=context.user,
-            client=request.client,
+            client=context.client,
             audience=context.audience_identifier,
-            scopes=request.scopes,
+            scopes=request_scopes(request),
         )
 
     # --- Token requests -------------------------------------------------------------------
@@ -80,10 +81,10 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             return False
         basic = uses_basic(request.headers.get("Authorization", ""))
         used = Client.AuthMethod.BASIC if basic else Client.AuthMethod.POST
-        return request.client.token_endpoint_auth_method == used
+        return request_client(request).token_endpoint_auth_method == used
 
     def rotate_refresh_token(self, request: Request) -> bool:
-        return request.client.rotate_refresh_token
+        return request_client(request).rotate_refresh_token
 
     def validate_refresh_token(self, refresh_token: str, client, request: Request, *args, **kwargs) -> bool:
         """DOT's checks, then the client's idle and absolute refresh-token lifetimes.
@@ -102,7 +103,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             if reused is not None:
                 grant_revoke(grant_id=reused, actor=None, action="security.refresh_reuse", target=client)
             return False
-        token = request.refresh_token_instance
+        token = refresh_token_instance(request)
         now = timezone.now()
         if now - token.created > timedelta(seconds=client.refresh_token_idle_lifetime):
             return False
@@ -128,7 +129,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         request.scopes = grant.scope.split()
         request.user = grant.user
         # The audience chosen at /authorize, whatever the token request says.
-        request.resource = grant.resource or []
+        request.resource = grant.resource or []  # type: ignore[attr-defined]  # DOT reads it
         if grant.nonce:
             request.nonce = grant.nonce
         if grant.claims:
@@ -139,7 +140,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         self, client_id: str, code: str, request: Request, *args, **kwargs
     ) -> None:
         super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
-        code_redeemed(code, request_context(request).grant_id)
+        code_redeemed(code, str(request_context(request).grant_id))
 
     def _create_access_token(
         self, expires, request: Request, token: dict[str, Any], source_refresh_token=None
@@ -149,7 +150,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         AccessTokenRecord.objects.create(
             access_token=access_token,
             jti=context.claims["jti"],
-            grant_id=context.grant_id,
+            grant_id=str(context.grant_id),
             audience=context.audience_identifier,
         )
         return access_token
@@ -205,7 +206,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
     def get_oidc_claims(self, token, token_handler, request: Request) -> dict[str, Any]:
         # One source for the ID token and /userinfo, filtered by the granted scopes; the
         # ID token also carries what the rules added at the token endpoint.
-        claims = claims_for_scopes(request.user, request.scopes)
+        claims = claims_for_scopes(cast(User, request.user), request_scopes(request))
         if request.grant_type is not None:  # issuing an ID token, not answering /userinfo
             claims.update(request_context(request).rule_id_token_claims)
         return claims

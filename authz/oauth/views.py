@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as oauth2_views
 
+from accounts.dashboard import SignedInRequest
+from accounts.models import User
 from accounts.throttle import Limit, client_address, per_address, too_many
 from apis.selectors import api_by_identifier
 from authz.services import consent_remember
@@ -36,7 +40,7 @@ def _with_issuer(uri: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, ("iss", settings.OIDC_ISSUER)])))
 
 
-def _sign_in_too_old(request: HttpRequest) -> bool:
+def _sign_in_too_old(request: SignedInRequest) -> bool:
     try:
         max_age = int(request.GET.get("max_age", ""))
     except ValueError:
@@ -65,14 +69,14 @@ class AuthorizationView(oauth2_views.AuthorizationView):
                 "description": f"The parameter {oversized[:40]!r} is too long.",
             }
             return self.render_to_response({"error": error}, status=400)
-        if request.user.is_authenticated and _sign_in_too_old(request):
+        if request.user.is_authenticated and _sign_in_too_old(cast(SignedInRequest, request)):
             # OIDC Core §3.1.2.1 max_age: the last sign-in is older than the client accepts.
             # (The request comes back here with max_age, then satisfied.)
             return redirect_to_login(request.get_full_path())
         params = audience_as_resource(request.GET)
         if params is not request.GET:
             # DOT reads both request.GET and the raw query string: keep them in step.
-            request.GET = params
+            request.GET = params  # type: ignore[assignment]  # ours, with audience as resource
             request.META["QUERY_STRING"] = params.urlencode()
         response = super().get(request, *args, **kwargs)
         context = getattr(response, "context_data", None) or {}
@@ -90,8 +94,13 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         client, audience = context["application"], self._audience(context.get("resource"))
         api = api_by_identifier(audience) if audience else None
         return consent_skippable(client, api) or consent_given(
-            user=self.request.user, client=client, audience=audience, scopes=context["scopes"]
+            user=self._person, client=client, audience=audience, scopes=context["scopes"]
         )
+
+    @property
+    def _person(self) -> User:
+        # DOT's view lets only signed-in people this far (LoginRequiredMixin).
+        return cast(User, self.request.user)
 
     @staticmethod
     def _audience(resource: str | None) -> str:
@@ -109,7 +118,7 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         ):
             # Remember what the person allowed, so the next sign-in does not ask again.
             consent_remember(
-                user=self.request.user,
+                user=self._person,
                 client=Client.objects.get(client_id=form.cleaned_data["client_id"]),
                 audience=self._audience(form.cleaned_data.get("resource")),
                 scopes=form.cleaned_data["scope"].split(),
@@ -124,7 +133,7 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         return super().redirect(_with_issuer(redirect_to), application)
 
 
-def with_basic_challenge(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+def with_basic_challenge(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
     """RFC 6749 §5.2: a client that failed HTTP Basic authentication is challenged for Basic."""
     if response.status_code == 401 and uses_basic(request.headers.get("Authorization", "")):
         response["WWW-Authenticate"] = 'Basic realm="abc-identity", charset="UTF-8"'
@@ -144,7 +153,7 @@ def _client_failures() -> tuple[Limit, Limit]:
     return Limit("client-failures", per_client, 60), Limit("address-failures", 3 * per_client, 60)
 
 
-class ClientEndpointMixin:
+class ClientEndpointMixin(View):
     """Checks shared by /oauth/token, /oauth/revoke and /oauth/introspect: rate limits per
     address, failed client authentications per client and per address (counted before the
     deliberately slow secret check runs), and well-formed parameters.
@@ -154,7 +163,7 @@ class ClientEndpointMixin:
     """
 
     @method_decorator(csrf_exempt)
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         address, client_id = client_address(request), _client_id(request)
         requests = per_address()
         per_client, per_address_failures = _client_failures()
@@ -202,13 +211,13 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.content_type == "application/json":
             try:
-                request.POST = form_from_json(request.body)
+                request.POST = form_from_json(request.body)  # type: ignore[assignment]  # the form it means
             except ValueError as error:
                 return token_error("invalid_request", str(error))
             problem = client_request_problem(request)
             if problem:
                 return token_error("invalid_request", problem)
-        request.POST = audience_as_resource(request.POST)
+        request.POST = audience_as_resource(request.POST)  # type: ignore[assignment]
         grant_type = request.POST.get("grant_type")
         if grant_type == "refresh_token":
             return self._refresh(request)

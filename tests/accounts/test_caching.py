@@ -16,11 +16,16 @@ def test_an_entry_lives_its_ttl_and_is_loaded_again_after(monkeypatch):
     now = _clock(monkeypatch)
     cache: TtlCache[str, int] = TtlCache("test", ttl=30)
     loads = []
-    assert cache.get_or_load("k", lambda: loads.append(1) or len(loads)) == 1
+
+    def load() -> int:
+        loads.append(1)
+        return len(loads)
+
+    assert cache.get_or_load("k", load) == 1
     now[0] += 29
-    assert cache.get_or_load("k", lambda: loads.append(1) or len(loads)) == 1
+    assert cache.get_or_load("k", load) == 1
     now[0] += 2
-    assert cache.get_or_load("k", lambda: loads.append(1) or len(loads)) == 2
+    assert cache.get_or_load("k", load) == 2
     assert len(loads) == 2
 
 
@@ -28,8 +33,12 @@ def test_none_is_a_value_that_is_cached_too(monkeypatch):
     _clock(monkeypatch)
     cache: TtlCache[str, int | None] = TtlCache("test", ttl=30)
     calls = []
+
+    def load() -> None:
+        calls.append(1)
+
     for _ in range(3):
-        assert cache.get_or_load("missing", lambda: calls.append(1)) is None
+        assert cache.get_or_load("missing", load) is None
     assert len(calls) == 1
 
 

@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from http import HTTPStatus
+from typing import Any
 
 import jwt
 import pytest
@@ -50,7 +51,7 @@ def _rs256(claims: dict | None = None, **headers) -> str:
 
 
 def _get(token: str | None, **extra):
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
     return HttpClient().get(URL, **headers, **extra)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -514,9 +515,8 @@ def test_prompt_none_cannot_be_told_who_is_signed_in_by_a_header(public_client, 
     consent_for_user.force_login(user)
     consent(consent_for_user, _authorize(public_client.client_id, scope="openid"))
 
-    response = HttpClient().get(
-        _authorize(public_client.client_id, scope="openid", prompt="none"), **{header: str(user.pk)}
-    )
+    forged: dict[str, Any] = {header: str(user.pk)}
+    response = HttpClient().get(_authorize(public_client.client_id, scope="openid", prompt="none"), **forged)
     assert query_lists(response)["error"] == ["login_required"]
     assert "code" not in query_lists(response)
 

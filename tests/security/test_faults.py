@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
+from typing import Any
 from unittest import mock
 from urllib.parse import urlencode
 
@@ -92,7 +93,9 @@ def test_database_down_at_the_token_endpoint_is_503_temporarily_unavailable(
             "code_verifier": Pkce.new().verifier,
         },
     }[grant]
-    headers = {"HTTP_AUTHORIZATION": basic_auth(*machine)} if grant == "client_credentials" else {}
+    headers: dict[str, Any] = (
+        {"HTTP_AUTHORIZATION": basic_auth(*machine)} if grant == "client_credentials" else {}
+    )
     with database_down():
         response = _http().post("/oauth/token", data, **headers)
     _unavailable(response)
@@ -110,7 +113,7 @@ def test_database_down_at_introspection_is_503(tokens, machine):
 @pytest.mark.parametrize("who", ["public", "confidential"])
 def test_revocation_never_answers_200_unless_it_committed(public_client, tokens, machine, who):
     data = {"token": tokens["refresh_token"]}
-    headers = {}
+    headers: dict[str, Any] = {}
     if who == "public":
         data["client_id"] = public_client.client_id
     else:
