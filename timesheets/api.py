@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from apis.authentication import BearerTokenAuthentication
+from apis.authentication import BearerTokenAuthentication, token_principal
 from apis.permissions import HasRequiredScopes
 from clients.models import Client
 
@@ -58,7 +58,7 @@ class TimesheetsApi(APIView):
 
     def person(self) -> User:
         """The person the token speaks for; machine tokens only reach the bulk endpoints."""
-        principal = self.request.user
+        principal = token_principal(self.request)
         if principal.is_machine:
             raise exceptions.PermissionDenied(
                 "This operation is for people; batch clients use /api/timesheets/bulk."
@@ -69,7 +69,7 @@ class TimesheetsApi(APIView):
         return user
 
     def is_approver(self) -> bool:
-        return APPROVE in self.request.user.scopes
+        return APPROVE in token_principal(self.request).scopes
 
     def handle_exception(self, exc: Exception) -> Response:
         # Service errors speak Django; answer them in the API's terms.
@@ -121,9 +121,8 @@ class TimesheetListApi(TimesheetsApi):
     def post(self, request: Request) -> Response:
         data = EntryWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        source = (
-            Entry.Source.MOBILE if selectors.client_is_native(request.user.client_id) else Entry.Source.WEB
-        )
+        native = selectors.client_is_native(token_principal(request).client_id)
+        source = Entry.Source.MOBILE if native else Entry.Source.WEB
         entry = services.entry_create(worker=self.person(), source=source, **data.validated_data)
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
@@ -189,9 +188,10 @@ class BulkUploadApi(TimesheetsApi):
     parser_classes = [JSONParser, CsvParser]
 
     def client(self) -> Client:
-        if not self.request.user.is_machine:
+        principal = token_principal(self.request)
+        if not principal.is_machine:
             raise exceptions.PermissionDenied("Bulk upload is for batch (machine-to-machine) clients.")
-        client = selectors.client_by_client_id(self.request.user.client_id)
+        client = selectors.client_by_client_id(principal.client_id)
         if client is None:  # deleted since the token was issued
             raise exceptions.NotFound()
         return client
@@ -227,9 +227,10 @@ class BulkJobApi(TimesheetsApi):
 
     @extend_schema(responses=BulkJobSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        if not request.user.is_machine:
+        principal = token_principal(request)
+        if not principal.is_machine:
             raise exceptions.NotFound("No such job.")
-        job = selectors.bulk_job_of_client(pk=pk, client_id=request.user.client_id)
+        job = selectors.bulk_job_of_client(pk=pk, client_id=principal.client_id)
         if job is None:
             raise exceptions.NotFound("No such job.")
         return Response(BulkJobSerializer(job).data)

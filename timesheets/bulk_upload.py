@@ -6,6 +6,7 @@ worker's side is ``bulk_import``).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -66,5 +67,5 @@ def bulk_rows_validate(
 def bulk_job_create(*, client: Client, rows: list[dict[str, Any]]) -> BulkJob:
     """Store validated rows and have a worker import them after commit."""
     job = BulkJob.objects.create(client=client, rows=rows, total=len(rows))
-    tasks.bulk_import.delay_on_commit(job.pk)
+    transaction.on_commit(partial(tasks.bulk_import.delay, job.pk))
     return job

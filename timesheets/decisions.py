@@ -6,6 +6,7 @@ This module enqueues the rejection email, so it imports ``tasks``; ``tasks`` nev
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -41,7 +42,7 @@ def entry_decide(*, entry: Entry, approver: User, approve: bool, reason: str = "
     entry.decided_at = timezone.now()
     entry.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"])
     if not approve:
-        tasks.send_rejection_email.delay_on_commit(entry.pk)
+        transaction.on_commit(partial(tasks.send_rejection_email.delay, entry.pk))
     return entry
 
 

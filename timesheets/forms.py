@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,8 +18,11 @@ def week_days(monday: datetime.date) -> list[datetime.date]:
     return [monday + datetime.timedelta(days=offset) for offset in range(7)]
 
 
-def _project_field(**kwargs) -> forms.Field:
-    return Entry._meta.get_field("project").formfield(**kwargs)
+def _project_field(**kwargs: Any) -> forms.Field:
+    field = Entry._meta.get_field("project").formfield(**kwargs)
+    if field is None:  # only a model field that is not editable has none
+        raise TypeError("Entry.project has no form field.")
+    return field
 
 
 class EntryForm(forms.Form):
@@ -33,7 +37,9 @@ class EntryForm(forms.Form):
 
     def __init__(self, *args, monday: datetime.date, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["date"].choices = [(day.isoformat(), f"{day:%a %d %b}") for day in week_days(monday)]
+        # The declared field above; ``fields`` is typed as plain Fields.
+        date = cast(forms.TypedChoiceField, self.fields["date"])
+        date.choices = [(day.isoformat(), f"{day:%a %d %b}") for day in week_days(monday)]
 
     def clean_hours(self) -> Decimal:
         # The service's own rule (a quarter hour, more than 0, at most 24), checked here too so

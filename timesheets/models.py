@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.db import models
@@ -62,8 +63,12 @@ class Entry(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(minutes__gt=0, minutes__lte=MINUTES_PER_DAY)
-                & Exact(Mod("minutes", 15), 0),
+                # Q & a lookup is a Q (Django combines any conditional expression); django-stubs
+                # types Q.__and__ for a Q only and falls back to the lookup's Combinable.
+                condition=cast(
+                    models.Q,
+                    models.Q(minutes__gt=0, minutes__lte=MINUTES_PER_DAY) & Exact(Mod("minutes", 15), 0),
+                ),
                 name="timesheets_entry_quarter_hours",
             ),
             models.UniqueConstraint(

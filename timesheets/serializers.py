@@ -9,12 +9,17 @@ from rest_framework import serializers
 
 from .models import MAX_BULK_ROWS, BulkJob, Entry
 
-HOURS = {"max_digits": 4, "decimal_places": 2, "min_value": Decimal("0.25"), "max_value": Decimal("24")}
+
+def _hours_field(**kwargs: Any) -> serializers.DecimalField:
+    """Hours as the API reads and writes them: 0.25 to 24, two decimals."""
+    return serializers.DecimalField(
+        max_digits=4, decimal_places=2, min_value=Decimal("0.25"), max_value=Decimal("24"), **kwargs
+    )
 
 
 class EntrySerializer(serializers.ModelSerializer):
     worker = serializers.EmailField(source="worker.email", read_only=True)
-    hours = serializers.DecimalField(**HOURS, read_only=True)
+    hours = _hours_field(read_only=True)
     decided_by = serializers.EmailField(source="decided_by.email", read_only=True, default=None)
 
     class Meta:
@@ -43,7 +48,7 @@ class EntryWriteSerializer(serializers.Serializer):
 
     date = serializers.DateField()
     project = serializers.CharField(max_length=100, trim_whitespace=True)
-    hours = serializers.DecimalField(**HOURS)
+    hours = _hours_field()
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -71,7 +76,7 @@ class BulkRowSerializer(serializers.Serializer):
     worker = serializers.EmailField(help_text="The worker's email address.")
     date = serializers.DateField()
     project = serializers.CharField(max_length=100)
-    hours = serializers.DecimalField(**HOURS)
+    hours = _hours_field()
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
@@ -90,7 +95,10 @@ def bulk_rows_parse(rows: list[Any]) -> tuple[dict[int, dict[str, Any]], dict[in
 
 
 class BulkUploadSerializer(serializers.Serializer):
-    rows = BulkRowSerializer(many=True, allow_empty=False, max_length=MAX_BULK_ROWS)
+    # What many=True builds, spelled out: the stub's Serializer takes no list arguments.
+    rows: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=BulkRowSerializer(), allow_empty=False, max_length=MAX_BULK_ROWS
+    )
 
 
 class BulkJobSerializer(serializers.ModelSerializer):

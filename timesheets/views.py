@@ -86,9 +86,10 @@ class Day:
 def _week_context(user: User, monday: datetime.date) -> dict[str, object]:
     entries = list(selectors.week_entries(worker=user, monday=monday))
     today = timezone.localdate()
+    sunday = monday + datetime.timedelta(days=6)
     context: dict[str, object] = {
         "monday": monday,
-        "sunday": monday + datetime.timedelta(days=6),
+        "sunday": sunday,
         "today": today,
         "days": [Day(day, [entry for entry in entries if entry.date == day]) for day in week_days(monday)],
         "week_hours": _hours(sum(entry.minutes for entry in entries)),
@@ -99,7 +100,7 @@ def _week_context(user: User, monday: datetime.date) -> dict[str, object]:
     except OverflowError:  # the calendar's first or last week: no link past it
         context["previous"] = context["next"] = None
     # Today's date when it is in this week: the day people most often log.
-    context["new_entry_day"] = today if monday <= today <= context["sunday"] else monday
+    context["new_entry_day"] = today if monday <= today <= sunday else monday
     return context
 
 

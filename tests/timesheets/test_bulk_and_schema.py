@@ -130,6 +130,7 @@ def test_a_job_is_visible_to_its_client_only(
 
     url = _upload(batch_token, _rows(worker), capture=django_capture_on_commit_callbacks)["Location"]
     other, secret = client_create(app_type=Client.AppType.M2M, name="Other batch")
+    assert secret is not None  # a confidential client gets one
     client_grant_set(client=other, api=timesheets_api, scopes=["create:timesheets"])
     other_token = client_credentials(other.client_id, secret, audience=timesheets_api.identifier).json()[
         "access_token"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -17,7 +18,9 @@ from timesheets.models import BulkJob, Entry
 from .conftest import MONDAY, make_entry
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
+# Extra WSGI environ for the test client; typed Any like its **extra, so that mypy does not
+# match the values against the client's named parameters.
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
 WEEK = reverse("timesheets:week", args=[MONDAY])
 ADD = reverse("timesheets:entry_create", args=[MONDAY])
 
