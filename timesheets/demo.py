@@ -1,7 +1,9 @@
-"""ABC Inc.'s Timesheets API, its scopes and its roles and groups, for ``manage.py seed_demo``.
+"""ABC Inc.'s Timesheets demo for ``manage.py seed_demo``: the API and its scopes, its two
+applications (mobile and batch), its roles and groups.
 
-The seed lives here rather than in ``apis`` and ``authz`` because it is the Timesheets API's
-data: it names this app's scopes, and those apps stand below this one and may not import it.
+The seed lives here rather than in ``apis``, ``clients`` and ``authz`` because it is the
+Timesheets API's data: it names this app's scopes, and those apps stand below this one and
+may not import it.
 """
 
 from __future__ import annotations
@@ -23,10 +25,17 @@ from authz.services import (
     role_create,
     role_set_permissions,
 )
+from clients.models import Client
+from clients.services import client_create, client_grant_set, client_update
 
 from . import scopes
+from .selectors import client_by_client_id
 
 TIMESHEETS_API = "https://timesheets.abcinc.example/api"
+MOBILE_CLIENT_ID = "timesheets-mobile"
+BATCH_CLIENT_ID = "timesheets-batch"
+MOBILE_CALLBACKS = ["com.abcinc.timesheets://callback", "http://127.0.0.1/callback"]
+BATCH_SCOPES = [scopes.CREATE, scopes.READ]
 
 ROLES: dict[str, tuple[str, list[str]]] = {
     "Timesheet User": (
@@ -88,3 +97,50 @@ def seed_roles_and_groups(*, api: Api, workers: list[User], managers: list[User]
         group_add_member(actor=None, group=all_staff, user=user)
     for user in managers:
         group_add_member(actor=None, group=managers_group, user=user)
+
+
+@transaction.atomic
+def seed_timesheets_clients(*, api: Api, batch_secret: str | None) -> str | None:
+    """Create or update "Timesheets Mobile" and "Timesheets Batch"; return a new batch secret.
+
+    With ``batch_secret`` the batch client gets it. Without, a batch client created now gets
+    a generated secret (returned, to be shown once); an existing one keeps its own.
+    """
+    _seed_mobile_client()
+    return _seed_batch_client(api=api, batch_secret=batch_secret)
+
+
+def _seed_mobile_client() -> None:
+    settings: dict[str, Any] = {
+        "name": "Timesheets Mobile",
+        "description": "ABC Inc.'s mobile app for logging time.",
+        "redirect_uris": MOBILE_CALLBACKS,
+        "first_party": True,
+    }
+    mobile = client_by_client_id(MOBILE_CLIENT_ID)
+    if mobile is None:
+        client_create(app_type=Client.AppType.NATIVE, client_id=MOBILE_CLIENT_ID, **settings)
+    else:
+        client_update(client=mobile, **settings)
+
+
+def _seed_batch_client(*, api: Api, batch_secret: str | None) -> str | None:
+    settings: dict[str, Any] = {
+        "name": "Timesheets Batch",
+        "description": "Nightly import of timesheets from payroll.",
+    }
+    generated = None
+    batch = client_by_client_id(BATCH_CLIENT_ID)
+    if batch is None:
+        batch, generated = client_create(
+            app_type=Client.AppType.M2M, client_id=BATCH_CLIENT_ID, client_secret=batch_secret, **settings
+        )
+        if batch_secret is not None:
+            generated = None
+    else:
+        client_update(client=batch, **settings)
+        if batch_secret is not None:
+            batch.client_secret = batch_secret
+            batch.save(update_fields=["client_secret", "updated"])
+    client_grant_set(client=batch, api=api, scopes=BATCH_SCOPES)
+    return generated

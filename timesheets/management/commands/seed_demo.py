@@ -10,8 +10,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import DEMO_PEOPLE, seed_users
 from accounts.models import User
-from clients.demo import BATCH_CLIENT_ID, MOBILE_CLIENT_ID, seed_timesheets_clients
-from timesheets.demo import seed_roles_and_groups, seed_timesheets_api
+from timesheets.demo import (
+    BATCH_CLIENT_ID,
+    MOBILE_CLIENT_ID,
+    seed_roles_and_groups,
+    seed_timesheets_api,
+    seed_timesheets_clients,
+)
 
 MIN_CLIENT_SECRET_LENGTH = 32
 
