@@ -7,13 +7,14 @@ that guessing is throttled before the deliberately slow secret checks saturate t
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+from .checksums import token_checksum
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Limit:
         window = int(time.time() // self.seconds)
         # The subject comes from the request (a client id, an address): hashed, it cannot
         # make an overlong or malformed cache key.
-        digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+        digest = token_checksum(subject)[:32]
         return f"throttle:{self.name}:{digest}:{window}", self.seconds - int(time.time() % self.seconds)
 
     def exceeded(self, subject: str) -> int | None:

@@ -3,9 +3,9 @@ with the scope each operation needs taken from the view's ``required_scopes``.""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.urls import reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+from accounts.issuer import issuer_url
 
 from .selectors import api_by_identifier
 
@@ -15,16 +15,15 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     name = "oauth2"
 
     def get_security_definition(self, auto_schema):
-        issuer = settings.OIDC_ISSUER.rstrip("/")
         api = api_by_identifier(auto_schema.view.audience)
         scopes = {scope.value: scope.description for scope in api.scopes.all()} if api else {}
-        token_url = issuer + reverse("oauth2_provider:token")
+        token_url = issuer_url("oauth2_provider:token")
         return {
             "type": "oauth2",
             "description": f"Access tokens for the audience {auto_schema.view.audience}.",
             "flows": {
                 "authorizationCode": {
-                    "authorizationUrl": issuer + reverse("oauth2_provider:authorize"),
+                    "authorizationUrl": issuer_url("oauth2_provider:authorize"),
                     "tokenUrl": token_url,
                     "scopes": scopes,
                 },

@@ -23,6 +23,7 @@ from accounts.dashboard import (
     wants_fragment,
 )
 from accounts.decorators import admin_required, staff_required
+from accounts.issuer import issuer_url
 
 from . import selectors, services
 from .forms import ApiCreateForm, ApiSettingsForm, ScopeForm
@@ -67,7 +68,7 @@ def _tab_url(api: Api, tab: str) -> str:
 
 
 def _jwks_url() -> str:
-    return settings.OIDC_ISSUER.rstrip("/") + reverse("oauth2_provider:jwks-info")
+    return issuer_url("oauth2_provider:jwks-info")
 
 
 def _scope_edit_form(scope: Scope, data: QueryDict | None = None) -> ScopeForm:
