@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, cast
 
 from django import forms
+from django.db import models
+from django.forms.boundfield import BoundWidget
 
 from apis.models import Api
 
@@ -14,8 +17,12 @@ from .types import PROFILES, AppType, AuthMethod
 MAX_REFRESH_LIFETIME = 365 * DAY
 
 
-def _client_field(name: str, **kwargs) -> forms.Field:
-    return Client._meta.get_field(name).formfield(**kwargs)
+def _client_field(name: str, **kwargs: Any) -> forms.Field:
+    # get_field may also answer a relation or a generic key; every name here is a column.
+    field = cast(models.Field, Client._meta.get_field(name)).formfield(**kwargs)
+    if field is None:  # only a model field that is not editable has none
+        raise TypeError(f"Client.{name} has no form field.")
+    return field
 
 
 class UrlListField(forms.CharField):
@@ -36,7 +43,7 @@ class UrlListField(forms.CharField):
         items = value.split() if isinstance(value, str) else value
         return "\n".join(items)
 
-    def to_python(self, value: str | None) -> list[str]:
+    def to_python(self, value: str | None) -> list[str]:  # type: ignore[override]  # a list, not a str
         return (value or "").split()
 
 
@@ -57,11 +64,11 @@ class ClientCreateForm(forms.Form):
     )
     redirect_uris = UrlListField(label="Allowed callback URLs", help_text=CALLBACKS_HELP)
 
-    def type_choices(self) -> list[tuple[forms.BoundWidget, str]]:
+    def type_choices(self) -> list[tuple[BoundWidget, str]]:
         """Each type's radio button with the profile's summary, for the type picker."""
         return [(radio, PROFILES[radio.data["value"]].summary) for radio in self["app_type"]]
 
-    def create_kwargs(self) -> dict[str, object]:
+    def create_kwargs(self) -> dict[str, Any]:
         """The cleaned values for client_create.
 
         A machine-to-machine application has no callbacks: whatever the (hidden) textarea
@@ -135,9 +142,8 @@ class ClientSettingsForm(forms.Form):
             del self.fields["token_endpoint_auth_method"]
         else:
             # The type's methods only, its default first.
-            self.fields["token_endpoint_auth_method"].choices = [
-                (method, AuthMethod(method).label) for method in profile.auth_methods
-            ]
+            methods = cast(forms.ChoiceField, self.fields["token_endpoint_auth_method"])
+            methods.choices = [(method, AuthMethod(method).label) for method in profile.auth_methods]
 
     def settings(self) -> dict[str, object]:
         """The cleaned values that client_update may change."""
@@ -157,9 +163,10 @@ class GrantForm(forms.Form):
         self.api = api
         # Sorted here rather than in SQL, so that a prefetched scopes list serves every row.
         self.api_scopes = sorted(api.scopes.all(), key=lambda scope: scope.value)
-        self.fields["scopes"].choices = [(scope.value, scope.value) for scope in self.api_scopes]
+        scopes = cast(forms.MultipleChoiceField, self.fields["scopes"])
+        scopes.choices = [(scope.value, scope.value) for scope in self.api_scopes]
 
-    def scope_boxes(self) -> list[tuple[forms.BoundWidget, str]]:
+    def scope_boxes(self) -> list[tuple[BoundWidget, str]]:
         """Each scope's checkbox with its description."""
         descriptions = {scope.value: scope.description for scope in self.api_scopes}
         return [(box, descriptions[box.data["value"]]) for box in self["scopes"]]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.forms.boundfield import BoundWidget
 
 from accounts.models import User
 from accounts.selectors import user_list
@@ -12,6 +16,11 @@ from apis.selectors import api_list
 from authz.models import Group, Role
 from clients.models import Client
 from clients.selectors import client_list
+
+
+def _choice(form: forms.Form, name: str) -> forms.ModelChoiceField:
+    """The declared model choice field ``name`` of ``form`` (``fields`` holds plain Fields)."""
+    return cast(forms.ModelChoiceField, form.fields[name])
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -64,9 +73,9 @@ class PermissionsForm(forms.Form):
     def for_role(cls, role: Role, data=None) -> PermissionsForm:
         return cls(data, initial={"permissions": list(role.permissions.values_list("pk", flat=True))})
 
-    def by_api(self) -> list[tuple[Api, list[tuple[forms.BoundWidget, Scope]]]]:
+    def by_api(self) -> list[tuple[Api, list[tuple[BoundWidget, Scope]]]]:
         """The checkboxes grouped by API (one fieldset each), each with its scope."""
-        fieldsets: list[tuple[Api, list[tuple[forms.BoundWidget, Scope]]]] = []
+        fieldsets: list[tuple[Api, list[tuple[BoundWidget, Scope]]]] = []
         for box in self["permissions"]:
             scope = box.data["value"].instance
             if not fieldsets or fieldsets[-1][0].pk != scope.api_id:
@@ -87,7 +96,7 @@ class RolePickForm(forms.Form):
     def __init__(self, group: Group, data=None) -> None:
         super().__init__(data, auto_id="id_add_role_%s")
         # The roles the group does not hold yet: adding one it holds would change nothing.
-        self.fields["role"].queryset = Role.objects.exclude(groups=group).order_by("name")
+        _choice(self, "role").queryset = Role.objects.exclude(groups=group).order_by("name")
 
 
 class SubgroupForm(forms.Form):
@@ -99,7 +108,7 @@ class SubgroupForm(forms.Form):
         super().__init__(data, auto_id="id_add_subgroup_%s")
         # Groups that already contain this one stay listed: nesting them is refused by
         # group_nest with the reason (a cycle), which the page shows next to this field.
-        self.fields["subgroup"].queryset = (
+        _choice(self, "subgroup").queryset = (
             Group.objects.exclude(pk=group.pk).exclude(parent_groups=group).order_by("name")
         )
 
@@ -118,7 +127,8 @@ class WhoCanForm(forms.Form):
         by_api: dict[int, tuple[str, list[tuple[int, str]]]] = {}
         for scope in self.scopes.values():
             by_api.setdefault(scope.api_id, (scope.api.name, []))[1].append((scope.pk, scope.value))
-        self.fields["scope"].choices = [("", "Choose a permission…"), *by_api.values()]
+        scope_field = cast(forms.TypedChoiceField, self.fields["scope"])
+        scope_field.choices = [("", "Choose a permission…"), *by_api.values()]
 
     def clean_scope(self) -> Scope:
         return self.scopes[self.cleaned_data["scope"]]
@@ -127,8 +137,12 @@ class WhoCanForm(forms.Form):
 # --- Users ------------------------------------------------------------------------------------
 
 
-def _user_field(name: str, **kwargs) -> forms.Field:
-    return User._meta.get_field(name).formfield(**kwargs)
+def _user_field(name: str, **kwargs: Any) -> forms.Field:
+    # get_field may also answer a relation or a generic key; every name here is a column.
+    field = cast(models.Field, User._meta.get_field(name)).formfield(**kwargs)
+    if field is None:  # only a model field that is not editable has none
+        raise TypeError(f"User.{name} has no form field.")
+    return field
 
 
 class ProfileForm(forms.Form):
@@ -142,7 +156,7 @@ class ProfileForm(forms.Form):
 
     def __init__(self, person: User, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["manager"].queryset = User.objects.exclude(pk=person.pk).order_by("email")
+        _choice(self, "manager").queryset = User.objects.exclude(pk=person.pk).order_by("email")
 
     @classmethod
     def for_user(cls, person: User, data=None) -> ProfileForm:
@@ -156,7 +170,7 @@ class RoleAssignForm(forms.Form):
 
     def __init__(self, person: User, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].queryset = Role.objects.exclude(users=person).order_by("name")
+        _choice(self, "role").queryset = Role.objects.exclude(users=person).order_by("name")
 
 
 class GroupAddForm(forms.Form):
@@ -164,7 +178,7 @@ class GroupAddForm(forms.Form):
 
     def __init__(self, person: User, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["group"].queryset = Group.objects.exclude(members=person).order_by("name")
+        _choice(self, "group").queryset = Group.objects.exclude(members=person).order_by("name")
 
 
 # --- Rules ------------------------------------------------------------------------------------
@@ -215,9 +229,9 @@ class PreviewForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = user_list()
-        self.fields["client"].queryset = client_list()
-        self.fields["api"].queryset = api_list()
+        _choice(self, "user").queryset = user_list()
+        _choice(self, "client").queryset = client_list()
+        _choice(self, "api").queryset = api_list()
 
     def clean_scopes(self) -> list[str]:
         return self.cleaned_data["scopes"].split()
@@ -242,8 +256,10 @@ class ImportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocapitalize": "off"}),
     )
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # Form.clean returns cleaned_data itself; its stub says None too (an override may).
+        cleaned = self.cleaned_data
         upload, text = cleaned.get("file"), cleaned.get("text", "")
         if upload and text.strip():
             raise ValidationError("Choose a file or paste the JSON, not both.")
