@@ -31,6 +31,7 @@ def test_creating_an_api_in_the_dashboard_is_audited(staff_client_at_address):
     assert entry.actor_label == "admin@abcinc.example"
     assert entry.ip == "203.0.113.7"
     assert entry.target_id == str(api.pk)
+    assert entry.after is not None
     assert entry.after["identifier"] == "https://reports.abcinc.example/api"
 
 
@@ -40,6 +41,7 @@ def test_settings_changes_record_before_and_after(staff_client, timesheets_api):
         {"name": "Timesheets", "token_lifetime": "3600", "allow_offline_access": "on"},
     )
     entry = AuditEntry.objects.get(action="api.update")
+    assert entry.before is not None and entry.after is not None
     assert entry.before["token_lifetime"] == 86400
     assert entry.after["token_lifetime"] == 3600
     assert entry.before["name"] == "Timesheets API"
@@ -47,6 +49,7 @@ def test_settings_changes_record_before_and_after(staff_client, timesheets_api):
 
 def test_rotating_a_client_secret_is_audited_without_the_secret(staff_client):
     client, old = client_create(app_type=Client.AppType.M2M, name="Batch")
+    assert old is not None  # a machine client is confidential: it has a secret
     response = staff_client.post(
         f"/dashboard/applications/{client.pk}/credentials/rotate/", {"confirm": "on"}
     )

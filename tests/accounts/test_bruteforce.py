@@ -91,6 +91,7 @@ def test_failures_and_lockouts_are_security_events(user, settings):
     assert failures.count() == settings.AXES_FAILURE_LIMIT
     assert {entry.ip for entry in failures} == {"203.0.113.80"}
     lockout = AuditEntry.objects.get(action="security.lockout")
+    assert lockout.after is not None
     assert lockout.after["username"] == user.email
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -9,7 +10,10 @@ from accounts.models import User
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/users/"}
+HTMX: dict[str, Any] = {
+    "HTTP_HX_REQUEST": "true",
+    "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/users/",
+}
 
 
 @pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/users/"])

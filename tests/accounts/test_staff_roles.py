@@ -44,6 +44,7 @@ def test_auditors_change_nothing_and_the_attempt_is_audited(auditor):
     assert not Api.objects.exists()
     denial = AuditEntry.objects.get(action="security.dashboard_denied")
     assert denial.actor_label == auditor.email
+    assert denial.after is not None
     assert denial.after["path"] == "/dashboard/apis/new/"
 
 

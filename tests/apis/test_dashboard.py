@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from http import HTTPStatus
+from typing import Any
 
 import jwt
 import pytest
@@ -18,7 +19,7 @@ from apis.tokens import ApiSigning, mint_access_token
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/apis/"}
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/apis/"}
 ISSUER = "http://testserver"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -16,7 +17,10 @@ from authz.models import Group, GroupNesting, Role
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/roles/"}
+HTMX: dict[str, Any] = {
+    "HTTP_HX_REQUEST": "true",
+    "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/roles/",
+}
 
 
 @pytest.fixture
@@ -244,6 +248,7 @@ def test_set_permissions_with_htmx_returns_only_the_fragment(staff_client, staff
     assert set(role.permissions.all()) == {read, create}
     entry = _audited("role.permissions")
     assert entry.actor == staff_user
+    assert entry.after is not None
     assert entry.after["permissions"] == [
         "https://timesheets.abcinc.example/api create:timesheets",
         "https://timesheets.abcinc.example/api read:timesheets",

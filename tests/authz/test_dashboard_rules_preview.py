@@ -86,8 +86,11 @@ def test_moving_a_rule_reorders_them_and_is_audited(staff_client, staff_user, ru
     assert response.redirect_chain == [("/dashboard/rules/", HTTPStatus.FOUND)]
     assert "“deny_deactivated_users” moved down." in response.content.decode()
     assert _order() == [ROLES_AND_GROUPS, DENY]
-    moves = AuditEntry.objects.filter(action="rule.update", actor=staff_user)
-    assert sorted((entry.target_label, entry.after["position"]) for entry in moves) == [
+    moves = []
+    for entry in AuditEntry.objects.filter(action="rule.update", actor=staff_user):
+        assert entry.after is not None
+        moves.append((entry.target_label, entry.after["position"]))
+    assert sorted(moves) == [
         (ROLES_AND_GROUPS, 0),
         (DENY, 1),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -28,7 +29,10 @@ pytestmark = pytest.mark.django_db
 
 RefreshToken = get_refresh_token_model()
 AccessToken = get_access_token_model()
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/people/"}
+HTMX: dict[str, Any] = {
+    "HTTP_HX_REQUEST": "true",
+    "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/people/",
+}
 
 
 @pytest.fixture
@@ -250,6 +254,7 @@ def test_profile_edit_is_saved_and_audited(staff_client, user, staff_user):
     assert (user.name, user.worker_type, user.manager) == ("Alice Anders-Brown", "contractor", staff_user)
     entry = AuditEntry.objects.get(action="user.update")
     assert entry.target_id == str(user.pk)
+    assert entry.before is not None and entry.after is not None
     assert entry.before["name"] == "Alice Anders" and entry.after["name"] == "Alice Anders-Brown"
     assert entry.before["manager"] is None and entry.after["manager"] == staff_user.email
 
@@ -304,6 +309,7 @@ def test_consent_revoke(staff_client, user, public_client, timesheets_api):
     assert not Consent.objects.filter(pk=consent.pk).exists()
     entry = AuditEntry.objects.get(action="consent.revoke")
     assert entry.target_id == str(user.pk)
+    assert entry.before is not None
     assert entry.before["client"] == public_client.client_id
 
 
@@ -364,6 +370,7 @@ def test_refresh_tokens_are_listed_by_application_and_can_be_revoked(
     assert _refresh(public_client.client_id, tokens["refresh_token"]).json()["error"] == "invalid_grant"
     entry = AuditEntry.objects.get(action="refresh_token.revoke")
     assert entry.target_id == str(user.pk)
+    assert entry.before is not None
     assert entry.before["client"] == public_client.client_id
 
     # Already revoked: nothing left to revoke.

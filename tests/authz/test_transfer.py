@@ -7,6 +7,7 @@ import html
 import json
 import re
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -32,7 +33,10 @@ from tests.oauth import TIMESHEETS_API
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/transfer/"}
+HTMX: dict[str, Any] = {
+    "HTTP_HX_REQUEST": "true",
+    "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/transfer/",
+}
 DENY = "authz.rules.deny_deactivated_users"
 ROLES_AND_GROUPS = "authz.rules.add_roles_and_groups"
 
@@ -69,7 +73,8 @@ def configured(user, bob, timesheets_api) -> None:
     rule_update(actor=None, rule=rules[ROLES_AND_GROUPS], enabled=False, position=0)
 
 
-EXPORTED = {
+# Mixed JSON values: the tests index into its lists and dicts.
+EXPORTED: dict[str, Any] = {
     "version": 1,
     "roles": [
         {
@@ -348,6 +353,7 @@ def test_upload_shows_the_diff_then_apply_writes_it(staff_client, configured, st
     assert Role.objects.get(name="Timesheet Approver").description == "Approves <b>time</b>"
     entry = AuditEntry.objects.get(action="role.update")
     assert entry.actor == staff_user
+    assert entry.after is not None
     assert entry.after["description"] == "Approves <b>time</b>"
 
 

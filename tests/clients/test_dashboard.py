@@ -7,6 +7,7 @@ import html
 import re
 import shlex
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
@@ -23,7 +24,10 @@ from tests.oauth import ISSUER, MOBILE_CALLBACK, consent_fields, redirect_params
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/applications/"}
+HTMX: dict[str, Any] = {
+    "HTTP_HX_REQUEST": "true",
+    "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/applications/",
+}
 WEB_CALLBACK = "https://timesheets.abcinc.example/callback"
 
 
@@ -37,14 +41,18 @@ def native_app() -> Client:
 
 @pytest.fixture
 def web_app() -> tuple[Client, str]:
-    return services.client_create(
+    client, secret = services.client_create(
         app_type=Client.AppType.REGULAR_WEB, name="Timesheets Web", redirect_uris=[WEB_CALLBACK]
     )
+    assert secret is not None  # a confidential application has one
+    return client, secret
 
 
 @pytest.fixture
 def m2m_app() -> tuple[Client, str]:
-    return services.client_create(app_type=Client.AppType.M2M, name="Payroll Batch")
+    client, secret = services.client_create(app_type=Client.AppType.M2M, name="Payroll Batch")
+    assert secret is not None  # a confidential application has one
+    return client, secret
 
 
 @pytest.fixture
@@ -208,6 +216,7 @@ def test_create_shows_the_credentials_once(
         assert "it has none" in content
         assert "PKCE" in content
     else:
+        assert match is not None
         secret = match.group(1)
         assert "Copy it now: it will not be shown again." in content
         assert len(secret) >= 40
@@ -305,7 +314,9 @@ def test_settings_tab_shows_the_type_fields(staff_client, native_app, web_app, m
     assert fields["m2m"] == common | {"token_endpoint_auth_method"}
 
     page = _content(staff_client.get(f"/dashboard/applications/{web_app[0].pk}/?tab=settings"))
-    methods = re.search(r'<select name="token_endpoint_auth_method".*?</select>', page, re.DOTALL).group(0)
+    select = re.search(r'<select name="token_endpoint_auth_method".*?</select>', page, re.DOTALL)
+    assert select is not None
+    methods = select.group(0)
     assert re.findall(r'value="([^"]*)"', methods) == ["client_secret_basic", "client_secret_post"]
     # The callbacks are one URL per line.
     assert f">\n{WEB_CALLBACK}</textarea>" in page
@@ -471,7 +482,9 @@ def test_secret_rotation_needs_confirmation(staff_client, web_app):
     assert response.status_code == HTTPStatus.OK
     assert "no-store" in response["Cache-Control"]
     content = _content(response)
-    new = re.search(r'<code class="secret" id="client-secret">([^<]+)</code>', content).group(1)
+    shown = re.search(r'<code class="secret" id="client-secret">([^<]+)</code>', content)
+    assert shown is not None
+    new = shown.group(1)
     assert "Copy it now: it will not be shown again." in content
     assert "Secret rotated." in content
     client.refresh_from_db()
@@ -610,7 +623,8 @@ def _run_curl(command: str, **env: str):
     assert words[:3] == ["curl", "--request", "POST"]
     url, options = words[3], words[4:]
     assert url == f"{ISSUER}/oauth/token"
-    data, headers = {}, {}
+    data: dict[str, str] = {}
+    headers: dict[str, Any] = {}
     for option, value in zip(options[::2], options[1::2], strict=True):
         name, _, field = value.partition("=")
         if option == "--user":

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -27,7 +28,7 @@ from clients.models import Client
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/"}
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/dashboard/"}
 
 
 @pytest.fixture
