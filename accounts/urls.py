@@ -1,15 +1,17 @@
-"""The URLs of ``accounts``: sign-in, the account page, its dashboard pages, the audit log."""
+"""The URLs of ``accounts``: sign-in, its dashboard pages, the audit log, and the namespace
+that the account page joins."""
 
 from __future__ import annotations
 
-from django.urls import include, path
+from collections.abc import Sequence
+
+from django.urls import URLPattern, URLResolver, include, path
 
 from . import audit_views, views
 
 accounts_urls = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("account/", views.account_home, name="home"),
     path("dashboard/", views.dashboard_home, name="dashboard"),
     path("dashboard/users/", views.user_list_view, name="user_list"),
     path("dashboard/lockouts/", views.lockout_list, name="lockouts"),
@@ -21,7 +23,16 @@ audit_urls = [
     path("dashboard/audit/", audit_views.audit_list, name="list"),
 ]
 
-urlpatterns = [
-    path("", include((accounts_urls, "accounts"))),
-    path("", include((audit_urls, "audit"))),
-]
+
+def accounts_urlpatterns(*, account_page: Sequence[URLPattern | URLResolver]) -> list[URLResolver]:
+    """Our URLs, with ``account_page`` in the ``accounts`` namespace.
+
+    The account page (``accounts:home``, ``/account/``) shows consents, which belong to an
+    app above us, so it lives there; ``config/urls.py`` passes its URLs in. Django looks a
+    namespaced name up in the first include of that namespace only, so the page's URLs must
+    join this include rather than be included beside it under the same namespace.
+    """
+    return [
+        path("", include(([*accounts_urls, *account_page], "accounts"))),
+        path("", include((audit_urls, "audit"))),
+    ]

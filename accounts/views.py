@@ -1,5 +1,5 @@
-"""The pages of ``accounts``: sign-in and sign-out, the account page, and the dashboard's
-overview, user list and lockouts."""
+"""The pages of ``accounts``: sign-in and sign-out, and the dashboard's overview, user list
+and lockouts (the account page shows consents too, so it lives in ``authz.account``)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .claims import user_claims
 from .dashboard import HtmxHttpRequest, render_page_or_fragment
 from .decorators import staff_required
 from .models import User
@@ -50,12 +48,6 @@ def locked_out(request: HttpRequest, credentials: dict | None = None, *args, **k
 
 class LogoutView(auth_views.LogoutView):
     """Logout is a POST (Django enforces it), so a link or image cannot sign anyone out."""
-
-
-@require_GET
-@login_required
-def account_home(request: HtmxHttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {"claims": user_claims(request.user)})
 
 
 @require_GET

@@ -11,6 +11,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
@@ -18,8 +19,9 @@ from oauth2_provider.models import get_refresh_token_model
 
 from accounts.models import User
 from apis.models import Api, Scope
+from clients.models import Client
 
-from .models import Consent, Group, GroupNesting, Role
+from .models import AccessTokenRecord, Consent, Group, GroupNesting, Role
 
 RoleUser = Role.users.through
 RolePermission = Role.permissions.through
@@ -263,3 +265,15 @@ def user_refresh_tokens(user: User) -> list[Any]:
         if token.idle_expires > now:
             live.append(token)
     return live
+
+
+def user_client_grant_ids(user: User, client: Client) -> set[UUID]:
+    """The grants ``client`` holds for ``user`` through access tokens not yet expired.
+
+    A grant without offline access has no refresh token: its access tokens are all that is
+    left of it, and they say which grant they belong to.
+    """
+    records = AccessTokenRecord.objects.filter(
+        access_token__user=user, access_token__application=client, access_token__expires__gt=timezone.now()
+    )
+    return set(records.values_list("grant_id", flat=True))

@@ -3,6 +3,9 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.urls import accounts_urlpatterns
+from authz import account
+
 urlpatterns = [
     path("", include("authz.oauth.urls")),
     path("api/", include("timesheets.urls")),
@@ -10,7 +13,7 @@ urlpatterns = [
     path("dashboard/apis/", include("apis.urls")),
     path("dashboard/applications/", include("clients.urls")),
     path("dashboard/", include("authz.dashboard.urls")),
-    path("", include("accounts.urls")),
+    path("", include(accounts_urlpatterns(account_page=account.page_urls))),
     path("", RedirectView.as_view(pattern_name="timesheets:week"), name="root"),
 ]
 
