@@ -132,11 +132,27 @@ def _remember_verified(token: str, audience: str, signing: ApiSigning, claims: d
     _verified.put((audience, token_checksum(token)), (signing, claims), ttl=lifetime)
 
 
-def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
-    """Return the claims of a valid access token for ``audience``, else raise InvalidToken."""
+def _verification_key(header: dict[str, Any], signing: ApiSigning) -> Any:
+    """The key ``signing`` says to verify with: the API's secret, or our public key ``kid`` names."""
+    if signing.algorithm == Api.Algorithm.HS256:
+        if header.get("kid") != signing.hs256_kid:
+            raise InvalidToken("The access token was signed with a secret that is no longer valid.")
+        return signing.hs256_secret
+    key = _public_key(str(header.get("kid", "")))
+    if key is None:
+        raise InvalidToken("The access token was signed with an unknown key.")
+    return key
+
+
+def verify_access_token(token: str, *, audience: str, server_endpoint: bool = False) -> dict[str, Any]:
+    """Return the claims of a valid access token for ``audience``, else raise InvalidToken.
+
+    ``audience`` is a registered API's identifier, looked up in the registry, or with
+    ``server_endpoint`` the URL of one of this server's own endpoints (see ``_endpoint_signing``).
+    """
     if len(token) > MAX_TOKEN_BYTES:
         raise InvalidToken("The access token is too large.")
-    signing = api_signing(audience)
+    signing = _endpoint_signing(token, audience) if server_endpoint else api_signing(audience)
     if signing is not None:
         claims = _verified_claims(token, audience, signing)
         if claims is not None:
@@ -158,20 +174,10 @@ def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
     if header.get("alg") != signing.algorithm:
         raise InvalidToken("The access token is not signed with this API's algorithm.")
 
-    key: Any
-    if signing.algorithm == Api.Algorithm.HS256:
-        if header.get("kid") != signing.hs256_kid:
-            raise InvalidToken("The access token was signed with a secret that is no longer valid.")
-        key = signing.hs256_secret
-    else:
-        key = _public_key(str(header.get("kid", "")))
-        if key is None:
-            raise InvalidToken("The access token was signed with an unknown key.")
-
     try:
         claims = jwt.decode(
             token,
-            key,
+            _verification_key(header, signing),
             algorithms=[signing.algorithm],
             audience=audience,
             issuer=settings.OIDC_ISSUER,
@@ -192,3 +198,22 @@ def verify_access_token(token: str, *, audience: str) -> dict[str, Any]:
         raise InvalidToken("The access token has been revoked.")
     _remember_verified(token, audience, signing, claims)
     return claims
+
+
+def _endpoint_signing(token: str, endpoint: str) -> ApiSigning:
+    """How a token for ``endpoint``, one of this server's own (``/userinfo``), is verified.
+
+    A token that is also for an API was signed as that API signs (HS256 with its secret, or
+    RS256); any other with the server's key, as ``mint_access_token`` signs without an API.
+    The API is read from the unverified token only to choose the key: the algorithm comes
+    from its configuration, and the signature and ``aud`` are then checked as for any token.
+    """
+    try:
+        audiences = jwt.decode(token, options={"verify_signature": False}).get("aud")
+    except jwt.InvalidTokenError as error:
+        raise InvalidToken("The access token is malformed.") from error
+    named = [audiences] if isinstance(audiences, str) else audiences if isinstance(audiences, list) else []
+    others = [aud for aud in named if isinstance(aud, str) and aud != endpoint]
+    signing = api_signing(others[0]) if len(others) == 1 else None
+    lifetime = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
+    return signing or ApiSigning(endpoint, Api.Algorithm.RS256, "", lifetime)

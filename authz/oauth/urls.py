@@ -6,11 +6,10 @@ managed in our dashboard.
 """
 
 from django.urls import path
-from oauth2_provider import views as oauth2_views
 
 from apis.views import jwks
 
-from . import discovery, views
+from . import discovery, userinfo, views
 
 app_name = "oauth2_provider"
 
@@ -19,7 +18,7 @@ urlpatterns = [
     path("oauth/token", views.TokenView.as_view(), name="token"),
     path("oauth/revoke", views.RevokeTokenView.as_view(), name="revoke-token"),
     path("oauth/introspect", views.IntrospectTokenView.as_view(), name="introspect"),
-    path("userinfo", oauth2_views.UserInfoView.as_view(), name="user-info"),
+    path("userinfo", userinfo.userinfo, name="user-info"),
     path(
         ".well-known/openid-configuration", discovery.openid_configuration, name="oidc-connect-discovery-info"
     ),
