@@ -199,6 +199,9 @@ def test_revoking_ends_grants_without_a_refresh_token(user_client, user, public_
 
     with pytest.raises(InvalidToken):
         verify_access_token(tokens["access_token"], audience=timesheets_api.identifier)
+    entry = AuditEntry.objects.get(action="grant.revoke")
+    assert entry.actor == user
+    assert entry.before == {"client": public_client.client_id}
 
 
 def test_revoking_leaves_other_peoples_grants_alone(
