@@ -140,3 +140,36 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} {self.kid}"
+
+
+class Revocation(models.Model):
+    """A durable fact that makes access tokens invalid at every API: the source of truth that
+    ``apis.revocation`` consults (through caches that only speed it up).
+
+    A ``grant`` fact refuses every token of one grant (its ``gid``); the others refuse the
+    tokens of a subject issued at or before ``not_before``. A fact is kept until every token
+    it can affect has expired (``expires_at``), then the clean-up task deletes it.
+    """
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", "every token of a grant"
+        USER = "user", "a person's tokens"
+        CLIENT = "client", "an application's tokens"
+        AUDIENCE = "audience", "every token for an API identifier"
+        USER_AUDIENCE = "user-audience", "a person's tokens for one API"
+        CLIENT_AUDIENCE = "client-audience", "an application's tokens for one API"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The grant id, the person's sub, the client id, the API identifier, or "<sub> <identifier>"
+    # and "<client id> <identifier>" for the pairs (identifiers never contain spaces).
+    subject = models.CharField(max_length=600)
+    not_before = models.FloatField(help_text="Tokens issued at or before this (epoch seconds) are refused.")
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "subject"], name="apis_revocation_kind_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject}"

@@ -1,71 +1,181 @@
-"""The revocation list: how a revoked grant, user or client reaches self-contained JWTs.
+"""The revocation list: how a revoked grant, person, client or API reaches self-contained JWTs.
 
-An access token is verified without the database, so revoking one must be visible
-somewhere the resource server looks on every request: the cache (Redis in production,
-shared by every process; local memory otherwise). Three kinds of entries:
+An access token is verified without asking the authorization server, so a revocation must
+be somewhere every API process looks on every request. The database holds it (``Revocation``
+rows, kept until the longest token they can affect has expired): a restart, a cache flush
+or any amount of unrelated traffic cannot bring a revoked token back.
 
-- a revoked **grant** (the ``gid`` claim: one sign-in and its refresh-token family, or one
-  client-credentials token), kept until every token of that grant has expired;
-- a **user** not-before time: tokens of that subject issued earlier are refused (set when a
-  user is deactivated);
-- a **client** not-before time: the same for a client (set when it is deleted).
-
-One cache round trip (``get_many``) per verified token. Entries live as long as the
-longest token could, so an expired entry can only concern expired tokens.
+Each process keeps the answers it read for a short while, tagged with the shared cache's
+*revocation version*. Every revocation writes its row and then, once committed, a new
+version, so with a shared cache (Redis) the next request in any process reads the new
+version, misses its old answers and asks the database: no delay. Without a shared cache the
+version is per process, and another process's answers live at most
+``REVOCATION_CACHE_SECONDS`` (1 s): that is the delay between processes.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from .models import MAX_TOKEN_LIFETIME
+from accounts.caching import TtlCache
 
-PREFIX = "revoked"
-TTL_SECONDS = MAX_TOKEN_LIFETIME + 60
+from .models import MAX_TOKEN_LIFETIME, Revocation
+
+VERSION_KEY = "revocation:version"
+# A fact outlives every token it may concern: the longest lifetime plus verifiers' leeway.
+KEEP_SECONDS = MAX_TOKEN_LIFETIME + 60
+Kind = Revocation.Kind
+Fact = tuple[str, str]  # (kind, subject)
+
+# What this process last read for a fact: its not_before, or None when there is none.
+_answers: TtlCache[tuple[str, str, str], float | None] = TtlCache(
+    "revocation answers", ttl=None, max_entries=50_000
+)
 
 
-def _grant_key(grant_id: str) -> str:
-    return f"{PREFIX}:grant:{grant_id}"
+def pair(subject: str, audience: str) -> str:
+    return f"{subject} {audience}"
 
 
-def _user_key(sub: str) -> str:
-    return f"{PREFIX}:user:{sub}"
+# --- Writing --------------------------------------------------------------------------------
 
 
-def _client_key(client_id: str) -> str:
-    return f"{PREFIX}:client:{client_id}"
+def revoke(facts: Iterable[Fact], *, not_before: float | None = None) -> None:
+    """Refuse the tokens these facts name, issued until now (``not_before``), from now on.
+
+    Durable once the surrounding transaction commits; the new version is published then.
+    """
+    now = time.time()
+    cutoff = now if not_before is None else not_before
+    expires = timezone.now() + timedelta(seconds=KEEP_SECONDS)
+    rows = [
+        Revocation(kind=kind, subject=subject, not_before=cutoff, expires_at=expires)
+        for kind, subject in facts
+    ]
+    if not rows:
+        return
+    Revocation.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["kind", "subject"],
+        update_fields=["not_before", "expires_at"],
+    )
+    # This process forgets at once (it may answer its next request before the commit
+    # callbacks run, or never see them inside a test's transaction); every process, once
+    # the row is committed and can be read.
+    _answers.clear()
+    transaction.on_commit(_publish)
 
 
 def revoke_grant(grant_id: Any) -> None:
     """Refuse every access token of this grant from now on."""
     if grant_id:
-        cache.set(_grant_key(str(grant_id)), 1, TTL_SECONDS)
+        revoke([(Kind.GRANT, str(grant_id))])
 
 
 def revoke_user_tokens(sub: Any) -> None:
-    """Refuse every access token of this subject issued until now."""
-    cache.set(_user_key(str(sub)), time.time(), TTL_SECONDS)
+    """Refuse every access token of this person issued until now."""
+    revoke([(Kind.USER, str(sub))])
 
 
 def revoke_client_tokens(client_id: str) -> None:
     """Refuse every access token of this client issued until now."""
-    cache.set(_client_key(client_id), time.time(), TTL_SECONDS)
+    revoke([(Kind.CLIENT, client_id)])
+
+
+def revoke_audience_tokens(identifier: str) -> None:
+    """Refuse every access token for this API identifier issued until now (an API deleted,
+    or registered again under an identifier that was used before)."""
+    revoke([(Kind.AUDIENCE, identifier)])
+
+
+def revocations_purge() -> int:
+    """Delete the facts that no unexpired token can be concerned by any more; how many."""
+    deleted, _ = Revocation.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted
+
+
+def _publish() -> None:
+    # A fresh random value, never a counter: after a cache flush a counter could come back
+    # to a value some process already holds and hide a change from it.
+    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    _answers.clear()
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+
+def _version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:  # never published, or the cache lost it: start a new one
+        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(VERSION_KEY, "")
+    return str(version)
+
+
+def _facts_of(claims: dict[str, Any]) -> list[Fact]:
+    sub, client_id = str(claims["sub"]), str(claims["client_id"])
+    audiences = claims.get("aud", [])
+    audiences = [audiences] if isinstance(audiences, str) else list(audiences)
+    facts: list[Fact] = [(Kind.USER, sub), (Kind.CLIENT, client_id)]
+    for audience in audiences:
+        facts += [
+            (Kind.AUDIENCE, audience),
+            (Kind.USER_AUDIENCE, pair(sub, audience)),
+            (Kind.CLIENT_AUDIENCE, pair(client_id, audience)),
+        ]
+    if claims.get("gid"):
+        facts.append((Kind.GRANT, str(claims["gid"])))
+    return facts
+
+
+def _not_befores(facts: list[Fact]) -> dict[Fact, float | None]:
+    """Each fact's not_before, from this process's answers or else the database."""
+    version = _version()
+    known: dict[Fact, float | None] = {}
+    missing: list[Fact] = []
+    for fact in facts:
+        found, value = _answers.lookup((version, *fact))
+        if found:
+            known[fact] = value
+        else:
+            missing.append(fact)
+    if missing:
+        wanted = Q()
+        for kind, subject in missing:
+            wanted |= Q(kind=kind, subject=subject)
+        stored = dict.fromkeys(missing, None) | {
+            (kind, subject): not_before
+            for kind, subject, not_before in Revocation.objects.filter(
+                wanted, expires_at__gt=timezone.now()
+            ).values_list("kind", "subject", "not_before")
+        }
+        ttl = settings.REVOCATION_CACHE_SECONDS
+        for fact, value in stored.items():
+            _answers.put((version, *fact), value, ttl=ttl)
+        known |= stored
+    return known
 
 
 def is_revoked(claims: dict[str, Any]) -> bool:
-    """Whether verified ``claims`` belong to a revoked grant, user or client."""
-    keys = [_user_key(str(claims["sub"])), _client_key(str(claims["client_id"]))]
-    if claims.get("gid"):
-        keys.append(_grant_key(str(claims["gid"])))
-    found = cache.get_many(keys)
-    if not found:
-        return False
-    if found.get(keys[-1]) and claims.get("gid"):
-        return True
+    """Whether verified ``claims`` belong to a revoked grant, or to a person, client or API
+    whose tokens issued until a moment were revoked."""
     issued = float(claims["iat"])
-    # A token minted in the same second as the revocation is refused too (iat has no
-    # fractions): a fresh sign-in a second later works again.
-    return any(issued <= float(found[key]) for key in keys[:2] if key in found)
+    for (kind, _subject), not_before in _not_befores(_facts_of(claims)).items():
+        if not_before is None:
+            continue
+        # A token minted in the same second as the revocation is refused too (iat has no
+        # fractions): a fresh sign-in a second later works again.
+        if kind == Kind.GRANT or issued <= not_before:
+            return True
+    return False

@@ -9,6 +9,7 @@ from accounts.models import User
 
 from .keys import signing_key_rotate
 from .models import Api, Scope, SigningKey, generate_hs256_secret
+from .revocation import revoke_audience_tokens
 from .tokens import forget_verification_settings
 
 API_SETTINGS_FIELDS = (
@@ -59,7 +60,10 @@ def api_update(*, api: Api, actor: User | None = None, **fields) -> Api:
 
 @transaction.atomic
 def api_delete(*, api: Api, actor: User | None = None) -> None:
+    """Delete the API; its tokens are refused from now on, even by an API registered again
+    under the same identifier (RS256 tokens share the server's key)."""
     audit_record(actor=actor, action="api.delete", target=api, before=snapshot(api, AUDITED_FIELDS))
+    revoke_audience_tokens(api.identifier)
     api.delete()
     transaction.on_commit(forget_verification_settings)
 

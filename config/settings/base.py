@@ -140,6 +140,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# How long a process trusts the revocation answers it read from the database (apis.revocation).
+# With Redis every revocation is announced to every process at once and this is only a safety
+# net; without it, this is the delay before another process refuses a revoked token.
+REVOCATION_CACHE_SECONDS = float(env_str("REVOCATION_CACHE_SECONDS", "60" if REDIS_URL else "1"))
+
 # Without a broker, tasks run in the caller's process: the embedded default needs no worker.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None

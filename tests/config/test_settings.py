@@ -12,12 +12,13 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "prod-test-key-" + "0123456789abcdefghij" * 3,
     "ALLOWED_HOSTS": "id.abcinc.example",
     "OIDC_ISSUER": "https://id.abcinc.example",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",  # not contacted by `check`
 }
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     # A production process starts from a clean slate: nothing of the test run's own.
-    ours = {"SECRET_KEY", "ALLOWED_HOSTS", "OIDC_ISSUER", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    ours = {"SECRET_KEY", "ALLOWED_HOSTS", "OIDC_ISSUER", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     clean = {k: v for k, v in os.environ.items() if k not in ours}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -35,6 +36,14 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _manage("check", **env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_redis():
+    """Workers must share limits, one-time codes and revocation announcements."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "REDIS_URL"}
+    result = _manage("check", **env)
+    assert result.returncode != 0
+    assert "REDIS_URL must point at the Redis" in result.stderr
 
 
 def test_production_refuses_an_http_issuer():

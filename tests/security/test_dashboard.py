@@ -292,6 +292,7 @@ def _production(script: str) -> dict:
         "SECRET_KEY": "prod-test-key-" + "0123456789abcdefghij" * 3,
         "ALLOWED_HOSTS": "id.abcinc.example",
         "OIDC_ISSUER": "https://id.abcinc.example",
+        "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/15"),  # not contacted here
     }
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()\n" + script],
