@@ -56,6 +56,14 @@ class Client(AbstractApplication):
         validators=[MinValueValidator(60), MaxValueValidator(365 * DAY)],
         help_text="A refresh token unused for this long expires.",
     )
+    may_introspect = models.ManyToManyField(
+        Api,
+        blank=True,
+        related_name="introspecting_clients",
+        verbose_name="may introspect tokens for",
+        help_text="APIs whose access tokens this application may introspect (their resource server); "
+        "any application may introspect its own tokens.",
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"

@@ -207,6 +207,8 @@ def _render_detail(
         context["grant_forms"] = _grant_forms(client, context.get("grant"))
     elif tab == "quickstart":
         context["quickstart"] = _quickstart(client, request.GET.get("api", ""))
+    if tab == "apis" and fragment is None and not client.profile.is_public:
+        context["introspected_apis"] = list(client.may_introspect.order_by("name"))
     return render_page(request, "clients/client_detail.html", context, fragment=fragment)
 
 

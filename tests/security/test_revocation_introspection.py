@@ -16,7 +16,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from clients.services import client_grant_set
+from clients.services import client_grant_set, client_introspection_set
 from tests.oauth import TIMESHEETS_API, basic_auth, client_credentials
 
 from .helpers import api_status, assert_token_error, refresh, sign_in
@@ -32,9 +32,11 @@ def tokens(public_client, user_client, timesheets_api) -> dict:
 
 @pytest.fixture
 def resource_server(confidential_client, timesheets_api) -> str:
-    """The Basic credentials an API uses to introspect (any authenticated client)."""
+    """The Basic credentials the API's resource server introspects with: a client allowed to
+    introspect the API's tokens (tests/security/test_introspection_scope.py: no one else)."""
     client, secret = confidential_client
     client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
+    client_introspection_set(client=client, api=timesheets_api, allowed=True)
     return basic_auth(client.client_id, secret)
 
 
