@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
@@ -57,11 +58,11 @@ class TimesheetsApi(APIView):
     required_scopes: dict[str, str] = {}
 
     def person(self) -> User:
-        """The person the token speaks for; machine tokens only reach the bulk endpoints."""
+        """The person the token speaks for; machine tokens only read and upload in bulk."""
         principal = token_principal(self.request)
         if principal.is_machine:
             raise exceptions.PermissionDenied(
-                "This operation is for people; batch clients use /api/timesheets/bulk."
+                "This operation is for people; batch clients read entries and upload to /api/timesheets/bulk."
             )
         user = selectors.person_by_sub(principal.sub)
         if user is None:
@@ -83,7 +84,10 @@ class TimesheetsApi(APIView):
 
     def visible_entry(self, pk: int) -> Entry:
         """An entry the caller may see, or 404 (never revealing that it exists)."""
-        entry = selectors.entry_visible(user=self.person(), pk=pk, as_approver=self.is_approver())
+        if token_principal(self.request).is_machine:
+            entry = selectors.entry_list_for_client().filter(pk=pk).first()
+        else:
+            entry = selectors.entry_visible(user=self.person(), pk=pk, as_approver=self.is_approver())
         if entry is None:
             raise exceptions.NotFound("No such entry.")
         return entry
@@ -95,20 +99,46 @@ class TimesheetsApi(APIView):
         return entry
 
 
+LIST_DESCRIPTION = f"""Timesheet entries, newest first, a page at a time (cursor pagination).
+
+- **A person's token** lists their own entries. With `{APPROVE}`, `team=true` lists the
+  entries of their reports (everyone's for staff) and `worker=<email>` one of them.
+- **A machine client's token** (client_credentials: `gty=client-credentials`,
+  `sub=<client_id>@clients`) carrying `{READ}` (granted to the client) lists **every**
+  entry, for payroll exports; `worker=<email>` narrows it to one person (`team` changes
+  nothing). The same client reads any one entry at `/api/timesheets/{{id}}`, and never
+  writes, submits or decides as a person.
+
+An unknown `worker` lists nothing."""
+
+WORKER_PARAMETER = OpenApiParameter(
+    "worker",
+    OpenApiTypes.EMAIL,
+    description=f"One worker's entries, by email: approvers (`{APPROVE}`) and machine clients.",
+)
+
+
 class TimesheetListApi(TimesheetsApi):
     required_scopes = {"GET": READ, "POST": CREATE}
 
-    @extend_schema(parameters=[EntryFilterSerializer], responses=EntrySerializer(many=True))
+    @extend_schema(
+        description=LIST_DESCRIPTION,
+        parameters=[EntryFilterSerializer, WORKER_PARAMETER],
+        responses=EntrySerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         filters = EntryFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         params: dict[str, Any] = dict(filters.validated_data)
         worker_email, team = params.pop("worker", None), params.pop("team")
-        if (worker_email or team) and not self.is_approver():
+        machine = token_principal(request).is_machine
+        if (worker_email or team) and not machine and not self.is_approver():
             raise exceptions.PermissionDenied(f"Filtering by worker needs the {APPROVE} scope.")
         worker = selectors.person_by_email(worker_email) if worker_email else None
         if worker_email and worker is None:
             entries = Entry.objects.none()
+        elif machine:
+            entries = selectors.entry_list_for_client(worker=worker, **params)
         else:
             entries = selectors.entry_list(
                 user=self.person(), as_approver=bool(worker_email or team), worker=worker, **params
@@ -130,7 +160,13 @@ class TimesheetListApi(TimesheetsApi):
 class TimesheetDetailApi(TimesheetsApi):
     required_scopes = {"GET": READ, "PATCH": CREATE, "DELETE": DELETE}
 
-    @extend_schema(responses=EntrySerializer)
+    @extend_schema(
+        description=(
+            "One entry: a person's own, or a report's for approvers (anyone's for staff); any "
+            "entry for a machine client with read:timesheets. Anything else is 404."
+        ),
+        responses=EntrySerializer,
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(EntrySerializer(self.visible_entry(pk)).data)
 

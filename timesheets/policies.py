@@ -29,6 +29,16 @@ def approvable_workers(approver: User) -> Q:
     return Q(worker__manager=approver)
 
 
+def client_readable_entries() -> Q:
+    """Whose entries a machine client with ``read:timesheets`` reads: everyone's.
+
+    A batch client (client credentials) acts for the organization, not for a person: it
+    reads every entry to export payroll. It never writes as someone or decides; those
+    operations stay with people.
+    """
+    return Q()
+
+
 def may_decide(approver: User, worker: User) -> bool:
     """Approving one's own time is never allowed; otherwise reports, or anyone for admins."""
     if approver.pk == worker.pk:

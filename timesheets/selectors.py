@@ -11,7 +11,7 @@ from accounts.models import User
 from clients.models import Client
 
 from .models import BulkJob, Entry
-from .policies import approvable_workers
+from .policies import approvable_workers, client_readable_entries
 
 DAYS_AFTER_MONDAY = datetime.timedelta(days=6)
 
@@ -39,6 +39,33 @@ def entry_list(
             entries = entries.filter(worker=worker)
     else:
         entries = Entry.objects.filter(worker=user)
+    return _entries_filtered(entries, date_from=date_from, date_to=date_to, status=status, project=project)
+
+
+def entry_list_for_client(
+    *,
+    worker: User | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    status: str | None = None,
+    project: str | None = None,
+) -> QuerySet[Entry]:
+    """Entries a machine client with ``read:timesheets`` reads (payroll exports): everyone's,
+    or one ``worker``'s, already filtered."""
+    entries = Entry.objects.filter(client_readable_entries())
+    if worker is not None:
+        entries = entries.filter(worker=worker)
+    return _entries_filtered(entries, date_from=date_from, date_to=date_to, status=status, project=project)
+
+
+def _entries_filtered(
+    entries: QuerySet[Entry],
+    *,
+    date_from: datetime.date | None,
+    date_to: datetime.date | None,
+    status: str | None,
+    project: str | None,
+) -> QuerySet[Entry]:
     if date_from is not None:
         entries = entries.filter(date__gte=date_from)
     if date_to is not None:

@@ -478,14 +478,20 @@ def test_no_self_approval(public_client, timesheets_api, user, is_staff):
 
 
 @pytest.mark.urls("config.urls")
-def test_a_machine_token_cannot_read_a_persons_entries(confidential_client, timesheets_api, user):
-    _entry(user)
+def test_a_machine_token_without_read_timesheets_cannot_read_a_persons_entries(
+    confidential_client, timesheets_api, user
+):
+    # A machine granted read:timesheets reads every entry (payroll exports, issue 12;
+    # tests/security/test_machine_clients.py); without that scope it reads none.
+    entry = _entry(user)
     client, secret = confidential_client
-    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
+    client_grant_set(client=client, api=timesheets_api, scopes=["create:timesheets"])
     token = client_credentials(client.client_id, secret, audience=TIMESHEETS_API).json()["access_token"]
-    response = HttpClient().get("/api/timesheets", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == HTTPStatus.FORBIDDEN
-    assert user.email.encode() not in response.content
+    for path in ("/api/timesheets", f"/api/timesheets/{entry.pk}"):
+        response = HttpClient().get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == HTTPStatus.FORBIDDEN
+        assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
+        assert user.email.encode() not in response.content
 
 
 # --- Revocation reaches the API at once -----------------------------------------------------------

@@ -247,9 +247,13 @@ def test_filtering_by_worker_needs_the_approve_scope(api_as, worker, bob):
     assert response.status_code == HTTPStatus.FORBIDDEN
 
 
-def test_a_machine_token_cannot_act_as_a_person(batch_token):
-    response = Api(batch_token).get(LIST)
+def test_a_machine_token_cannot_act_as_a_person(batch_token, worker):
+    # It reads every entry (payroll exports, issue 12) but never writes as someone.
+    api = Api(batch_token)
+    assert api.get(LIST).status_code == HTTPStatus.OK
+    response = api.post(LIST, {"date": str(MONDAY), "project": "Apollo", "hours": "2"})
     assert response.status_code == HTTPStatus.FORBIDDEN
+    assert not Entry.objects.exists()
 
 
 def test_week_of_monday_constant_is_a_monday():
