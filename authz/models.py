@@ -1,4 +1,5 @@
-"""The authorization tables: roles, groups and their nesting, consents, rule settings, access tokens."""
+"""The authorization tables: roles, groups and their nesting, consents, rule settings, access
+tokens and the start of each refresh-token family."""
 
 from __future__ import annotations
 
@@ -24,6 +25,28 @@ class AccessTokenRecord(models.Model):
 
     def __str__(self) -> str:
         return str(self.jti)
+
+
+class GrantFamily(models.Model):
+    """When a grant's refresh-token family began: the sign-in its absolute lifetime counts from.
+
+    Made with the grant's first refresh token (``token_family`` is the grant's id). The
+    clean-up deletes rotated-out refresh tokens 30 days after their rotation, so the oldest
+    surviving token cannot say when a longer-lived family began; this row keeps it until
+    the family's absolute lifetime has passed, and then goes with the family's tokens.
+    """
+
+    grant_id = models.UUIDField(primary_key=True)
+    client = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="grant_families"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grant_families"
+    )
+    started_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"grant {self.grant_id} since {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class Role(models.Model):
