@@ -16,8 +16,9 @@ from apis.revocation import revoke_grant, revoke_user_tokens
 from clients.models import Client
 
 from .models import AccessTokenRecord, Consent, Group, GroupNesting, Role, RuleSetting
+from .permission_loss import group_people, permissions_watched
 from .rules import registered_rules
-from .selectors import group_descendants
+from .selectors import group_descendants, holders_of_roles
 
 ROLE_FIELDS = ("name", "description")
 GROUP_FIELDS = ("name", "description")
@@ -28,6 +29,10 @@ def _role_state(role: Role) -> dict:
         f"{scope.api.identifier} {scope.value}" for scope in role.permissions.select_related("api")
     ]
     return {**snapshot(role, ROLE_FIELDS), "permissions": sorted(permissions)}
+
+
+def _role_holders(role: Role) -> list[User]:
+    return [holder.user for holder in holders_of_roles({role.pk: role.name})]
 
 
 # --- Roles ------------------------------------------------------------------------------------
@@ -58,7 +63,8 @@ def role_update(*, actor: User | None, role: Role, name: str, description: str) 
 @transaction.atomic
 def role_set_permissions(*, actor: User | None, role: Role, permissions: Iterable[Scope]) -> Role:
     before = _role_state(role)
-    role.permissions.set(list(permissions))
+    with permissions_watched(_role_holders(role)):
+        role.permissions.set(list(permissions))
     audit_record(actor=actor, action="role.permissions", target=role, before=before, after=_role_state(role))
     return role
 
@@ -66,7 +72,8 @@ def role_set_permissions(*, actor: User | None, role: Role, permissions: Iterabl
 @transaction.atomic
 def role_delete(*, actor: User | None, role: Role) -> None:
     audit_record(actor=actor, action="role.delete", target=role, before=_role_state(role))
-    role.delete()
+    with permissions_watched(_role_holders(role)):
+        role.delete()
 
 
 @transaction.atomic
@@ -79,7 +86,8 @@ def role_assign(*, actor: User | None, role: Role, user: User) -> None:
 @transaction.atomic
 def role_unassign(*, actor: User | None, role: Role, user: User) -> None:
     if role.users.filter(pk=user.pk).exists():
-        role.users.remove(user)
+        with permissions_watched([user]):
+            role.users.remove(user)
         audit_record(actor=actor, action="role.unassign", target=role, before={"user": user.email})
 
 
@@ -110,7 +118,8 @@ def group_update(*, actor: User | None, group: Group, name: str, description: st
 @transaction.atomic
 def group_delete(*, actor: User | None, group: Group) -> None:
     audit_record(actor=actor, action="group.delete", target=group, before=snapshot(group, GROUP_FIELDS))
-    group.delete()
+    with permissions_watched(group_people(group.pk)):
+        group.delete()
 
 
 @transaction.atomic
@@ -123,7 +132,8 @@ def group_add_member(*, actor: User | None, group: Group, user: User) -> None:
 @transaction.atomic
 def group_remove_member(*, actor: User | None, group: Group, user: User) -> None:
     if group.members.filter(pk=user.pk).exists():
-        group.members.remove(user)
+        with permissions_watched([user]):
+            group.members.remove(user)
         audit_record(actor=actor, action="group.remove_member", target=group, before={"user": user.email})
 
 
@@ -137,7 +147,8 @@ def group_add_role(*, actor: User | None, group: Group, role: Role) -> None:
 @transaction.atomic
 def group_remove_role(*, actor: User | None, group: Group, role: Role) -> None:
     if group.roles.filter(pk=role.pk).exists():
-        group.roles.remove(role)
+        with permissions_watched(group_people(group.pk)):
+            group.roles.remove(role)
         audit_record(actor=actor, action="group.remove_role", target=group, before={"role": role.name})
 
 
@@ -164,7 +175,8 @@ def group_nest(*, actor: User | None, parent: Group, child: Group) -> None:
 
 @transaction.atomic
 def group_unnest(*, actor: User | None, parent: Group, child: Group) -> None:
-    deleted, _ = GroupNesting.objects.filter(parent=parent, child=child).delete()
+    with permissions_watched(group_people(child.pk)):
+        deleted, _ = GroupNesting.objects.filter(parent=parent, child=child).delete()
     if deleted:
         audit_record(actor=actor, action="group.unnest", target=parent, before={"subgroup": child.name})
 

@@ -10,8 +10,8 @@ from oauth2_provider.generators import generate_client_id, generate_client_secre
 
 from accounts.audit import audit_record, snapshot
 from accounts.models import User
-from apis.models import Api
-from apis.revocation import revoke_client_tokens
+from apis.models import Api, Revocation
+from apis.revocation import pair, revoke, revoke_client_tokens
 
 from .models import Client, ClientGrant
 from .types import PROFILES
@@ -146,6 +146,9 @@ def client_grant_set(
     grant, created = ClientGrant.objects.get_or_create(client=client, api=api)
     before = None if created else sorted(scope.value for scope in grant.scopes.all())
     grant.scopes.set([defined[value] for value in wanted])
+    if before is not None and set(before) - wanted:
+        # Tokens minted under the wider grant stop working; the next one has the new scopes.
+        revoke([(Revocation.Kind.CLIENT_AUDIENCE, pair(client.client_id, api.identifier))])
     if before != sorted(wanted):
         audit_record(
             actor=actor,
@@ -163,6 +166,7 @@ def client_grant_delete(*, client: Client, api: Api, actor: User | None = None) 
     if grant is not None:
         before = {"api": api.identifier, "scopes": sorted(scope.value for scope in grant.scopes.all())}
         grant.delete()
+        revoke([(Revocation.Kind.CLIENT_AUDIENCE, pair(client.client_id, api.identifier))])
         audit_record(actor=actor, action="client.ungrant", target=client, before=before)
 
 
