@@ -20,6 +20,10 @@ CELERY_TASK_ALWAYS_EAGER = True
 if REDIS_URL:
     import os
 
-    CACHES["default"]["KEY_PREFIX"] = f"abc-identity-test-{os.getpid()}"  # noqa: F405
+    # A test run's own key space; server processes that a test starts are handed it, to
+    # share the cache with the test as production workers share theirs.
+    CACHES["default"]["KEY_PREFIX"] = os.environ.get(  # noqa: F405
+        "TEST_CACHE_KEY_PREFIX", f"abc-identity-test-{os.getpid()}"
+    )
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
