@@ -27,6 +27,19 @@ class AccessTokenRecord(models.Model):
         return str(self.jti)
 
 
+class RedeemedCode(models.Model):
+    """An authorization code already redeemed, and the grant it started (by checksum, never
+    the code): a replay of it ends that grant (RFC 9700 §4.5.3.1), in any process, after any
+    restart, until the code would long have expired."""
+
+    checksum = models.CharField(max_length=64, primary_key=True)
+    grant_id = models.UUIDField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"code {self.checksum[:8]}… of grant {self.grant_id}"
+
+
 class GrantFamily(models.Model):
     """When a grant's refresh-token family began: the sign-in its absolute lifetime counts from.
 

@@ -1,16 +1,20 @@
 """Credentials that may be redeemed once: authorization codes and rotating refresh tokens.
 
-Parallel redemptions queue on a row lock, so exactly one wins; a code remembers which
-grant it started, so that a replay of it can end that grant (RFC 9700 §4.5.3.1).
+Parallel redemptions queue on a row lock, so exactly one wins; a redeemed code is
+remembered in the database (every process, any restart) with the grant it started, so that
+a replay of it can end that grant (RFC 9700 §4.5.3.1).
 """
 
 from __future__ import annotations
 
-from django.core.cache import cache
+from datetime import timedelta
+
 from django.db.models import F
+from django.utils import timezone
 from oauth2_provider.models import AbstractRefreshToken, get_grant_model, get_refresh_token_model
 
 from accounts.checksums import token_checksum
+from authz.models import RedeemedCode
 
 Grant = get_grant_model()
 RefreshToken = get_refresh_token_model()
@@ -32,15 +36,28 @@ def refresh_token_lock(value: str) -> AbstractRefreshToken | None:
     )
 
 
-def _code_key(code: str) -> str:
-    return "redeemed-code:" + token_checksum(code)
-
-
 def code_redeemed(code: str, grant_id: str) -> None:
     """Remember which grant a code started, to recognise a replay of it."""
-    cache.set(_code_key(code), grant_id, REDEEMED_CODE_SECONDS)
+    RedeemedCode.objects.update_or_create(
+        checksum=token_checksum(code),
+        defaults={
+            "grant_id": grant_id,
+            "expires_at": timezone.now() + timedelta(seconds=REDEEMED_CODE_SECONDS),
+        },
+    )
 
 
 def code_redeemed_grant(code: str) -> str | None:
     """The grant a code started, if it was already redeemed."""
-    return cache.get(_code_key(code))
+    found = (
+        RedeemedCode.objects.filter(checksum=token_checksum(code), expires_at__gt=timezone.now())
+        .values_list("grant_id", flat=True)
+        .first()
+    )
+    return str(found) if found is not None else None
+
+
+def redeemed_codes_purge() -> int:
+    """Forget redeemed codes that could no longer be replayed successfully anyway; how many."""
+    deleted, _ = RedeemedCode.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted

@@ -93,3 +93,15 @@ def test_facts_are_kept_until_no_token_can_need_them_then_purged(public_client, 
     Revocation.objects.filter(pk=fact.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert revocations_purge() == 1
     assert not Revocation.objects.filter(pk=fact.pk).exists()
+
+
+def test_a_code_replayed_after_a_restart_still_ends_its_grant(public_client, user_client, timesheets_api):
+    pkce = Pkce.new()
+    code = get_code(user_client, public_client.client_id, pkce, scope=SCOPE, audience=TIMESHEETS_API)
+    first = exchange(user_client, public_client.client_id, code, pkce.verifier).json()
+    assert _api(first["access_token"]) == HTTPStatus.OK
+
+    _restart()  # the memory of redeemed codes must not live in a cache
+    replay = exchange(user_client, public_client.client_id, code, pkce.verifier)
+    assert replay.json()["error"] == "invalid_grant"
+    assert _api(first["access_token"]) == HTTPStatus.UNAUTHORIZED
