@@ -175,7 +175,11 @@ def test_a_token_for_the_api_only_is_refused(public_client, user_client, timeshe
 def test_a_machine_token_is_refused(confidential_client, timesheets_api):
     client, secret = confidential_client
     client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
-    body = client_credentials(client.client_id, secret, audience=TIMESHEETS_API, scope="openid").json()
+    # "openid" alone grants a machine nothing (403 access_denied, issue 12 point 7): ask for
+    # an API scope too, so that a token exists to try at /userinfo.
+    body = client_credentials(
+        client.client_id, secret, audience=TIMESHEETS_API, scope="openid read:timesheets"
+    ).json()
     _assert_refused(_userinfo(body["access_token"]), HTTPStatus.UNAUTHORIZED, "invalid_token")
 
 
