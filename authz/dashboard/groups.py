@@ -24,6 +24,7 @@ from authz import selectors, services
 from authz.models import Group
 
 from .forms import GroupForm, RolePickForm, SubgroupForm, UserPickForm
+from .loss import confirm_removal, group_delete_loss, group_member_loss, group_role_loss, group_unnest_loss
 from .roles import search_query, user_matches
 
 # Each section of the group's page: the fragment htmx swaps, and the id it sits in.
@@ -82,6 +83,29 @@ def _section_changed(
 def _section_invalid(request: HtmxHttpRequest, group: Group, section: str, **context) -> HttpResponse:
     """A form of ``section`` with errors: its fragment for htmx, else the page, shown inline."""
     return _render_detail(request, group, fragment=section if wants_fragment(request) else None, **context)
+
+
+def _confirm(
+    request: HtmxHttpRequest,
+    group: Group,
+    section: str,
+    *,
+    action: str,
+    question: str,
+    loss: str,
+    button: str = "Remove",
+) -> HttpResponse:
+    """The confirm step of a removal from ``section``: what it takes away, then the button."""
+    return confirm_removal(
+        request,
+        question=question,
+        loss=loss,
+        action=action,
+        cancel=_detail_url(group, section=section),
+        target=SECTIONS[section],
+        button=button,
+        q=search_query(request.GET),
+    )
 
 
 def _list_response(request: HtmxHttpRequest, form: GroupForm) -> HttpResponse:
@@ -149,6 +173,7 @@ def group_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {
         "group": group,
         "member_count": group.members.count(),
+        "loss": group_delete_loss(group),
         "roles": group.roles.order_by("name"),
         "subgroups": group.subgroups.order_by("name"),
     }
@@ -168,11 +193,21 @@ def group_member_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _section_changed(request, group, "members", notice, query=search_query(request.POST))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def group_member_remove(request: HtmxHttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    """GET: the confirm step, saying who loses what; POST: remove the member."""
     group = _group_or_404(pk)
     user = get_object_or_404(group.members.all(), pk=user_pk)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            group,
+            "members",
+            action=reverse("groups:member_remove", args=[group.pk, user.pk]),
+            question=f"Remove {user.email} from “{group.name}”?",
+            loss=group_member_loss(group, user),
+        )
     services.group_remove_member(group=group, user=user, actor=request.user)
     notice = f"{user.email} removed from “{group.name}”."
     return _section_changed(request, group, "members", notice, query=search_query(request.POST))
@@ -190,11 +225,21 @@ def group_role_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _section_changed(request, group, "roles", f"Role “{role.name}” added: members now hold it.")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def group_role_remove(request: HtmxHttpRequest, pk: int, role_pk: int) -> HttpResponse:
+    """GET: the confirm step, saying who loses what; POST: take the role from the group."""
     group = _group_or_404(pk)
     role = get_object_or_404(group.roles.all(), pk=role_pk)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            group,
+            "roles",
+            action=reverse("groups:role_remove", args=[group.pk, role.pk]),
+            question=f"Remove the role “{role.name}” from “{group.name}”?",
+            loss=group_role_loss(group, role),
+        )
     services.group_remove_role(group=group, role=role, actor=request.user)
     return _section_changed(request, group, "roles", f"Role “{role.name}” removed from “{group.name}”.")
 
@@ -217,11 +262,22 @@ def group_subgroup_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _section_invalid(request, group, "subgroups", subgroup_form=form)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def group_subgroup_remove(request: HtmxHttpRequest, pk: int, child_pk: int) -> HttpResponse:
+    """GET: the confirm step, saying who loses what; POST: take the nested group out."""
     group = _group_or_404(pk)
     child = get_object_or_404(group.subgroups.all(), pk=child_pk)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            group,
+            "subgroups",
+            action=reverse("groups:subgroup_remove", args=[group.pk, child.pk]),
+            question=f"Take “{child.name}” out of “{group.name}”?",
+            loss=group_unnest_loss(group, child),
+            button="Take out",
+        )
     services.group_unnest(parent=group, child=child, actor=request.user)
     return _section_changed(
         request, group, "subgroups", f"“{child.name}” is no longer inside “{group.name}”."

@@ -29,6 +29,7 @@ from authz import selectors, services
 from authz.models import Role
 
 from .forms import PermissionsForm, RoleForm, UserPickForm, WhoCanForm
+from .loss import confirm_removal, role_delete_loss, role_permissions_loss, role_unassign_loss
 
 # Enough to find someone by a few letters of their name or email; narrow the search for more.
 SEARCH_LIMIT = 10
@@ -157,6 +158,11 @@ def role_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def role_permissions(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     role = _role_or_404(pk)
     form = PermissionsForm(request.POST)
+    if form.is_valid() and _removes_unconfirmed(request, role, form):
+        # Say who loses what before a permission is taken away; saving again confirms.
+        loss = role_permissions_loss(role, form.cleaned_data["permissions"])
+        fragment = "permissions" if wants_fragment(request) else None
+        return _render_detail(request, role, fragment=fragment, permissions_form=form, permissions_loss=loss)
     if form.is_valid():
         services.role_set_permissions(
             role=role, permissions=form.cleaned_data["permissions"], actor=request.user
@@ -171,6 +177,13 @@ def role_permissions(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         )
     fragment = "permissions" if wants_fragment(request) else None
     return _render_detail(request, role, fragment=fragment, permissions_form=form)
+
+
+def _removes_unconfirmed(request: HtmxHttpRequest, role: Role, form: PermissionsForm) -> bool:
+    """The form takes a permission from ``role`` and was not sent with the confirm button."""
+    kept = {scope.pk for scope in form.cleaned_data["permissions"]}
+    removes = role.permissions.exclude(pk__in=kept).exists()
+    return removes and request.POST.get("confirmed") != "1"
 
 
 def _holders_changed(request: HtmxHttpRequest, role: Role, *, query: str, notice: str) -> HttpResponse:
@@ -199,11 +212,23 @@ def role_assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _holders_changed(request, role, query=search_query(request.POST), notice=notice)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def role_unassign(request: HtmxHttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    """GET: the confirm step, saying who loses what; POST: unassign."""
     role = _role_or_404(pk)
     user = get_object_or_404(role.users.all(), pk=user_pk)
+    if request.method == "GET":
+        return confirm_removal(
+            request,
+            question=f"Unassign “{role.name}” from {user.email}?",
+            loss=role_unassign_loss(role, user),
+            action=reverse("roles:unassign", args=[role.pk, user.pk]),
+            cancel=_detail_url(role, anchor="role-holders"),
+            target="role-holders",
+            button="Unassign",
+            q=search_query(request.GET),
+        )
     services.role_unassign(role=role, user=user, actor=request.user)
     notice = f"“{role.name}” is no longer assigned to {user.email} directly."
     return _holders_changed(request, role, query=search_query(request.POST), notice=notice)
@@ -221,6 +246,7 @@ def role_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {
         "role": role,
         "holder_count": len(selectors.holders_of_roles({role.pk: role.name})),
+        "loss": role_delete_loss(role),
         "groups": role.groups.order_by("name"),
     }
     return render(request, "authz/roles/role_delete.html", context)

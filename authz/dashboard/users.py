@@ -33,6 +33,7 @@ from .. import services
 from ..models import Consent
 from ..selectors import user_consents, user_groups, user_permissions_by_api, user_refresh_tokens, user_roles
 from .forms import GroupAddForm, ProfileForm, RoleAssignForm
+from .loss import confirm_removal, group_member_loss, role_unassign_loss
 
 logger = logging.getLogger(__name__)
 
@@ -138,12 +139,22 @@ def role_assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _section_response(request, person, "access", notice=f"Role “{role}” assigned.")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def role_unassign(request: HtmxHttpRequest, pk: int, role_pk: int) -> HttpResponse:
+    """GET: the confirm step, saying who loses what; POST: remove the role."""
     person = _person_or_404(pk)
     # Only a direct assignment can be removed here; a role held through a group is the group's.
     role = get_object_or_404(person.roles.all(), pk=role_pk)
+    if request.method == "GET":
+        return confirm_removal(
+            request,
+            question=f"Remove the role “{role.name}” from {person.email}?",
+            loss=role_unassign_loss(role, person),
+            action=reverse("users:role_unassign", args=[person.pk, role.pk]),
+            cancel=_detail_url(person, "user-access"),
+            target="user-access",
+        )
     services.role_unassign(actor=request.user, role=role, user=person)
     return _section_response(request, person, "access", notice=f"Role “{role}” removed.")
 
@@ -160,11 +171,21 @@ def group_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _section_response(request, person, "access", notice=f"Added to “{group}”.")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def group_remove(request: HtmxHttpRequest, pk: int, group_pk: int) -> HttpResponse:
+    """GET: the confirm step, saying who loses what; POST: take the person out of the group."""
     person = _person_or_404(pk)
     group = get_object_or_404(person.authz_groups.all(), pk=group_pk)
+    if request.method == "GET":
+        return confirm_removal(
+            request,
+            question=f"Remove {person.email} from “{group.name}”?",
+            loss=group_member_loss(group, person),
+            action=reverse("users:group_remove", args=[person.pk, group.pk]),
+            cancel=_detail_url(person, "user-access"),
+            target="user-access",
+        )
     services.group_remove_member(actor=request.user, group=group, user=person)
     return _section_response(request, person, "access", notice=f"Removed from “{group}”.")
 

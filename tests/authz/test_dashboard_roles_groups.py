@@ -236,7 +236,10 @@ def test_set_permissions_with_htmx_returns_only_the_fragment(staff_client, staff
     read = timesheets_api.scopes.get(value="read:timesheets")
     create = timesheets_api.scopes.get(value="create:timesheets")
     response = staff_client.post(
-        f"/dashboard/roles/{role.pk}/permissions/", {"permissions": [read.pk, create.pk]}, **HTMX
+        # Approve is taken away: sent with the confirm button (tests/authz/test_permission_loss_preview.py).
+        f"/dashboard/roles/{role.pk}/permissions/",
+        {"permissions": [read.pk, create.pk], "confirmed": "1"},
+        **HTMX,
     )
     assert response.status_code == HTTPStatus.OK
     content = _content(response)
@@ -256,7 +259,7 @@ def test_set_permissions_with_htmx_returns_only_the_fragment(staff_client, staff
 
 
 def test_set_permissions_without_javascript_redirects_back(staff_client, role):
-    response = staff_client.post(f"/dashboard/roles/{role.pk}/permissions/", {})
+    response = staff_client.post(f"/dashboard/roles/{role.pk}/permissions/", {"confirmed": "1"})
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == f"/dashboard/roles/{role.pk}/#role-permissions"
     assert not role.permissions.exists()
