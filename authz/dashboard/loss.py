@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from django.http import HttpResponse
 from django.utils.text import get_text_list
 
-from accounts.dashboard import HtmxHttpRequest, render_page_or_fragment
+from accounts.dashboard import HtmxHttpRequest, render_page_or_fragment, wants_fragment
 from accounts.models import User
 from apis.models import Api, Scope
 from authz.models import Group, GroupNesting, Role
@@ -104,5 +104,7 @@ def confirm_removal(
         "target": target,
         "button": button,
         "q": q,
+        # In the page, a plain form: the section htmx would swap is not there.
+        "inline": wants_fragment(request),
     }
     return render_page_or_fragment(request, "authz/confirm_removal.html", "confirm", context)

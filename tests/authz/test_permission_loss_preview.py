@@ -213,6 +213,7 @@ def test_each_one_click_removal_confirms_with_the_counts_first(
         page = _content(staff_client.get(url))
         assert sentence in page, name
         assert "<html" in page and f'action="{url}"' in page and 'method="post"' in page, name
+        assert f'hx-post="{url}"' not in page, name  # a plain form: its section is not on this page
         fragment = _content(staff_client.get(url, **HTMX))
         assert sentence in fragment and "<html" not in fragment, name
         assert f'hx-post="{url}"' in fragment, name
