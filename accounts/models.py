@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -67,8 +67,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     staff_role = models.CharField(
         max_length=10,
         choices=StaffRole.choices,
-        default=StaffRole.ADMIN,
-        help_text="What a staff member may do in the dashboard: change things, or only look.",
+        blank=True,
+        default="",
+        help_text="What a staff member may do in the dashboard: change things, or only look. "
+        "Empty for everyone else.",
     )
     is_staff = models.BooleanField(
         "staff status", default=False, help_text="May use the administration dashboard."
@@ -93,6 +95,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=~models.Q(manager=models.F("id")), name="accounts_user_not_own_manager"
             ),
+            models.CheckConstraint(
+                condition=models.Q(is_staff=True) | models.Q(staff_role=""),
+                name="accounts_user_staff_role_only_for_staff",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,6 +107,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A staff role means something only with staff access: it goes when access goes, so
+        # that no later promotion revives an old "admin". Staff saved without a role are
+        # administrators, as createsuperuser and the demo seed make them. Every write through
+        # the model keeps this; the database refuses a role without staff access from any other.
+        self.staff_role = (self.staff_role or self.StaffRole.ADMIN) if self.is_staff else ""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"is_staff", "staff_role"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "is_staff", "staff_role"}
+        super().save(*args, **kwargs)
 
     @property
     def is_dashboard_admin(self) -> bool:

@@ -139,7 +139,7 @@ def user_set_staff_role(*, actor: User, user: User, role: str | None) -> User:
         raise ValidationError({"role": "Choose administrator, auditor or no staff access."})
     before = {"is_staff": user.is_staff, "staff_role": user.staff_role}
     user.is_staff = role is not None
-    user.staff_role = role or User.StaffRole.ADMIN
+    user.staff_role = role or ""  # no role without staff access (a database constraint)
     user.save(update_fields=["is_staff", "staff_role", "updated_at"])
     audit_record(
         actor=actor,

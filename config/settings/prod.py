@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import OIDC_ISSUER, REDIS_URL, SECRET_KEY, env_bool, env_str
 
+GENERATE_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+# What a key's own character frequencies say it holds. Generated keys measure well above:
+# Django's get_random_secret_key() at least ~208 bits, secrets.token_hex(32) ~215,
+# secrets.token_urlsafe(50) ~330; "a" * 50 measures 0 and "0123456789" * 5 about 166. (A
+# rule on distinct characters would refuse every hex key and one Django key in seven.)
+SECRET_KEY_MIN_BITS = 192
+
+
+def _estimated_bits(key: str) -> float:
+    """Shannon entropy of the key's characters times its length: blind to order, so it
+    catches few or repeated characters, not a long typed phrase."""
+    counts = Counter(key).values()
+    return -sum(count * math.log2(count / len(key)) for count in counts)
+
+
 if not SECRET_KEY or len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("SECRET_KEY must be set to a random string of at least 50 characters.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random string of at least 50 characters: "
+        f"generate one with {GENERATE_KEY}"
+    )
+if SECRET_KEY.startswith("django-insecure-") or _estimated_bits(SECRET_KEY) < SECRET_KEY_MIN_BITS:
+    # Sessions, password-reset links and signed values are only as safe as this key.
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is not random enough (about {_estimated_bits(SECRET_KEY):.0f} bits by its "
+        f"characters; at least {SECRET_KEY_MIN_BITS} needed, and no django-insecure- key): "
+        f"generate one with {GENERATE_KEY}"
+    )
 if not ALLOWED_HOSTS:  # noqa: F405
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this server answers to.")
 if not OIDC_ISSUER or not OIDC_ISSUER.startswith("https://"):

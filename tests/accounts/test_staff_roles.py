@@ -6,6 +6,8 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client as HttpClient
 
 from accounts.models import AuditEntry, User
@@ -97,3 +99,63 @@ def test_no_profile_edit_touches_staff_flags(staff_user, user):
     )
     user.refresh_from_db()
     assert not user.is_staff
+
+
+# --- A staff role belongs to staff only (issue 13, point 8) -----------------------------------
+
+
+def test_demotion_clears_the_staff_role(staff_user, user):
+    """A member demoted from staff keeps no role that a later promotion would revive."""
+    http = _as(staff_user)
+    http.post(f"/dashboard/people/{user.pk}/staff/", {"staff_role": "admin"})
+    http.post(f"/dashboard/people/{user.pk}/staff/", {"staff_role": ""})
+    user.refresh_from_db()
+    assert (user.is_staff, user.staff_role) == (False, "")
+    demotion = AuditEntry.objects.filter(action="user.staff_role").latest("pk")
+    assert demotion.before == {"is_staff": True, "staff_role": "admin"}
+    assert demotion.after == {"is_staff": False, "staff_role": ""}
+
+
+def test_people_who_are_not_staff_have_no_staff_role(user):
+    assert (user.is_staff, user.staff_role) == (False, "")
+    assert not user.is_dashboard_admin
+
+
+def test_every_save_that_ends_staff_access_clears_the_role(staff_user):
+    # Not only the service: any write of is_staff=False through the model (a seed, a shell).
+    staff_user.is_staff = False
+    staff_user.save(update_fields=["is_staff"])
+    staff_user.refresh_from_db()
+    assert (staff_user.is_staff, staff_user.staff_role) == (False, "")
+
+
+def test_a_staff_member_created_without_a_role_is_an_administrator(password):
+    # What createsuperuser and the demo seed make: staff, no role named.
+    admin = User.objects.create_user(email="root@abcinc.example", password=password, is_staff=True)
+    assert admin.staff_role == User.StaffRole.ADMIN
+    assert admin.is_dashboard_admin
+
+
+def test_the_database_refuses_a_role_without_staff_access(staff_user, user):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=staff_user.pk).update(is_staff=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=user.pk).update(staff_role=User.StaffRole.ADMIN)
+    # Through the model, a role given to someone who is not staff is dropped.
+    assert User.objects.create(email="x@abcinc.example", staff_role=User.StaffRole.AUDITOR).staff_role == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_clears_roles_that_demoted_members_kept():
+    executor = MigrationExecutor(connection)
+    before, after = [("accounts", "0004_user_staff_role")], [("accounts", "0005_staff_role_only_for_staff")]
+    executor.migrate(before)
+    old_user = executor.loader.project_state(before).apps.get_model("accounts", "User")
+    old_user.objects.create(email="demoted@abcinc.example", is_staff=False, staff_role="admin")
+    old_user.objects.create(email="auditor@abcinc.example", is_staff=True, staff_role="auditor")
+    executor = MigrationExecutor(connection)  # reload the graph: the database changed
+    executor.migrate(after)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    roles = dict(User.objects.values_list("email", "staff_role"))
+    assert roles == {"demoted@abcinc.example": "", "auditor@abcinc.example": "auditor"}
