@@ -14,6 +14,21 @@ DEV_HOSTS = {"localhost", "127.0.0.1", "::1"}
 # RFC 8252 §7.1: a private-use scheme is a reverse domain name of the app's owner.
 PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+")
 FORBIDDEN_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob"}
+# After the host (a name, an IPv4 literal or a bracketed IPv6 literal): nothing, or a port.
+AUTHORITY_PORT = re.compile(r"(?:\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>.*))?")
+PORT = re.compile(r"[1-9][0-9]{0,4}")
+
+
+def port_valid(uri: str) -> bool:
+    """Whether ``uri`` has no port, or one a socket can listen on: 1 to 65535, in decimal
+    without leading zeros. A loopback callback may name any port when used (RFC 8252 §7.3):
+    that is the only range it may name."""
+    netloc = urlsplit(uri).netloc.rpartition("@")[2]
+    match = AUTHORITY_PORT.fullmatch(netloc)
+    if match is None:
+        return False
+    port = match.group("port")
+    return port is None or (PORT.fullmatch(port) is not None and int(port) <= 65535)
 
 
 def validate_callback(uri: str, *, app_type: str, allow_http_localhost: bool) -> None:
@@ -26,6 +41,8 @@ def validate_callback(uri: str, *, app_type: str, allow_http_localhost: bool) ->
         raise ValidationError(f"{uri}: a callback URL cannot have a fragment.")
     if "*" in uri:
         raise ValidationError(f"{uri}: wildcards are not allowed; list each URL.")
+    if not port_valid(uri):
+        raise ValidationError(f"{uri}: a port is a number from 1 to 65535.")
 
     if scheme == "https":
         if not parts.hostname:

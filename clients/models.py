@@ -14,7 +14,7 @@ from oauth2_provider.models import AbstractApplication
 from apis.keys import as_jwk, signing_key_current
 from apis.models import Api, Scope
 
-from .callbacks import validate_callback, validate_origin
+from .callbacks import port_valid, validate_callback, validate_origin
 from .types import PROFILES, AppType, AuthMethod
 
 DAY = 24 * 3600
@@ -147,6 +147,14 @@ class Client(AbstractApplication):
         """
         uris = f"{self.redirect_uris} {self.post_logout_redirect_uris}".split()
         return sorted({urlsplit(uri).scheme for uri in uris if urlsplit(uri).scheme})
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        # DOT matches a registered loopback callback with any port (RFC 8252 §7.3), even 0 or
+        # 99999: only a port a socket can listen on is any port.
+        return port_valid(uri) and super().redirect_uri_allowed(uri)
+
+    def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
+        return port_valid(uri) and super().post_logout_redirect_uri_allowed(uri)
 
     @property
     def jwk_key(self) -> jwk.JWK:

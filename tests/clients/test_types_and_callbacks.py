@@ -258,3 +258,57 @@ def test_third_party_apps_always_ask(public_client, user_client, timesheets_api)
     response = user_client.get(url)
     assert response.status_code == HTTPStatus.OK
     assert b"Read your timesheets" in response.content
+
+
+# --- Ports (issue 13, point 8) ----------------------------------------------------------------
+
+BAD_PORTS = [":0", ":65536", ":99999", ":00080", ":", ":-1", ":8o80"]
+
+
+@pytest.mark.parametrize("port", BAD_PORTS)
+def test_a_loopback_callback_needs_a_real_port(public_client, user_client, port):
+    """RFC 8252 §7.3 lets the app pick any port at run time: any port there is, 1 to 65535."""
+    callback = f"http://127.0.0.1{port}/callback"
+    response = user_client.get(authorize_url(public_client.client_id, Pkce.new(), redirect_uri=callback))
+    # Never sent anywhere: the person sees the error page, the code stays here.
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Location" not in response
+    assert "redirect URI" in response.content.decode()  # "Invalid …" or "Mismatching …"
+
+
+@pytest.mark.parametrize("port", ["", ":1", ":8080", ":65535"])
+def test_the_loopback_port_range_is_1_to_65535(public_client, port):
+    assert public_client.redirect_uri_allowed(f"http://127.0.0.1{port}/callback")
+
+
+def test_a_loopback_logout_url_needs_a_real_port(public_client):
+    client_update(client=public_client, post_logout_redirect_uris=["http://127.0.0.1/bye"])
+    assert public_client.post_logout_redirect_uri_allowed("http://127.0.0.1:51234/bye")
+    for port in BAD_PORTS:
+        assert not public_client.post_logout_redirect_uri_allowed(f"http://127.0.0.1{port}/bye")
+
+
+@pytest.mark.parametrize(
+    ("app_type", "callback"),
+    [
+        (Client.AppType.REGULAR_WEB, "https://app.abcinc.example:0/callback"),
+        (Client.AppType.REGULAR_WEB, "https://app.abcinc.example:99999/callback"),
+        (Client.AppType.SPA, "https://app.abcinc.example:/callback"),
+        (Client.AppType.NATIVE, "https://app.abcinc.example:65536/callback"),
+    ],
+)
+def test_a_callback_with_an_impossible_port_is_not_registered(app_type, callback):
+    with pytest.raises(ValidationError) as error:
+        client_create(app_type=app_type, name="App", redirect_uris=[callback])
+    assert "port" in " ".join(error.value.message_dict["redirect_uris"])
+
+
+def test_a_development_callback_with_an_impossible_port_is_not_registered(settings):
+    settings.DEBUG = True
+    for callback in ("http://localhost:0/cb", "http://localhost:99999/cb"):
+        with pytest.raises(ValidationError):
+            client_create(app_type=Client.AppType.SPA, name="App", redirect_uris=[callback])
+    client, _ = client_create(
+        app_type=Client.AppType.SPA, name="App", redirect_uris=["http://localhost:3000/cb"]
+    )
+    assert client.redirect_uris == "http://localhost:3000/cb"
