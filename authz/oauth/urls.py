@@ -9,7 +9,7 @@ from django.urls import path
 
 from apis.views import jwks
 
-from . import discovery, userinfo, views
+from . import discovery, introspection, userinfo, views
 
 app_name = "oauth2_provider"
 
@@ -17,7 +17,7 @@ urlpatterns = [
     path("authorize", views.AuthorizationView.as_view(), name="authorize"),
     path("oauth/token", views.TokenView.as_view(), name="token"),
     path("oauth/revoke", views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("oauth/introspect", views.IntrospectTokenView.as_view(), name="introspect"),
+    path("oauth/introspect", introspection.IntrospectTokenView.as_view(), name="introspect"),
     path("userinfo", userinfo.userinfo, name="user-info"),
     path(
         ".well-known/openid-configuration", discovery.openid_configuration, name="oidc-connect-discovery-info"

@@ -1,0 +1,77 @@
+"""/oauth/introspect (RFC 7662): django-oauth-toolkit's endpoint, by POST only, telling each
+authenticated client about the tokens it may see: its own, and those of the APIs an
+administrator allowed it to introspect (§4). Every other token is inactive to it."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from oauth2_provider import views as oauth2_views
+from oauth2_provider.models import get_access_token_model
+
+from accounts.checksums import token_checksum
+from clients.models import Client
+
+from .client_auth import basic_client_id, uses_basic
+from .views import ClientEndpointMixin, token_error
+
+AccessToken = get_access_token_model()
+
+
+def token_introspectable(caller: Client | None, token: str) -> bool:
+    """Whether ``caller``, an authenticated client, may learn anything about ``token``.
+
+    A client sees its own access tokens, and those whose audience (recorded at issuance) is
+    an API it may introspect (``Client.may_introspect``): that API's resource server. To
+    anyone else the token is inactive, exactly like an unknown one, so introspection tells
+    a stranger nothing (RFC 7662 §2.2). Refresh tokens are never active here:
+    django-oauth-toolkit's introspection looks up access tokens only.
+    """
+    if caller is None:
+        return False
+    found = (
+        AccessToken.objects.filter(token_checksum=token_checksum(token))
+        .values_list("application_id", "record__audience")
+        .first()
+    )
+    if found is None:
+        return False
+    client_pk, audience = found
+    if client_pk == caller.pk:
+        return True
+    return bool(audience) and caller.may_introspect.filter(identifier=audience).exists()
+
+
+def _authenticated_client_id(request: HttpRequest) -> str:
+    """The client a request that passed client authentication authenticated as: our
+    validator accepts only the method the request used, HTTP Basic or the body."""
+    authorization = request.headers.get("Authorization", "")
+    if uses_basic(authorization):
+        return basic_client_id(authorization) or ""
+    return request.POST.get("client_id", "")
+
+
+class IntrospectTokenView(ClientEndpointMixin, oauth2_views.IntrospectTokenView):
+    """Introspection by POST only (a token in a URL ends up in logs and histories), by an
+    authenticated client, of the tokens it may see (``token_introspectable``)."""
+
+    caller: Client | None = None
+
+    def authenticate_client(self, request: HttpRequest) -> bool:
+        """DOT's client authentication, remembering which client it was."""
+        if not super().authenticate_client(request):
+            return False
+        self.caller = Client.objects.filter(client_id=_authenticated_client_id(request)).first()
+        return True
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = token_error("invalid_request", "Send the token in a POST body.", status=405)
+        response["Allow"] = "POST"
+        return response
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        token = request.POST.get("token")
+        if token is not None and not token_introspectable(self.caller, token):
+            # RFC 7662 §2.2: the same answer as for an unknown token (a bearer token as
+            # credentials, which DOT would also accept, names no client: it sees nothing).
+            return JsonResponse({"active": False})
+        return super().post(request, *args, **kwargs)
