@@ -11,11 +11,15 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from axes.signals import user_locked_out
-        from django.contrib.auth.signals import user_login_failed
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
-        from .security_events import on_locked_out, on_login_failed
+        from .security_events import on_locked_out, on_logged_in, on_logged_out, on_login_failed
         from .sessions import connect_signals
+        from .throttle import check_trusted_proxies
 
+        check_trusted_proxies()
         connect_signals()
         user_login_failed.connect(on_login_failed, dispatch_uid="accounts.audit_login_failed")
         user_locked_out.connect(on_locked_out, dispatch_uid="accounts.audit_locked_out")
+        user_logged_in.connect(on_logged_in, dispatch_uid="accounts.audit_logged_in")
+        user_logged_out.connect(on_logged_out, dispatch_uid="accounts.audit_logged_out")

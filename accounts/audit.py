@@ -14,6 +14,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 
 from .models import AuditEntry, User
+from .throttle import client_ip
 
 _client_ip: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)
 
@@ -57,13 +58,13 @@ def audit_record(
 
 
 class AuditContextMiddleware:
-    """Make the client's address available to audit_record during the request."""
+    """Make the client's address (through trusted proxies) available to audit_record during the request."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _client_ip.set(request.META.get("REMOTE_ADDR") or None)
+        token = _client_ip.set(client_ip(request))
         try:
             return self.get_response(request)
         finally:

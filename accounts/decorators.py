@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.utils import timezone
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from .audit import audit_record
-from .models import User
+from .models import AuditEntry, User
 
 logger = logging.getLogger(__name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+DENIAL_COALESCE = timedelta(minutes=1)
 
 
 def _to_login(request: HttpRequest) -> HttpResponse:
@@ -79,12 +83,30 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return staff_required(wrapper)
 
 
+@transaction.atomic
 def _deny(request: HttpRequest, user: User, why: str) -> None:
-    """Log and audit a refused dashboard request: who (signed in) tried what."""
+    """Log and audit a refused dashboard request: who (signed in) tried what.
+
+    Repeats of the same refusal (user, method, path) within a minute of its entry add to
+    that entry's ``count`` instead of writing new ones, so nobody can flood the audit log.
+    """
     logger.warning("dashboard access denied (%s): user=%s %s %s", why, user.pk, request.method, request.path)
-    audit_record(
-        actor=user,
-        action="security.dashboard_denied",
-        target=user,
-        after={"method": request.method, "path": request.path[:200], "reason": why},
+    after = {"method": request.method, "path": request.path[:200], "reason": why}
+    recent = (
+        AuditEntry.objects.select_for_update()
+        .filter(
+            actor=user,
+            action="security.dashboard_denied",
+            at__gte=timezone.now() - DENIAL_COALESCE,
+            after__method=after["method"],
+            after__path=after["path"],
+            after__reason=why,
+        )
+        .order_by("-at", "-id")
+        .first()
     )
+    if recent is not None and isinstance(recent.after, dict):
+        recent.after = {**recent.after, "count": int(recent.after.get("count", 1)) + 1}
+        recent.save(update_fields=["after"])
+        return
+    audit_record(actor=user, action="security.dashboard_denied", target=user, after={**after, "count": 1})

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .identifiers import login_identifier
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -18,7 +20,7 @@ class UserManager(BaseUserManager["User"]):
     def _create_user(self, email: str, password: str | None, **extra_fields) -> User:
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user = self.model(email=login_identifier(email), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -34,8 +36,10 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra_fields)
 
     def get_by_natural_key(self, username: str | None) -> User:
-        # Emails are stored lower-cased; logins match whatever case the person types.
-        return self.get(email__iexact=username)
+        # Emails are stored as login_identifier() spells them; the lockout counts failures
+        # under the same spelling (accounts.identifiers.axes_username), so a locked account
+        # cannot be reached by typing it another way.
+        return self.get(email__iexact=login_identifier(username))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -106,7 +110,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self) -> None:
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        self.email = login_identifier(self.email)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A staff role means something only with staff access: it goes when access goes, so

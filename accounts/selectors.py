@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from axes.models import AccessAttempt
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
 from .models import User
 
@@ -17,5 +17,18 @@ def user_list(*, search: str = "") -> QuerySet[User]:
 
 
 def lockout_attempts() -> QuerySet[AccessAttempt]:
-    """django-axes' failure counters, most failures first."""
-    return AccessAttempt.objects.order_by("-failures_since_start", "-attempt_time")[:200]
+    """django-axes' failure counters (one per account, address and browser), with the
+    account's total from every address (``account_failures``: what locks it), most first.
+
+    Usernames are what ``accounts.identifiers.axes_username`` stored: valid emails or a
+    redacted marker, never a password typed into the email field.
+    """
+    account_total = (
+        AccessAttempt.objects.filter(username=OuterRef("username"))
+        .values("username")
+        .annotate(total=Sum("failures_since_start"))
+        .values("total")
+    )
+    return AccessAttempt.objects.annotate(account_failures=Subquery(account_total)).order_by(
+        "-account_failures", "-failures_since_start", "-attempt_time"
+    )[:200]

@@ -153,7 +153,8 @@ def user_set_staff_role(*, actor: User, user: User, role: str | None) -> User:
 
 @transaction.atomic
 def lockout_reset(*, actor: User, attempt: AccessAttempt) -> None:
-    """Forget the failures of one account/address pair, lifting its lockout."""
+    """Forget the failures of the attempt's account from every address, lifting its lockout
+    (an account is locked on its total); a row without an account clears its address."""
     audit_record(
         actor=actor,
         action="security.lockout_cleared",
@@ -164,6 +165,4 @@ def lockout_reset(*, actor: User, attempt: AccessAttempt) -> None:
             "failures": attempt.failures_since_start,
         },
     )
-    reset(username=attempt.username, ip=attempt.ip_address) if attempt.username else reset(
-        ip=attempt.ip_address
-    )
+    reset(username=attempt.username) if attempt.username else reset(ip=attempt.ip_address)

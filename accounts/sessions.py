@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from .models import User, UserSession
+from .throttle import client_ip
 
 USER_AGENT_MAX = UserSession._meta.get_field("user_agent").max_length
 
@@ -75,7 +76,7 @@ def _on_login(sender: type, request: HttpRequest | None, user: User, **kwargs) -
     session_record(
         user=user,
         session_key=session.session_key,
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
 

@@ -1,4 +1,5 @@
-"""Fixed-window rate limits on the cache (Redis in production, shared by every process).
+"""Fixed-window rate limits on the cache (Redis in production, shared by every process),
+and the one place that says which address a request comes from.
 
 Two kinds: a generous ceiling for all requests from one address, and a strict one for
 failures (wrong client secrets, wrong passwords), counted per address and per account, so
@@ -7,11 +8,14 @@ that guessing is throttled before the deliberately slow secret checks saturate t
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
 from .checksums import token_checksum
@@ -48,12 +52,73 @@ class Limit:
                 cache.add(key, 1, remaining + 1)
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(proxy.strip(), strict=False) for proxy in proxies if proxy.strip())
+
+
+def check_trusted_proxies() -> None:
+    """Refuse to start with a TRUSTED_PROXIES entry that is not an address or a network."""
+    try:
+        _networks(tuple(settings.TRUSTED_PROXIES))
+    except ValueError as error:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from error
+
+
+def _trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
 def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """The address of whoever sent the request: the lockout, the rate limits and the audit log.
+
+    ``X-Forwarded-For`` is believed only as far as ``settings.TRUSTED_PROXIES`` vouch for it:
+    from the peer inwards, each trusted proxy names the hop before it; the first hop that is
+    not a trusted proxy is the client. Entries further left were written by that client and
+    prove nothing. With no trusted proxy configured the header is ignored entirely.
+    """
+    peer = request.META.get("REMOTE_ADDR") or "unknown"
+    networks = _networks(tuple(settings.TRUSTED_PROXIES))
+    if not networks or not _trusted(peer, networks):
+        return peer
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    address = peer
+    for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            # Not an address a proxy of ours wrote: the last hop we can vouch for is the answer.
+            return address
+        address = hop
+        if not _trusted(hop, networks):
+            return hop
+    return address
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """client_address for an IP column (the audit log, sessions, django-axes'
+    ``AXES_CLIENT_IP_CALLABLE``): None when the server was not told the peer's address."""
+    address = client_address(request)
+    return None if address == "unknown" else address
 
 
 def per_address() -> Limit:
     return Limit("address", settings.RATE_LIMIT_PER_IP, 60)
+
+
+def login_failures_per_address() -> Limit:
+    """Failed sign-ins from one address, whatever the account: far above an account's own
+    lockout, so that an office behind one NAT never reaches it by honest mistakes."""
+    return Limit(
+        "login-failures", settings.LOGIN_ADDRESS_FAILURE_LIMIT, settings.LOGIN_ADDRESS_FAILURE_SECONDS
+    )
 
 
 def too_many(retry_after: int, response: HttpResponse) -> HttpResponse:

@@ -17,7 +17,7 @@ from .decorators import staff_required
 from .models import User
 from .selectors import lockout_attempts, user_list
 from .services import lockout_reset
-from .throttle import client_address, per_address, too_many
+from .throttle import client_address, login_failures_per_address, per_address, too_many
 
 USERS_PER_PAGE = 50
 
@@ -31,11 +31,17 @@ class LoginView(auth_views.LoginView):
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.method == "POST":
-            limit = per_address()
-            wait = limit.exceeded(client_address(request))
+            address, limit = client_address(request), per_address()
+            wait = limit.exceeded(address)
             if wait is not None:
                 return too_many(wait, render(request, "accounts/locked_out.html", {"minutes": 1}))
-            limit.hit(client_address(request))
+            limit.hit(address)
+            # Failed sign-ins from this address, whatever the accounts (counted by
+            # security_events.on_login_failed): a much higher bar than one account's lockout.
+            wait = login_failures_per_address().exceeded(address)
+            if wait is not None:
+                minutes = max(1, -(-wait // 60))
+                return too_many(wait, render(request, "accounts/locked_out.html", {"minutes": minutes}))
         return super().dispatch(request, *args, **kwargs)
 
 

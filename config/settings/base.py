@@ -212,18 +212,28 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Brute force: lockout (django-axes) and rate limits (authz.throttle) -------------------
+# --- Brute force: lockout (django-axes) and rate limits (accounts.throttle) ----------------
 
+# Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). None by
+# default: the header is then ignored, or anyone could pick the address they are counted as.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 AXES_FAILURE_LIMIT = int(env_str("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(env_str("LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
-# Lock an account after repeated failures from anywhere, and an address after repeated
-# failures whatever the account.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Lock an account after repeated failures from anywhere (the account + address row is what
+# the lockouts page shows and a success clears). Never an address alone: behind a proxy or
+# an office NAT that would let one person lock out everyone; an address has its own, much
+# higher failure limit below (LOGIN_ADDRESS_FAILURE_LIMIT, answered 429).
+AXES_LOCKOUT_PARAMETERS = [["username"], ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Django's sign-in form posts the email as "username" (axes would look for USERNAME_FIELD).
 AXES_USERNAME_FORM_FIELD = "username"
+# Counted under the spelling sign-in matches (case, NFKC, spaces), non-emails redacted.
+AXES_USERNAME_CALLABLE = "accounts.identifiers.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_VERBOSE = False
+LOGIN_ADDRESS_FAILURE_LIMIT = int(env_str("LOGIN_ADDRESS_FAILURE_LIMIT", "50"))
+LOGIN_ADDRESS_FAILURE_SECONDS = int(AXES_COOLOFF_TIME * 3600)
 # Requests per minute from one address to /oauth/token, /oauth/revoke, /oauth/introspect
 # and /login/ (0 turns a limit off), and failed client authentications per minute per
 # client id and per address.
