@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.json_input import JsonInputError, json_parse
 from accounts.models import User
 from apis.models import Scope
 
@@ -104,13 +105,10 @@ def export_config() -> dict[str, Any]:
 def load_config(text: str) -> dict[str, Any]:
     """Parse an uploaded file; ValidationError when it is not a JSON object."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValidationError(
-            f"The file is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
-        ) from error
-    except RecursionError as error:
-        raise ValidationError("The file is not valid JSON: it is nested too deeply.") from error
+        data = json_parse(text)
+    except JsonInputError as error:
+        # Also nesting too deep to read safely and integers too long to convert.
+        raise ValidationError(f"The file is not valid JSON: {error}.") from error
     if not isinstance(data, dict):
         raise ValidationError("The file must hold a JSON object with roles, groups, assignments and rules.")
     return data

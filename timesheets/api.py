@@ -12,7 +12,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,7 +23,7 @@ from clients.models import Client
 
 from . import bulk_upload, decisions, selectors, services
 from .models import MAX_BULK_ROWS, Entry
-from .parsers import CsvParser
+from .parsers import BulkJSONParser, CsvParser
 from .scopes import APPROVE, CREATE, DELETE, READ
 from .serializers import (
     BulkJobSerializer,
@@ -221,7 +220,7 @@ class BulkUploadApi(TimesheetsApi):
     """Batch clients upload up to 10,000 entries at once (JSON or CSV), naming workers by email."""
 
     required_scopes = {"POST": CREATE}
-    parser_classes = [JSONParser, CsvParser]
+    parser_classes = [BulkJSONParser, CsvParser]
 
     def client(self) -> Client:
         principal = token_principal(self.request)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.http import HttpRequest, QueryDict
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, QueryDict, RawPostDataException
+
+from accounts.json_input import JsonInputError, json_parse
 
 from .client_auth import uses_basic
 
@@ -43,12 +46,28 @@ def client_request_problem(request: HttpRequest) -> str | None:
     return None
 
 
+def body_too_large(request: HttpRequest) -> str | None:
+    """Why the request's body is refused, if it is: larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``
+    (the protocol endpoints answer that 413 ``invalid_request`` in JSON, not Django's HTML 400).
+
+    Django checks the size when ``request.POST`` or ``request.body`` is first read; reading
+    the body here, within that limit, bounds form, multipart and JSON bodies alike.
+    """
+    try:
+        request.body  # noqa: B018  # read for Django's size check
+    except RequestDataTooBig:
+        return f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+    except RawPostDataException:
+        pass  # already read as a form, within the limit
+    return None
+
+
 def form_from_json(body: bytes) -> QueryDict:
     """A JSON token request as the form it stands for: an object of strings."""
     try:
-        data = json.loads(body or b"{}", object_pairs_hook=_no_repeated_keys)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError("The request body is not valid JSON.") from error
+        data = json_parse(body or b"{}", object_pairs_hook=_no_repeated_keys)
+    except JsonInputError as error:
+        raise ValueError(f"The request body is not valid JSON: {error}.") from error
     if not isinstance(data, dict):
         raise ValueError("The request body must be a JSON object.")
     form = QueryDict(mutable=True)

@@ -313,10 +313,19 @@ AUTHZ_CLAIM_NAMESPACE = env_str("AUTHZ_CLAIM_NAMESPACE", "https://abcinc.example
 # The Timesheets API is the resource server of this project: the audience its views accept.
 TIMESHEETS_API_AUDIENCE = env_str("TIMESHEETS_API_AUDIENCE", "https://timesheets.abcinc.example/api")
 
+# Request bodies: Django's 2.5 MB everywhere (answered 413 in JSON on the APIs and the
+# protocol endpoints); the bulk upload alone reads up to BULK_UPLOAD_MAX_BYTES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+BULK_UPLOAD_MAX_BYTES = int(env_str("BULK_UPLOAD_MAX_BYTES", str(32 * 1024 * 1024)))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON read under the size limit, never a 500 (apis.parsers); url-encoded forms as DRF
+    # does. No multipart: the APIs take no files, and its file parts escape the limit.
+    "DEFAULT_PARSER_CLASSES": ["apis.parsers.JSONParser", "rest_framework.parsers.FormParser"],
+    "EXCEPTION_HANDLER": "apis.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -1,0 +1,24 @@
+"""The APIs' exception handler: Django's refusals of a request body, in DRF's JSON format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .parsers import too_large
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, also answering what Django raises on reading a body it will not take
+    (413 for one over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, 400 for too many form fields or files),
+    which would otherwise reach the client as Django's HTML 400 page."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError("The request has too many fields.")
+    return drf_exception_handler(exc, context)
