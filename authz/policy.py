@@ -29,8 +29,8 @@ class NoClientGrant(Exception):
 def decide_scopes(*, user: User | None, api: Api | None, requested: Iterable[str]) -> list[ScopeDecision]:
     """Decide every scope a person's application asks for (duplicates dropped, order kept).
 
-    A person gets OpenID scopes and, on an API with RBAC, only the scopes that are their
-    effective permissions.
+    A person gets OpenID scopes (``offline_access`` only for an API that allows offline
+    access) and, on an API with RBAC, only the scopes that are their effective permissions.
     """
     requested = list(dict.fromkeys(requested))
     api_scopes = _scope_values(api)
@@ -39,8 +39,12 @@ def decide_scopes(*, user: User | None, api: Api | None, requested: Iterable[str
     )
     decisions = []
     for scope in requested:
-        if scope in OIDC_SCOPES:
-            decisions.append(ScopeDecision(scope, True, _oidc_reason(scope, api)))
+        if scope == OFFLINE_ACCESS and (api is None or not api.allow_offline_access):
+            # Nothing to promise on the consent screen nor to list in the token: no refresh
+            # token comes without an API that allows offline access.
+            decisions.append(ScopeDecision(scope, False, _no_offline_access(api)))
+        elif scope in OIDC_SCOPES:
+            decisions.append(ScopeDecision(scope, True, "OpenID Connect scope"))
         elif api is None:
             decisions.append(ScopeDecision(scope, False, "no audience: the token is for /userinfo only"))
         elif scope not in api_scopes:
@@ -82,10 +86,10 @@ def _scope_values(api: Api | None) -> set[str]:
     return {scope.value for scope in api.scopes.all()} if api is not None else set()
 
 
-def _oidc_reason(scope: str, api: Api | None) -> str:
-    if scope == OFFLINE_ACCESS and (api is None or not api.allow_offline_access):
-        return "OpenID Connect scope (no refresh token: offline access is off for this API)"
-    return "OpenID Connect scope"
+def _no_offline_access(api: Api | None) -> str:
+    if api is None:
+        return "no audience: refresh tokens come only for an API that allows offline access"
+    return f"offline access is off for {api.name}: no refresh token"
 
 
 def _machine_refusal(scope: str, api: Api, api_scopes: set[str]) -> str:

@@ -70,19 +70,27 @@ def apply_token_policy(request: Request) -> None:
     if not context.machine:
         context.user = request.user
         request.scopes = grantable_scopes(request, list(requested))
+    context.rules = enforce_rules(request, requested=requested, protocol=PROTOCOLS[str(request.grant_type)])
+
+
+def enforce_rules(request: Request, *, requested: tuple[str, ...], protocol: str) -> RuleContext:
+    """Run the rules on what the request's context has established; a denial (or a rule
+    that fails) is ``access_denied``, which oauthlib redirects to the verified callback at
+    /authorize and answers with a JSON error at /oauth/token."""
+    context = request_context(request)
     rules = RuleContext(
         user=context.user,
         client=context.client,
         api=context.audience,
         requested_scopes=requested,
         granted_scopes=tuple(request_scopes(request)),
-        protocol=PROTOCOLS[str(request.grant_type)],
+        protocol=protocol,
     )
     try:
         run_rules(rules)
     except RuleDenied as error:
         raise errors.AccessDeniedError(description=str(error), request=request) from error
-    context.rules = rules
+    return rules
 
 
 def expires_in(request: Request) -> int:

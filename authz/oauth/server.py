@@ -14,7 +14,10 @@ from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.openid import Server as OpenIDServer
 
-from .issuance import apply_token_policy, expires_in, refresh_token_policy
+from authz.rules import PROTOCOL_CODE
+
+from .context import request_context
+from .issuance import apply_token_policy, enforce_rules, expires_in, refresh_token_policy
 
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the grammar allows 43-128
@@ -33,6 +36,13 @@ def validate_code_request(request: Request) -> dict[str, Any]:
         # oauthlib routes every unknown response type to the code grant and only checks
         # that "code" is a substring, which would let "code id_token" through.
         raise errors.UnsupportedResponseTypeError(request=request)
+    if request.response_mode not in (None, "query"):
+        # Discovery advertises the query only; oauthlib would answer in a fragment, and
+        # quietly in the query for anything else. The error itself travels in the query.
+        request.response_mode = "query"
+        raise errors.InvalidRequestError(
+            description='response_mode must be "query", the only one this server offers.', request=request
+        )
     if request.code_challenge is None:
         if request.code_challenge_method is not None:
             raise errors.InvalidRequestError(
@@ -50,6 +60,17 @@ def validate_code_request(request: Request) -> dict[str, Any]:
     return {}
 
 
+def check_rules_at_authorization(request: Request) -> dict[str, Any]:
+    """oauthlib post-auth validator: the rules decide at /authorize too, once the person,
+    the client and the scopes are known, so a denied person never gets a code (as Auth0
+    does); the token endpoint runs them again. Runs for the consent screen and its answer.
+    """
+    context = request_context(request)
+    requested = tuple(decision.scope for decision in context.decisions)
+    enforce_rules(request, requested=requested, protocol=PROTOCOL_CODE)
+    return {}
+
+
 class Server(OpenIDServer):
     def __init__(self, request_validator, *args, **kwargs) -> None:
         super().__init__(request_validator, *args, **kwargs)
@@ -58,6 +79,7 @@ class Server(OpenIDServer):
         token_grants = (*code_grants, self.refresh_grant)
         for grant in code_grants:
             grant.custom_validators.pre_auth.append(validate_code_request)
+            grant.custom_validators.post_auth.append(check_rules_at_authorization)
         for grant in token_grants:
             grant.register_token_modifier(refresh_token_policy)
         for grant in (*token_grants, self.credentials_grant):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.db.models import Min
@@ -28,6 +28,18 @@ from .redemption import code_redeemed, code_redeemed_grant
 
 Grant = get_grant_model()
 RefreshToken = get_refresh_token_model()
+
+
+def sign_in_older_than(last_login: datetime | None, max_age: str | None) -> bool:
+    """Whether a sign-in at ``last_login`` is older than an authorization request's
+    ``max_age`` allows (OIDC Core §3.1.2.1); a missing or malformed ``max_age`` allows any."""
+    try:
+        seconds = int(max_age or "")
+    except ValueError:
+        return False
+    if seconds < 0:
+        return False
+    return last_login is None or (timezone.now() - last_login).total_seconds() > seconds
 
 
 class OAuth2Validator(oauth2_validators.OAuth2Validator):
@@ -57,8 +69,10 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         return True
 
     def validate_silent_login(self, request: Request) -> bool:
-        """prompt=none: is someone signed in? (``login_required`` otherwise)."""
-        return request_context(request).user is not None
+        """prompt=none: is someone signed in, recently enough for ``max_age``?
+        (``login_required`` otherwise: prompt=none may not show the sign-in page.)"""
+        user = request_context(request).user
+        return user is not None and not sign_in_older_than(user.last_login, request.max_age)
 
     def validate_silent_authorization(self, request: Request) -> bool:
         """prompt=none may only succeed when no consent screen would be shown: a first-party

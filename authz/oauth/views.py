@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
@@ -29,24 +31,70 @@ from .client_auth import basic_client_id, uses_basic
 from .consent import consent_given, consent_skippable
 from .params import audience_as_resource, client_request_problem, form_from_json, oversized_parameter
 from .redemption import authorization_code_lock, refresh_token_lock
+from .validators import sign_in_older_than
 
 
 def _with_issuer(uri: str) -> str:
-    """Add RFC 9207 ``iss`` to an authorization response that lacks it."""
+    """RFC 9207: exactly one ``iss``, ours, on every authorization response.
+
+    DOT adds it to successful responses only; on errors a registered callback's own ``iss``
+    query parameter would otherwise reach the client as if it were ours.
+    """
     parts = urlsplit(uri)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    if any(name == "iss" for name, _ in query):
-        return uri
+    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != "iss"]
     return urlunsplit(parts._replace(query=urlencode([*query, ("iss", settings.OIDC_ISSUER)])))
 
 
-def _sign_in_too_old(request: SignedInRequest) -> bool:
+# OIDC Core §3.1.2.1 max_age: the sign-in this endpoint sends a person to satisfies it, even
+# max_age=0. A signed cookie, scoped to this endpoint and valid for a few minutes, records
+# when which request asked for a sign-in (one the session store would lose when another
+# person signs in: Django flushes the session then). Only a sign-in after that moment counts.
+SIGN_IN_ASKED_COOKIE = "authorize_sign_in"
+_SIGN_IN_ASKED_SALT = "authz.oauth.views.sign_in_asked"
+SIGN_IN_ASKED_SECONDS = 10 * 60
+
+
+def _prompt(request: HttpRequest) -> set[str]:
+    return set(request.GET.get("prompt", "").split())
+
+
+def _request_key(request: HttpRequest) -> str:
+    """Which authorization request this is: its parameters, ``prompt`` aside (the sign-in
+    drops ``login`` from it)."""
+    pairs = sorted((name, values) for name, values in request.GET.lists() if name != "prompt")
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:32]
+
+
+def _sign_in_asked_at(request: HttpRequest) -> float | None:
+    """When this endpoint sent this browser to sign in for this very request, if it did."""
+    mark = request.get_signed_cookie(
+        SIGN_IN_ASKED_COOKIE, default=None, salt=_SIGN_IN_ASKED_SALT, max_age=SIGN_IN_ASKED_SECONDS
+    )
+    key, _, asked_at = (mark or "").partition(" ")
     try:
-        max_age = int(request.GET.get("max_age", ""))
+        return float(asked_at) if key == _request_key(request) else None
     except ValueError:
-        return False
+        return None
+
+
+def _sign_in_too_old(request: SignedInRequest, asked_at: float | None) -> bool:
+    """max_age is not met: the last sign-in is older, and not one made after this request
+    asked for it (at ``asked_at``)."""
     last_login = request.user.last_login
-    return max_age >= 0 and (last_login is None or (timezone.now() - last_login).total_seconds() > max_age)
+    if not sign_in_older_than(last_login, request.GET.get("max_age")):
+        return False
+    return last_login is None or asked_at is None or last_login.timestamp() < asked_at
+
+
+def _without_prompt_login(request: HttpRequest) -> str:
+    """This request's URL with ``login`` dropped from ``prompt`` (signing in satisfies it)."""
+    prompt = [value for value in request.GET.get("prompt", "").split() if value != "login"]
+    query = request.GET.copy()
+    if prompt:
+        query["prompt"] = " ".join(prompt)
+    else:
+        query.pop("prompt", None)
+    return f"{request.path}?{query.urlencode()}" if query else request.path
 
 
 class AuthorizationView(oauth2_views.AuthorizationView):
@@ -69,10 +117,20 @@ class AuthorizationView(oauth2_views.AuthorizationView):
                 "description": f"The parameter {oversized[:40]!r} is too long.",
             }
             return self.render_to_response({"error": error}, status=400)
-        if request.user.is_authenticated and _sign_in_too_old(cast(SignedInRequest, request)):
-            # OIDC Core §3.1.2.1 max_age: the last sign-in is older than the client accepts.
-            # (The request comes back here with max_age, then satisfied.)
-            return redirect_to_login(request.get_full_path())
+        prompt, asked_at = _prompt(request), _sign_in_asked_at(request)
+        if "none" not in prompt and (
+            "login" in prompt or _sign_in_too_old(cast(SignedInRequest, request), asked_at)
+        ):
+            # prompt=login, or a sign-in older than max_age (OIDC Core §3.1.2.1). With
+            # prompt=none, oauthlib answers login_required instead (validate_silent_login).
+            return self._sign_in_first()
+        response = self._authorize(request, prompt, *args, **kwargs)
+        if asked_at is not None:
+            # The sign-in it marked has served: the same request again asks again.
+            response.delete_cookie(SIGN_IN_ASKED_COOKIE, path=request.path, samesite="Lax")
+        return response
+
+    def _authorize(self, request: HttpRequest, prompt: set[str], *args, **kwargs) -> HttpResponse:
         params = audience_as_resource(request.GET)
         if params is not request.GET:
             # DOT reads both request.GET and the raw query string: keep them in step.
@@ -80,11 +138,42 @@ class AuthorizationView(oauth2_views.AuthorizationView):
             request.META["QUERY_STRING"] = params.urlencode()
         response = super().get(request, *args, **kwargs)
         context = getattr(response, "context_data", None) or {}
-        if "form" in context and not context.get("error") and self._consent_skippable(context):
+        if (
+            "form" in context
+            and not context.get("error")
+            and "consent" not in prompt  # OIDC Core §3.1.2.1: ask, whatever was allowed before
+            and self._consent_skippable(context)
+        ):
             # The same path as pressing Allow, so nothing differs but the screen.
             form = self.get_form_class()(data={**self._consent_fields(), "allow": "on"})
             if form.is_valid():
                 return self.form_valid(form)
+        return response
+
+    def handle_no_permission(self) -> HttpResponseRedirect:
+        """Nobody is signed in: DOT answers prompt=none and prompt=create; otherwise the
+        sign-in that follows satisfies prompt=login and max_age alike."""
+        if _prompt(self.request) & {"none", "create"}:
+            return super().handle_no_permission()
+        return self._sign_in_first()
+
+    def _sign_in_first(self) -> HttpResponseRedirect:
+        """Send the person to sign in, then back here with ``prompt=login`` satisfied, and
+        mark when this request asked, so that the sign-in satisfies its ``max_age``."""
+        response = redirect_to_login(
+            _without_prompt_login(self.request), self.get_login_url(), self.get_redirect_field_name()
+        )
+        if "max_age" in self.request.GET:
+            response.set_signed_cookie(
+                SIGN_IN_ASKED_COOKIE,
+                f"{_request_key(self.request)} {timezone.now().timestamp()}",
+                salt=_SIGN_IN_ASKED_SALT,
+                max_age=SIGN_IN_ASKED_SECONDS,
+                path=self.request.path,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
         return response
 
     def _consent_fields(self) -> dict[str, str]:

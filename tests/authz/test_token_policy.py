@@ -155,7 +155,13 @@ def test_rules_see_the_protocol_of_each_grant(
     client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
     machine = client_credentials(client.client_id, secret, audience=TIMESHEETS_API).json()
     assert _claims(machine["access_token"])[f"{NS}protocol"] == "oauth2-client-credentials"
-    assert rules_for_tests.SEEN == ["oidc-basic-profile", "oauth2-refresh-token", "oauth2-client-credentials"]
+    # The code flow's rules run at /authorize (the consent screen, then its answer) and again
+    # at the token endpoint.
+    assert [
+        *["oidc-basic-profile"] * 3,
+        "oauth2-refresh-token",
+        "oauth2-client-credentials",
+    ] == rules_for_tests.SEEN
 
 
 def test_roles_and_groups_are_added_as_namespaced_claims(
@@ -175,29 +181,39 @@ def test_roles_and_groups_are_added_as_namespaced_claims(
 def test_a_failing_rule_denies_and_issues_nothing(
     with_rules, public_client, user_client, timesheets_api, rule
 ):
-    with_rules(rule)
     pkce = Pkce.new()
     code = get_code(
         user_client, public_client.client_id, pkce, scope="openid read:timesheets", audience=TIMESHEETS_API
     )
+    with_rules(rule)  # between the code and its exchange: the token endpoint checks again
     response = exchange(user_client, public_client.client_id, code, pkce.verifier)
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["error"] == "access_denied"
     assert "rule failed" in response.json()["error_description"]
     assert "access_token" not in response.json()
 
+    again = user_client.get(authorize_url(public_client.client_id, Pkce.new(), audience=TIMESHEETS_API))
+    assert redirect_params(again)["error"] == "access_denied"  # and at /authorize: no code
+    assert "rule failed" in redirect_params(again)["error_description"]
+    assert "code" not in redirect_params(again)
+
 
 def test_a_rule_can_deny_with_its_message(with_rules, public_client, user, user_client, timesheets_api):
     with_rules("deny_contractors")
-    user.worker_type = "contractor"
-    user.save()
     pkce = Pkce.new()
     code = get_code(user_client, public_client.client_id, pkce, audience=TIMESHEETS_API)
+    user.worker_type = "contractor"  # after the code: the token endpoint checks again
+    user.save()
     response = exchange(user_client, public_client.client_id, code, pkce.verifier)
     assert response.json() == {
         "error": "access_denied",
         "error_description": "Contractors cannot use this application.",
     }
+
+    again = user_client.get(authorize_url(public_client.client_id, Pkce.new(), audience=TIMESHEETS_API))
+    assert redirect_params(again)["error"] == "access_denied"  # and at /authorize: no code
+    assert redirect_params(again)["error_description"] == "Contractors cannot use this application."
+    assert "code" not in redirect_params(again)
 
 
 def test_a_disabled_rule_does_not_run(with_rules, public_client, user, user_client, timesheets_api):
