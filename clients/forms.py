@@ -157,14 +157,28 @@ class GrantForm(forms.Form):
     scopes = forms.MultipleChoiceField(label="Scopes", required=False, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, api: Api, data=None, *, granted: set[str] | None = None) -> None:
+        """``granted``: the scopes of the client's grant on ``api``, None when it has none."""
         initial = {"authorized": granted is not None, "scopes": sorted(granted or ())}
         # Its own ids: every API's row sits on the same page.
         super().__init__(data, initial=initial, auto_id=f"id_grant_{api.pk}_%s")
         self.api = api
+        self.granted = granted
         # Sorted here rather than in SQL, so that a prefetched scopes list serves every row.
         self.api_scopes = sorted(api.scopes.all(), key=lambda scope: scope.value)
         scopes = cast(forms.MultipleChoiceField, self.fields["scopes"])
         scopes.choices = [(scope.value, scope.value) for scope in self.api_scopes]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # Unticking "Authorized" ends the grant, whatever scopes are left ticked; but a scope
+        # ticked now, without "Authorized", was meant to be granted: say so, save nothing.
+        added = set(cleaned.get("scopes", ())) - (self.granted or set())
+        if not cleaned.get("authorized") and added:
+            self.add_error(
+                "scopes",
+                f"Tick “Authorized” to grant {', '.join(sorted(added))}, or untick it: nothing was saved.",
+            )
+        return cleaned
 
     def scope_boxes(self) -> list[tuple[BoundWidget, str]]:
         """Each scope's checkbox with its description."""

@@ -161,13 +161,16 @@ def client_grant_set(
 
 
 @transaction.atomic
-def client_grant_delete(*, client: Client, api: Api, actor: User | None = None) -> None:
+def client_grant_delete(*, client: Client, api: Api, actor: User | None = None) -> bool:
+    """End ``client``'s grant on ``api``; False when it had none (nothing changed)."""
     grant = ClientGrant.objects.filter(client=client, api=api).first()
-    if grant is not None:
-        before = {"api": api.identifier, "scopes": sorted(scope.value for scope in grant.scopes.all())}
-        grant.delete()
-        revoke([(Revocation.Kind.CLIENT_AUDIENCE, pair(client.client_id, api.identifier))])
-        audit_record(actor=actor, action="client.ungrant", target=client, before=before)
+    if grant is None:
+        return False
+    before = {"api": api.identifier, "scopes": sorted(scope.value for scope in grant.scopes.all())}
+    grant.delete()
+    revoke([(Revocation.Kind.CLIENT_AUDIENCE, pair(client.client_id, api.identifier))])
+    audit_record(actor=actor, action="client.ungrant", target=client, before=before)
+    return True
 
 
 @transaction.atomic

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import time
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -22,6 +24,7 @@ from accounts.dashboard import (
     HtmxHttpRequest,
     add_service_errors,
     fragment_or_redirect,
+    navigate,
     render_page,
     wants_fragment,
 )
@@ -40,6 +43,10 @@ TABS = {"settings": "Settings", "credentials": "Credentials", "apis": "APIs", "q
 # refresh token (issued only when the API allows offline access).
 USER_SCOPES = ("openid", "profile", "offline_access")
 ROTATE_CONSEQUENCE = "I understand that the current secret stops working at once."
+# A new application's secret waits in the session for the page the create form redirects
+# to, which shows it once; a redirect that never arrives does not leave it there for long.
+CREATED_SLOT = "clients.new_secret"
+SECRET_SHOWN_WITHIN = 5 * 60  # seconds
 
 
 def _client_or_404(pk: int) -> Client:
@@ -212,6 +219,22 @@ def _render_detail(
     return render_page(request, "clients/client_detail.html", context, fragment=fragment)
 
 
+def _new_secret_keep(request: HtmxHttpRequest, client: Client, secret: str | None) -> None:
+    """Carry a new application's secret (None for a public one) to the page after the redirect."""
+    request.session[CREATED_SLOT] = {"client": client.pk, "secret": secret, "at": time.time()}
+
+
+def _new_secret_take(request: HtmxHttpRequest, client: Client) -> dict[str, Any] | None:
+    """What was kept for ``client``, gone from the session once read: shown once."""
+    kept = request.session.get(CREATED_SLOT)
+    if not isinstance(kept, dict) or kept.get("client") != client.pk:
+        return None
+    del request.session[CREATED_SLOT]
+    if time.time() - kept["at"] > SECRET_SHOWN_WITHIN:
+        return None
+    return {"secret": kept["secret"], "created": True}
+
+
 def _secret_response(request: HtmxHttpRequest, client: Client, secret: str | None, **context) -> HttpResponse:
     """The Credentials tab showing ``secret`` this once: it is stored hashed, nowhere in clear."""
     response = _render_detail(request, client, tab="credentials", new_secret=secret, **context)
@@ -246,8 +269,10 @@ def client_create(request: HtmxHttpRequest) -> HttpResponse:
         else:
             logger.info("application created: client=%s user=%s", client.pk, request.user.pk)
             messages.success(request, f"Application “{client.name}” created.")
-            # Rendered, not redirected to: the secret exists in clear only in this response.
-            return _secret_response(request, client, secret, created=True)
+            # Post/Redirect/Get: reloading the page that shows the secret must not create a
+            # second application. The secret rides in the session to that page, shown once.
+            _new_secret_keep(request, client, secret)
+            return navigate(request, _tab_url(client, "credentials"))
     return render(request, "clients/client_create.html", {"form": form})
 
 
@@ -259,6 +284,9 @@ def client_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if tab not in TABS:
         tab = "settings"
     fragment = "quickstart" if wants_fragment(request) and tab == "quickstart" else None
+    created = _new_secret_take(request, client) if tab == "credentials" else None
+    if created is not None:
+        return _secret_response(request, client, **created)
     return _render_detail(request, client, tab=tab, fragment=fragment)
 
 
@@ -298,7 +326,7 @@ def client_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def client_grant(request: HtmxHttpRequest, pk: int, api_pk: int) -> HttpResponse:
     client = _m2m_client_or_404(pk)
     api = _api_or_404(api_pk)
-    form = GrantForm(api, request.POST)
+    form = GrantForm(api, request.POST, granted=selectors.client_grant_scopes(client=client, api=api))
     if form.is_valid():
         try:
             if form.cleaned_data["authorized"]:
@@ -306,9 +334,10 @@ def client_grant(request: HtmxHttpRequest, pk: int, api_pk: int) -> HttpResponse
                     client=client, api=api, scopes=form.cleaned_data["scopes"], actor=request.user
                 )
                 notice = f"Authorized to call {api.name}."
-            else:
-                services.client_grant_delete(client=client, api=api, actor=request.user)
+            elif services.client_grant_delete(client=client, api=api, actor=request.user):
                 notice = f"No longer authorized to call {api.name}."
+            else:
+                notice = f"{client.name} is not authorized to call {api.name}: nothing changed."
         except ValidationError as error:
             add_service_errors(form, error)
         else:

@@ -110,3 +110,33 @@ def test_staff_creates_an_m2m_app_and_authorizes_an_api(page, staff_user, passwo
     tabs.get_by_role("link", name="Credentials").click()
     expect(page.get_by_text("Stored hashed: it cannot be shown again.")).to_be_visible()
     assert secret not in page.content()
+
+
+def test_reloading_the_created_page_creates_nothing_and_hides_the_secret(page, staff_user, password):
+    """Issue 13, point 9: the page that shows the new secret is a GET; reloading it repeats nothing."""
+    _sign_in(page, staff_user, password)
+    page.get_by_role("link", name="Create application").click()
+    page.get_by_label("Name").fill("Payroll Batch")
+    page.get_by_role("radio", name="Machine to Machine").check()
+    page.get_by_role("button", name="Create").click()
+
+    expect(page.get_by_text("Application “Payroll Batch” created.")).to_be_visible()
+    secret = page.locator("#client-secret").inner_text()
+    client = Client.objects.get(name="Payroll Batch")
+    assert check_password(secret, client.client_secret)
+
+    page.reload()
+    expect(page.get_by_role("heading", name="Payroll Batch")).to_be_visible()
+    assert Client.objects.count() == 1
+    expect(page).to_have_url(re.compile(rf"/dashboard/applications/{client.pk}/\?tab=credentials$"))
+    expect(page.get_by_text("Stored hashed: it cannot be shown again.")).to_be_visible()
+    expect(page.locator("#client-secret")).to_have_count(0)
+    assert secret not in page.content()
+    # The secret shown once still works: reloading did not rotate or replace it.
+    client.refresh_from_db()
+    assert check_password(secret, client.client_secret)
+
+    page.go_back()
+    page.go_forward()
+    assert secret not in page.content()
+    assert Client.objects.count() == 1

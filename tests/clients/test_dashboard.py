@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.test import Client as HttpClient
 
 from apis.models import Api
-from apis.services import api_create
 from clients import selectors, services
 from clients.models import Client, ClientGrant
 from tests.oauth import ISSUER, MOBILE_CALLBACK, consent_fields, redirect_params
@@ -53,15 +52,6 @@ def m2m_app() -> tuple[Client, str]:
     client, secret = services.client_create(app_type=Client.AppType.M2M, name="Payroll Batch")
     assert secret is not None  # a confidential application has one
     return client, secret
-
-
-@pytest.fixture
-def payroll_api() -> Api:
-    return api_create(
-        identifier="https://payroll.abcinc.example/",
-        name="Payroll API",
-        scopes={"read:payslips": "Read payslips", "run:payroll": "Run the payroll"},
-    )
 
 
 def _content(response) -> str:
@@ -189,14 +179,17 @@ def test_create_page_offers_every_type_with_its_summary(staff_client):
 def test_create_shows_the_credentials_once(
     staff_client, app_type, callbacks, public, auth_method, grant_type
 ):
-    response = staff_client.post(
+    posted = staff_client.post(
         "/dashboard/applications/new/",
         {"name": " ABC App ", "app_type": app_type, "redirect_uris": callbacks},
     )
 
-    # The credentials tab of the new application, in the POST response itself.
-    assert response.status_code == HTTPStatus.OK
+    # The credentials tab of the new application, on the page the POST redirects to.
     client = Client.objects.get()
+    assert posted.status_code == HTTPStatus.FOUND
+    assert posted["Location"] == f"/dashboard/applications/{client.pk}/?tab=credentials"
+    response = staff_client.get(posted["Location"])
+    assert response.status_code == HTTPStatus.OK
     assert client.name == "ABC App"
     assert client.app_type == app_type
     assert client.token_endpoint_auth_method == auth_method
@@ -233,7 +226,7 @@ def test_m2m_app_ignores_callbacks_left_in_the_form(staff_client):
     response = staff_client.post(
         "/dashboard/applications/new/", {"name": "Batch", "app_type": "m2m", "redirect_uris": WEB_CALLBACK}
     )
-    assert response.status_code == HTTPStatus.OK
+    assert response.status_code == HTTPStatus.FOUND
     assert Client.objects.get().redirect_uris == ""
 
 
