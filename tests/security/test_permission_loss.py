@@ -26,8 +26,8 @@ from authz.services import (
     role_set_permissions,
     role_unassign,
 )
-from clients.services import client_grant_delete, client_grant_set
-from tests.oauth import TIMESHEETS_API, Pkce, client_credentials, exchange, get_code
+from clients.services import client_grant_delete, client_grant_set, client_introspection_set
+from tests.oauth import TIMESHEETS_API, Pkce, basic_auth, client_credentials, exchange, get_code
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apis.urls")]
 SCOPE = "openid offline_access read:timesheets"
@@ -142,6 +142,30 @@ def test_someone_who_keeps_the_permission_another_way_keeps_the_token(
 
     role_unassign(actor=None, role=reader_role, user=user)  # still held through the group
     assert _api(tokens["access_token"]) == HTTPStatus.OK
+
+
+def test_introspection_agrees_with_the_api(
+    user, user_client, public_client, reader_role, confidential_client
+):
+    machine, secret = confidential_client  # the Timesheets API's resource server
+    client_introspection_set(client=machine, api=reader_role.permissions.first().api, allowed=True)
+    role_assign(actor=None, role=reader_role, user=user)
+    tokens = _sign_in(user_client, public_client)
+
+    def introspect() -> dict:
+        return (
+            HttpClient()
+            .post(
+                "/oauth/introspect",
+                {"token": tokens["access_token"]},
+                HTTP_AUTHORIZATION=basic_auth(machine.client_id, secret),
+            )
+            .json()
+        )
+
+    assert introspect()["active"] is True
+    role_unassign(actor=None, role=reader_role, user=user)
+    assert introspect() == {"active": False}
 
 
 @pytest.mark.parametrize("narrow", ["fewer scopes", "grant deleted"])
