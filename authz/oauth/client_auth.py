@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from urllib.parse import unquote
 
+from django.http import HttpRequest
+
 
 def uses_basic(authorization: str) -> bool:
     """Whether an ``Authorization`` header value is HTTP Basic."""
@@ -19,3 +21,11 @@ def basic_client_id(authorization: str) -> str | None:
     except (ValueError, UnicodeDecodeError, IndexError):
         return None
     return unquote(decoded.split(":", 1)[0])
+
+
+def claimed_client_id(request: HttpRequest) -> str:
+    """The client id a request claims (Basic or body, form or JSON), for counting its failures."""
+    authorization = request.headers.get("Authorization", "")
+    if uses_basic(authorization):
+        return basic_client_id(authorization) or "?"
+    return request.POST.get("client_id", "?")

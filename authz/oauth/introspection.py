@@ -13,7 +13,7 @@ from accounts.checksums import token_checksum
 from apis.revocation import is_revoked
 from clients.models import Client
 
-from .client_auth import basic_client_id, uses_basic
+from .client_auth import claimed_client_id
 from .views import ClientEndpointMixin, token_error
 
 AccessToken = get_access_token_model()
@@ -58,15 +58,6 @@ def token_revoked(token: str) -> bool:
     return is_revoked(claims)
 
 
-def _authenticated_client_id(request: HttpRequest) -> str:
-    """The client a request that passed client authentication authenticated as: our
-    validator accepts only the method the request used, HTTP Basic or the body."""
-    authorization = request.headers.get("Authorization", "")
-    if uses_basic(authorization):
-        return basic_client_id(authorization) or ""
-    return request.POST.get("client_id", "")
-
-
 class IntrospectTokenView(ClientEndpointMixin, oauth2_views.IntrospectTokenView):
     """Introspection by POST only (a token in a URL ends up in logs and histories), by an
     authenticated client, of the tokens it may see (``token_introspectable``)."""
@@ -77,7 +68,8 @@ class IntrospectTokenView(ClientEndpointMixin, oauth2_views.IntrospectTokenView)
         """DOT's client authentication, remembering which client it was."""
         if not super().authenticate_client(request):
             return False
-        self.caller = Client.objects.filter(client_id=_authenticated_client_id(request)).first()
+        # Our validator accepts only the method the request used: the client it names.
+        self.caller = Client.objects.filter(client_id=claimed_client_id(request)).first()
         return True
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:

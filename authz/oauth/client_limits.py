@@ -1,0 +1,62 @@
+"""Failed client authentications at the back-channel endpoints, counted so that a stranger
+cannot lock a client out (and the alert when a client fails everywhere)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from accounts.audit import audit_record
+from accounts.checksums import token_checksum
+from accounts.throttle import Limit
+from clients.models import Client
+
+
+@dataclass(frozen=True)
+class ClientFailureLimits:
+    """Failed client authentications, counted so that a stranger cannot lock a client out.
+
+    A client is slowed only from the address that fails (``client_at_address``), and an
+    address for all the clients it tries (``address``, three times as many); the client's
+    total across addresses only raises an alert in the audit log, never a lock: a batch job
+    authenticating correctly from its own address keeps working whoever guesses elsewhere.
+    """
+
+    client_at_address: Limit
+    address: Limit
+    client_total: Limit
+
+    @classmethod
+    def from_settings(cls) -> ClientFailureLimits:
+        per_client = settings.RATE_LIMIT_CLIENT_FAILURES
+        return cls(
+            Limit("client-address-failures", per_client, 60),
+            Limit("address-failures", 3 * per_client, 60),
+            Limit("client-failures", per_client, 60),
+        )
+
+    def wait(self, client_id: str, address: str) -> int | None:
+        return self.client_at_address.exceeded(f"{client_id} {address}") or self.address.exceeded(address)
+
+    def failed(self, client_id: str, address: str) -> None:
+        self.client_at_address.hit(f"{client_id} {address}")
+        self.address.hit(address)
+        self.client_total.hit(client_id)
+        if self.client_total.exceeded(client_id) is not None:
+            _alert_client_failures(client_id, address, self.client_total)
+
+
+def _alert_client_failures(client_id: str, address: str, limit: Limit) -> None:
+    """One audit entry per client and window once its failures reach the limit."""
+    window = int(time.time() // limit.seconds)
+    if cache.add(f"alert:client-failures:{token_checksum(client_id)[:32]}:{window}", 1, limit.seconds + 1):
+        audit_record(
+            actor=None,
+            action="security.client_auth_failures",
+            target=Client.objects.filter(client_id=client_id).first(),
+            target_label=client_id[:100],
+            after={"client_id": client_id[:100], "failures": limit.requests, "last_address": address},
+        )
