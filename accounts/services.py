@@ -12,6 +12,7 @@ from django.db import transaction
 from .audit import audit_record, snapshot
 from .models import User, UserSession
 from .sessions import session_store, sessions_delete
+from .throttle import login_attempts_per_account
 
 PROFILE_FIELDS = ("name", "nickname", "picture", "worker_type", "manager")
 
@@ -165,4 +166,8 @@ def lockout_reset(*, actor: User, attempt: AccessAttempt) -> None:
             "failures": attempt.failures_since_start,
         },
     )
-    reset(username=attempt.username) if attempt.username else reset(ip=attempt.ip_address)
+    if attempt.username:
+        reset(username=attempt.username)
+        login_attempts_per_account().forget(attempt.username)
+    else:
+        reset(ip=attempt.ip_address)

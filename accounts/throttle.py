@@ -42,14 +42,27 @@ class Limit:
         return remaining if (cache.get(key) or 0) >= self.requests else None
 
     def hit(self, subject: str) -> None:
+        self.take(subject)
+
+    def take(self, subject: str) -> int | None:
+        """Count one more for ``subject``; seconds until the window ends if that one is over
+        the limit, else None. One atomic increment: requests in flight at the same time
+        cannot all see the count below the limit."""
         if self.requests <= 0:
-            return
+            return None
         key, remaining = self._key(subject)
-        if not cache.add(key, 1, remaining + 1):
+        if cache.add(key, 1, remaining + 1):
+            count = 1
+        else:
             try:
-                cache.incr(key)
+                count = cache.incr(key)
             except ValueError:  # expired between add and incr
                 cache.add(key, 1, remaining + 1)
+                count = 1
+        return remaining if count > self.requests else None
+
+    def forget(self, subject: str) -> None:
+        cache.delete(self._key(subject)[0])
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -111,6 +124,13 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def per_address() -> Limit:
     return Limit("address", settings.RATE_LIMIT_PER_IP, 60)
+
+
+def login_attempts_per_account() -> Limit:
+    """Sign-in attempts per account (the key accounts.identifiers.recorded_identifier gives),
+    counted before the password check and forgotten at a success: django-axes counts a
+    failure only once it is over, so parallel guesses would otherwise all get through."""
+    return Limit("login-account", settings.AXES_FAILURE_LIMIT, settings.LOGIN_ADDRESS_FAILURE_SECONDS)
 
 
 def login_failures_per_address() -> Limit:

@@ -3,6 +3,8 @@ and lockouts (the account page shows consents too, so it lives in ``authz.accoun
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
@@ -14,10 +16,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .dashboard import HtmxHttpRequest, render_page_or_fragment
 from .decorators import staff_required
+from .identifiers import recorded_identifier
 from .models import User
 from .selectors import lockout_attempts, user_list
 from .services import lockout_reset
-from .throttle import client_address, login_failures_per_address, per_address, too_many
+from .throttle import (
+    client_address,
+    login_attempts_per_account,
+    login_failures_per_address,
+    per_address,
+    too_many,
+)
 
 USERS_PER_PAGE = 50
 
@@ -30,19 +39,36 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = False
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
-        if request.method == "POST":
-            address, limit = client_address(request), per_address()
-            wait = limit.exceeded(address)
-            if wait is not None:
-                return too_many(wait, render(request, "accounts/locked_out.html", {"minutes": 1}))
-            limit.hit(address)
-            # Failed sign-ins from this address, whatever the accounts (counted by
-            # security_events.on_login_failed): a much higher bar than one account's lockout.
-            wait = login_failures_per_address().exceeded(address)
-            if wait is not None:
-                minutes = max(1, -(-wait // 60))
-                return too_many(wait, render(request, "accounts/locked_out.html", {"minutes": minutes}))
-        return super().dispatch(request, *args, **kwargs)
+        if request.method != "POST":
+            return super().dispatch(request, *args, **kwargs)
+        address, limit = client_address(request), per_address()
+        wait = limit.exceeded(address)
+        if wait is not None:
+            return _paused(request, wait)
+        limit.hit(address)
+        # Failed sign-ins from this address, whatever the accounts (counted by
+        # security_events.on_login_failed): a much higher bar than one account's lockout.
+        wait = login_failures_per_address().exceeded(address)
+        account, attempts = recorded_identifier(request.POST.get("username")), login_attempts_per_account()
+        # django-axes locks after the fifth failure is recorded; this stops a sixth guess
+        # sent while the first five are still being checked.
+        wait = wait or attempts.take(account)
+        if wait is not None:
+            return _paused(request, wait)
+        response = super().dispatch(request, *args, **kwargs)
+        signed_in = getattr(request.user, "email", None)
+        if (
+            response.status_code == HTTPStatus.FOUND
+            and signed_in
+            and recorded_identifier(signed_in) == account
+        ):
+            attempts.forget(account)
+        return response
+
+
+def _paused(request: HttpRequest, wait: int) -> HttpResponse:
+    response = render(request, "accounts/locked_out.html", {"minutes": max(1, -(-wait // 60))})
+    return too_many(wait, response)
 
 
 def locked_out(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> HttpResponse:

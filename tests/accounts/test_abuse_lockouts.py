@@ -6,6 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth.backends import ModelBackend
 from django.test import Client as HttpClient
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +100,30 @@ def test_an_address_is_stopped_at_its_own_higher_failure_limit(user, password, s
 
 def test_the_default_address_limit_is_far_above_the_account_limit(settings):
     assert settings.LOGIN_ADDRESS_FAILURE_LIMIT >= 10 * settings.AXES_FAILURE_LIMIT
+
+
+def test_guesses_in_flight_together_get_no_more_than_the_limit(user, settings, monkeypatch):
+    """Parallel guesses: django-axes records a failure only once its password check is over,
+    so guesses sent together would all be checked. Simulated by sending the others while the
+    first one's password is being checked."""
+    checked: list[str] = []
+    original = ModelBackend.authenticate
+
+    def slow_check(self, request, username=None, password=None, **kwargs):
+        checked.append(username or "")
+        if len(checked) == 1:
+            for index in range(settings.AXES_FAILURE_LIMIT):
+                _login(HttpClient(REMOTE_ADDR=f"198.51.100.{60 + index}"), user.email, "wrong-password")
+        return original(self, request, username=username, password=password, **kwargs)
+
+    monkeypatch.setattr(ModelBackend, "authenticate", slow_check)
+    _login(HttpClient(REMOTE_ADDR="198.51.100.59"), user.email, "wrong-password")
+    assert len(checked) == settings.AXES_FAILURE_LIMIT
+
+
+def test_clearing_a_lockout_lets_the_account_sign_in_at_once(user, password, staff_client, settings):
+    _lock(user, settings)
+    assert _login(HttpClient(), user.email, password).status_code == HTTPStatus.TOO_MANY_REQUESTS
+    attempt = staff_client.get("/dashboard/lockouts/").context["attempts"][0]
+    staff_client.post(f"/dashboard/lockouts/{attempt.pk}/clear/")
+    assert _login(HttpClient(), user.email, password).status_code == HTTPStatus.FOUND
