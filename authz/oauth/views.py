@@ -1,5 +1,5 @@
 """The protocol endpoints: DOT's views with our checks in front (/authorize, /oauth/token,
-/oauth/revoke, /oauth/introspect)."""
+/oauth/revoke; /oauth/introspect builds on them in introspection.py)."""
 
 from __future__ import annotations
 
@@ -21,15 +21,22 @@ from oauth2_provider import views as oauth2_views
 
 from accounts.dashboard import SignedInRequest
 from accounts.models import User
-from accounts.throttle import Limit, client_address, per_address, too_many
+from accounts.throttle import client_address, per_address, too_many
 from apis.selectors import api_by_identifier
 from authz.services import consent_remember
 from clients.models import Client
 from clients.selectors import origin_allowed
 
-from .client_auth import basic_client_id, uses_basic
+from .client_auth import claimed_client_id, uses_basic
+from .client_limits import ClientFailureLimits
 from .consent import consent_given, consent_skippable
-from .params import audience_as_resource, client_request_problem, form_from_json, oversized_parameter
+from .params import (
+    audience_as_resource,
+    body_too_large,
+    client_request_problem,
+    form_from_json,
+    oversized_parameter,
+)
 from .redemption import authorization_code_lock, refresh_token_lock
 from .validators import sign_in_older_than
 
@@ -229,19 +236,6 @@ def with_basic_challenge(request: HttpRequest, response: HttpResponseBase) -> Ht
     return response
 
 
-def _client_id(request: HttpRequest) -> str:
-    """The client id a request claims (Basic or body), for counting its failures."""
-    authorization = request.headers.get("Authorization", "")
-    if uses_basic(authorization):
-        return basic_client_id(authorization) or "?"
-    return request.POST.get("client_id", "?")
-
-
-def _client_failures() -> tuple[Limit, Limit]:
-    per_client = settings.RATE_LIMIT_CLIENT_FAILURES
-    return Limit("client-failures", per_client, 60), Limit("address-failures", 3 * per_client, 60)
-
-
 class ClientEndpointMixin(View):
     """Checks shared by /oauth/token, /oauth/revoke and /oauth/introspect: rate limits per
     address, failed client authentications per client and per address (counted before the
@@ -251,43 +245,40 @@ class ClientEndpointMixin(View):
     CSRF (as DOT's own views are: overriding dispatch must keep that).
     """
 
+    # Whether a JSON body is read as the form it stands for (the token endpoint only).
+    accepts_json = False
+
     @method_decorator(csrf_exempt)
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
-        address, client_id = client_address(request), _client_id(request)
-        requests = per_address()
-        per_client, per_address_failures = _client_failures()
-        wait = (
-            requests.exceeded(address)
-            or per_client.exceeded(client_id)
-            or per_address_failures.exceeded(address)
-        )
+        too_large = body_too_large(request)  # before anything reads request.POST
+        if too_large:
+            return token_error("invalid_request", too_large, status=413)
+        if self.accepts_json and request.method == "POST" and request.content_type == "application/json":
+            # Parsed before the limits, so that they count the client the body names.
+            try:
+                request.POST = form_from_json(request.body)  # type: ignore[assignment]  # the form it means
+            except ValueError as error:
+                return token_error("invalid_request", str(error))
+        address, client_id = client_address(request), claimed_client_id(request)
+        requests, failures = per_address(), ClientFailureLimits.from_settings()
+        wait = requests.exceeded(address) or failures.wait(client_id, address)
         if wait is not None:
             return too_many(
                 wait, token_error("temporarily_unavailable", f"Too many requests: retry in {wait} s.")
             )
         requests.hit(address)
-        if request.method == "POST" and request.content_type != "application/json":
+        if request.method == "POST":
             problem = client_request_problem(request)
             if problem:
                 return token_error("invalid_request", problem)
         response = super().dispatch(request, *args, **kwargs)
         if response.status_code == 401:
-            per_client.hit(client_id)
-            per_address_failures.hit(address)
+            failures.failed(client_id, address)
         return with_basic_challenge(request, response)
 
 
 class RevokeTokenView(ClientEndpointMixin, oauth2_views.RevokeTokenView):
     pass
-
-
-class IntrospectTokenView(ClientEndpointMixin, oauth2_views.IntrospectTokenView):
-    """Introspection by POST only: a token in a URL ends up in logs and histories."""
-
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = token_error("invalid_request", "Send the token in a POST body.", status=405)
-        response["Allow"] = "POST"
-        return response
 
 
 class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
@@ -297,15 +288,9 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
     ``unsupported_grant_type`` for it like for any other.
     """
 
+    accepts_json = True
+
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.content_type == "application/json":
-            try:
-                request.POST = form_from_json(request.body)  # type: ignore[assignment]  # the form it means
-            except ValueError as error:
-                return token_error("invalid_request", str(error))
-            problem = client_request_problem(request)
-            if problem:
-                return token_error("invalid_request", problem)
         request.POST = audience_as_resource(request.POST)  # type: ignore[assignment]
         grant_type = request.POST.get("grant_type")
         if grant_type == "refresh_token":

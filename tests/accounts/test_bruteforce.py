@@ -57,15 +57,18 @@ def test_the_login_page_is_rate_limited_per_address(user, settings):
     assert 0 < int(limited["Retry-After"]) <= 60
 
 
-def test_wrong_client_secrets_are_throttled_per_client(confidential_client, timesheets_api, settings):
+def test_wrong_client_secrets_are_throttled_per_client_and_address(
+    confidential_client, timesheets_api, settings
+):
     client, secret = confidential_client
     body = {"grant_type": "client_credentials", "audience": timesheets_api.identifier}
     for _ in range(settings.RATE_LIMIT_CLIENT_FAILURES):
-        response = HttpClient().post(
+        response = HttpClient(REMOTE_ADDR="198.51.100.20").post(
             "/oauth/token", body, HTTP_AUTHORIZATION=basic_auth(client.client_id, "wrong")
         )
         assert response.status_code == HTTPStatus.UNAUTHORIZED
-    # From now on even the right secret waits: nothing reaches the slow secret check.
+    # From now on even the right secret waits there: nothing reaches the slow secret check
+    # (another address is not affected: tests/security/test_client_failure_limits.py).
     throttled = HttpClient(REMOTE_ADDR="198.51.100.20").post(
         "/oauth/token", body, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret)
     )
