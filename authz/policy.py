@@ -23,7 +23,7 @@ class ScopeDecision:
 
 
 class NoClientGrant(Exception):
-    """A machine client asked for an API it was never granted."""
+    """A machine client asked for an API it was never granted, or for nothing it was granted."""
 
 
 def decide_scopes(*, user: User | None, api: Api | None, requested: Iterable[str]) -> list[ScopeDecision]:
@@ -65,21 +65,29 @@ def decide_machine_scopes(
 ) -> list[ScopeDecision]:
     """Decide every scope a machine client (client credentials) asks for.
 
-    It needs a client grant for ``api`` (``NoClientGrant`` otherwise) and then gets only
-    what it was granted: all of it when it asks for nothing in particular.
+    It needs a client grant for ``api`` and then gets only what it was granted: all of it
+    when it asks for nothing in particular. A request that ends with no scope at all is
+    refused, as Auth0 does, rather than answered with an empty token: ``NoClientGrant``,
+    whose message names what is missing and reads after the client ("<client> is not ...").
     """
     if api is None or client_grant is None:
-        raise NoClientGrant
+        audience = api.identifier if api is not None else "this API"
+        raise NoClientGrant(f"is not authorized to call {audience}")
     requested = list(dict.fromkeys(requested))
     if not requested:
-        return [ScopeDecision(s, True, "granted to the application") for s in sorted(client_grant)]
-    api_scopes = _scope_values(api)
-    return [
-        ScopeDecision(s, True, "granted to the application")
-        if s in client_grant
-        else ScopeDecision(s, False, _machine_refusal(s, api, api_scopes))
-        for s in requested
-    ]
+        decisions = [ScopeDecision(s, True, "granted to the application") for s in sorted(client_grant)]
+    else:
+        api_scopes = _scope_values(api)
+        decisions = [
+            ScopeDecision(s, True, "granted to the application")
+            if s in client_grant
+            else ScopeDecision(s, False, _machine_refusal(s, api, api_scopes))
+            for s in requested
+        ]
+    if not any(decision.granted for decision in decisions):
+        missing = " ".join(requested) if requested else "any scope"
+        raise NoClientGrant(f"has not been granted {missing} on {api.identifier}")
+    return decisions
 
 
 def _scope_values(api: Api | None) -> set[str]:

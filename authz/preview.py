@@ -44,9 +44,9 @@ def token_preview(
             decisions = decide_machine_scopes(api=api, requested=requested, client_grant=client_grant)
         else:
             decisions = decide_scopes(user=user, api=api, requested=requested)
-    except NoClientGrant:
-        audience = api.identifier if api is not None else "this API"
-        return TokenPreview(denied=f"{client} is not authorized to call {audience}: access_denied.")
+    except NoClientGrant as refused:
+        # The token endpoint's words, after the client's name rather than "This application".
+        return TokenPreview(denied=f"{client} {refused}: access_denied.")
     scopes = granted(decisions)
     person = None if machine else user
     if not machine and person is None:
@@ -73,7 +73,6 @@ def token_preview(
             api=api,
             scopes=scopes,
             lifetime=access_token_lifetime(api),
-            client_grant=client_grant,
             rule_claims=context.access_token_claims,
         ),
         refresh_token=not machine and refresh_token_allowed(scopes, api),

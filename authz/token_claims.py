@@ -35,17 +35,15 @@ def refresh_token_allowed(scopes: Collection[str], api: Api | None) -> bool:
     return OFFLINE_ACCESS in scopes and api is not None and api.allow_offline_access
 
 
-def permissions_claim(
-    api: Api, user: User | None, *, scopes: list[str], client_grant: Collection[str] | None
-) -> list[str]:
+def permissions_claim(api: Api, user: User | None, *, scopes: list[str]) -> list[str]:
     """The ``permissions`` claim: what the user (or machine client) may do on the API.
 
-    With RBAC, a user's effective permissions for the API; a machine client's, its client
-    grant. Without RBAC nothing is assigned, so it lists the API scopes of this token.
+    With RBAC, a user's effective permissions for the API. A machine client's are the
+    scopes this token was granted, never more of its client grant than it carries (what a
+    resource server reading ``permissions`` instead of ``scope`` allows must be the same).
+    Without RBAC nothing is assigned, so it lists the API scopes of this token.
     """
-    if user is None:
-        return sorted(client_grant or ())
-    if api.rbac_enabled:
+    if user is not None and api.rbac_enabled:
         return sorted(user_permission_values(user, api))
     api_scopes = {scope.value for scope in api.scopes.all()}
     return [scope for scope in scopes if scope in api_scopes]
@@ -58,12 +56,10 @@ def access_token_claims(
     api: Api | None,
     scopes: list[str],
     lifetime: int,
-    client_grant: Collection[str] | None = None,
     rule_claims: dict[str, Any] | None = None,
     grant_id: Any = None,
 ) -> dict[str, Any]:
-    """The claims of an RFC 9068 access token. ``user`` is None for a machine client, whose
-    ``client_grant`` on ``api`` its permissions claim lists.
+    """The claims of an RFC 9068 access token. ``user`` is None for a machine client.
 
     ``gid`` names the grant (a sign-in and its refresh tokens) so that revoking the grant
     reaches the token at the resource server (see ``apis.revocation``).
@@ -90,6 +86,6 @@ def access_token_claims(
     if user is None:
         claims["gty"] = "client-credentials"
     if api is not None and api.add_permissions_claim:
-        claims["permissions"] = permissions_claim(api, user, scopes=scopes, client_grant=client_grant)
+        claims["permissions"] = permissions_claim(api, user, scopes=scopes)
     claims.update(rule_claims or {})
     return claims

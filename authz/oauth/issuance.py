@@ -9,6 +9,7 @@ code and the refresh token without help. Each hook reads and writes the request'
 from __future__ import annotations
 
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from oauthlib.common import Request
@@ -32,7 +33,9 @@ from .context import (
 def grantable_scopes(request: Request, scopes: list[str]) -> list[str]:
     """The requested scopes that may be granted: the rest are dropped, never refused.
 
-    A machine client without a client grant for the API gets ``access_denied``.
+    A machine client without a client grant for the API, or whose request leaves nothing
+    it was granted, gets ``access_denied`` with 403 (as Auth0 answers; oauthlib's default
+    for the error is 400) and a description naming the missing grant.
     """
     context = request_context(request)
     try:
@@ -42,10 +45,9 @@ def grantable_scopes(request: Request, scopes: list[str]) -> list[str]:
             )
         else:
             decisions = decide_scopes(user=context.user, api=context.audience, requested=scopes)
-    except NoClientGrant:
+    except NoClientGrant as refused:
         raise errors.AccessDeniedError(
-            description=f"This application is not authorized to call {context.audience_identifier}.",
-            request=request,
+            description=f"This application {refused}.", request=request, status_code=HTTPStatus.FORBIDDEN
         ) from None
     context.decisions = tuple(decisions)
     return granted(decisions)
@@ -115,7 +117,6 @@ def access_token_generator(request: Request) -> str:
         api=context.audience,
         scopes=request_scopes(request),
         lifetime=expires_in(request),
-        client_grant=context.client_grant,
         rule_claims=context.rule_access_token_claims,
         grant_id=context.grant_id,
     )

@@ -6,7 +6,6 @@ import json
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from django.db.models import Min
 from django.utils import timezone
 from oauth2_provider import oauth2_validators
 from oauth2_provider.models import get_grant_model, get_refresh_token_model
@@ -23,6 +22,7 @@ from clients.models import Client
 from .client_auth import uses_basic
 from .consent import consent_given, consent_skippable
 from .context import refresh_token_instance, request_client, request_context, request_scopes
+from .families import grant_family_begin, grant_family_started
 from .issuance import grantable_scopes
 from .redemption import code_redeemed, code_redeemed_grant
 
@@ -121,9 +121,9 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         now = timezone.now()
         if now - token.created > timedelta(seconds=client.refresh_token_idle_lifetime):
             return False
-        # The family's first token was issued at sign-in; rotated tokens keep their rows.
-        started = RefreshToken.objects.filter(token_family=token.token_family).aggregate(first=Min("created"))
-        return now - started["first"] <= timedelta(seconds=client.refresh_token_absolute_lifetime)
+        # From the family's stored start (the sign-in), which outlives its rotated-out rows.
+        started = grant_family_started(token.token_family) or token.created
+        return now - started <= timedelta(seconds=client.refresh_token_absolute_lifetime)
 
     def validate_code(self, client_id: str, code: str, client, request: Request, *args, **kwargs) -> bool:
         grant = Grant.objects.filter(code=code, application=client).select_related("user").first()
@@ -172,16 +172,18 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
     def _create_refresh_token(
         self, request: Request, refresh_token_code: str, access_token, previous_refresh_token
     ):
-        """A new refresh token continues its grant: the family is the grant's id."""
+        """A new refresh token continues its grant: the family is the grant's id. The
+        grant's first one records when the family began (see ``families``)."""
+        if previous_refresh_token:
+            family = previous_refresh_token.token_family
+        else:
+            family = request_context(request).grant_id
+            grant_family_begin(grant_id=family, client=request_client(request), user=cast(User, request.user))
         refresh_token = RefreshToken(
             user=request.user,
             application=request.client,
             access_token=access_token,
-            token_family=(
-                previous_refresh_token.token_family
-                if previous_refresh_token
-                else request_context(request).grant_id
-            ),
+            token_family=family,
             resource=getattr(request, "resource", []),
         )
         self._set_token_value(refresh_token, refresh_token_code)

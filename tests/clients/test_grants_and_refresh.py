@@ -12,6 +12,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 
+from authz.models import GrantFamily
 from clients.models import Client
 from clients.services import client_create, client_grant_delete, client_grant_set, client_update
 from tests.oauth import TIMESHEETS_API, Pkce, client_credentials, exchange, get_code
@@ -26,7 +27,7 @@ RefreshToken = get_refresh_token_model()
 def test_without_a_grant_client_credentials_is_access_denied(confidential_client, timesheets_api):
     client, secret = confidential_client
     response = client_credentials(client.client_id, secret, audience=TIMESHEETS_API, scope="read:timesheets")
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.FORBIDDEN  # Auth0's status for access_denied here
     assert response.json()["error"] == "access_denied"
     assert "access_token" not in response.json()
 
@@ -41,8 +42,8 @@ def test_the_token_carries_only_granted_scopes(confidential_client, timesheets_a
     assert response.json()["scope"] == "read:timesheets"  # approve: not granted, dropped
     claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
     assert claims["scope"] == "read:timesheets"
-    # permissions: everything the client may do on the API, i.e. its grant.
-    assert claims["permissions"] == ["create:timesheets", "read:timesheets"]
+    # permissions: what this token was granted, never more of the grant (issue 12).
+    assert claims["permissions"] == ["read:timesheets"]
 
 
 def test_asking_for_nothing_gets_everything_granted(confidential_client, timesheets_api):
@@ -127,12 +128,17 @@ def test_the_absolute_lifetime_counts_from_sign_in(public_client, user_client, t
     second = _refresh(public_client, first).json()["refresh_token"]
     signed_in = RefreshToken.objects.filter(revoked__isnull=False)  # the family's first token
 
+    def signed_in_ago(seconds: int) -> None:
+        # The family's stored start is what counts (issue 12); its first token moves along.
+        signed_in.update(created=timezone.now() - timedelta(seconds=seconds))
+        GrantFamily.objects.update(started_at=timezone.now() - timedelta(seconds=seconds))
+
     # Signed in 7,000 s ago, refreshed a moment ago: idle is fine, absolute nearly over.
-    signed_in.update(created=timezone.now() - timedelta(seconds=7000))
+    signed_in_ago(7000)
     third = _refresh(public_client, second)
     assert third.status_code == HTTPStatus.OK
 
-    signed_in.update(created=timezone.now() - timedelta(seconds=7201))
+    signed_in_ago(7201)
     fourth = _refresh(public_client, third.json()["refresh_token"])
     assert fourth.status_code == HTTPStatus.BAD_REQUEST
     assert fourth.json()["error"] == "invalid_grant"

@@ -20,6 +20,7 @@ from oauth2_provider.models import get_refresh_token_model
 
 from accounts.models import User
 from accounts.services import user_deactivate
+from authz.models import GrantFamily
 from authz.services import user_access_revoke
 from clients.models import Client
 from tests.oauth import basic_auth
@@ -214,10 +215,11 @@ def test_an_idle_refresh_token_expires_by_default(public_client, tokens):
 def test_the_absolute_lifetime_ends_even_an_active_family_by_default(public_client, tokens):
     absolute = Client.objects.get(pk=public_client.pk).refresh_token_absolute_lifetime
     second = _ok(refresh(public_client.client_id, tokens["refresh_token"]))
-    # Signed in long ago, refreshed every day since: the family's first token is that old.
-    RefreshToken.objects.filter(revoked__isnull=False).update(
-        created=timezone.now() - timedelta(seconds=absolute + 60)
-    )
+    # Signed in long ago, refreshed every day since: the family's start (stored since issue
+    # 12) and its first token are that old.
+    long_ago = timezone.now() - timedelta(seconds=absolute + 60)
+    RefreshToken.objects.filter(revoked__isnull=False).update(created=long_ago)
+    assert GrantFamily.objects.update(started_at=long_ago) == 1
     assert_token_error(refresh(public_client.client_id, second["refresh_token"]), "invalid_grant")
 
 
