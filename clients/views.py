@@ -219,9 +219,16 @@ def _render_detail(
     return render_page(request, "clients/client_detail.html", context, fragment=fragment)
 
 
-def _new_secret_keep(request: HtmxHttpRequest, client: Client, secret: str | None) -> None:
-    """Carry a new application's secret (None for a public one) to the page after the redirect."""
-    request.session[CREATED_SLOT] = {"client": client.pk, "secret": secret, "at": time.time()}
+def _new_secret_keep(
+    request: HtmxHttpRequest, client: Client, secret: str | None, *, created: bool = True
+) -> None:
+    """Carry a new secret (None for a new public application) to the page after the redirect."""
+    request.session[CREATED_SLOT] = {
+        "client": client.pk,
+        "secret": secret,
+        "at": time.time(),
+        "created": created,
+    }
 
 
 def _new_secret_take(request: HtmxHttpRequest, client: Client) -> dict[str, Any] | None:
@@ -232,7 +239,7 @@ def _new_secret_take(request: HtmxHttpRequest, client: Client) -> dict[str, Any]
     del request.session[CREATED_SLOT]
     if time.time() - kept["at"] > SECRET_SHOWN_WITHIN:
         return None
-    return {"secret": kept["secret"], "created": True}
+    return {"secret": kept["secret"], "created": kept.get("created", True)}
 
 
 def _secret_response(request: HtmxHttpRequest, client: Client, secret: str | None, **context) -> HttpResponse:
@@ -318,7 +325,10 @@ def client_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     secret = services.client_secret_rotate(client=client, actor=request.user)
     logger.info("client secret rotated: client=%s user=%s", client.pk, request.user.pk)
     messages.success(request, "Secret rotated. The previous secret no longer works.")
-    return _secret_response(request, client, secret)
+    # Post/Redirect/Get, as at creation: reloading must not rotate again and so break the
+    # secret just copied.
+    _new_secret_keep(request, client, secret, created=False)
+    return navigate(request, _tab_url(client, "credentials"))
 
 
 @require_POST

@@ -51,7 +51,7 @@ def test_rotating_a_client_secret_is_audited_without_the_secret(staff_client):
     client, old = client_create(app_type=Client.AppType.M2M, name="Batch")
     assert old is not None  # a machine client is confidential: it has a secret
     response = staff_client.post(
-        f"/dashboard/applications/{client.pk}/credentials/rotate/", {"confirm": "on"}
+        f"/dashboard/applications/{client.pk}/credentials/rotate/", {"confirm": "on"}, follow=True
     )
     assert response.status_code == 200
     entry = AuditEntry.objects.get(action="client.secret_rotate")

@@ -471,7 +471,9 @@ def test_secret_rotation_needs_confirmation(staff_client, web_app):
     client.refresh_from_db()
     assert check_password(old, client.client_secret)
 
-    response = staff_client.post(path, {"confirm": "on"})
+    response = staff_client.post(path, {"confirm": "on"}, follow=True)
+    # Post/Redirect/Get: reloading the page that shows the secret does not rotate it again.
+    assert response.redirect_chain == [(f"/dashboard/applications/{client.pk}/?tab=credentials", 302)]
     assert response.status_code == HTTPStatus.OK
     assert "no-store" in response["Cache-Control"]
     content = _content(response)
