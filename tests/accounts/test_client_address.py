@@ -4,6 +4,7 @@ configured proxies; the lockout, the rate limits and the audit log all use it (i
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _request(remote: str, forwarded: str | None = None):
-    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+    extra: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
     return RequestFactory().get("/", REMOTE_ADDR=remote, **extra)
 
 
