@@ -29,6 +29,8 @@ from apis.tokens import InvalidToken, verify_access_token
 from authz.token_claims import userinfo_url
 from clients.selectors import origin_allowed
 
+from .params import body_too_large
+
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -128,6 +130,9 @@ def userinfo(request: HttpRequest) -> HttpResponse:
         return _cors(request, HttpResponse(status=HTTPStatus.NO_CONTENT))
     response: HttpResponse
     try:
+        too_large = body_too_large(request)  # before the body is read for access_token
+        if too_large:
+            raise BearerError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "invalid_request", too_large)
         token = _bearer_token(request)
         if token is None:
             response = JsonResponse({}, status=HTTPStatus.UNAUTHORIZED)

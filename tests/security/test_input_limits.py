@@ -92,6 +92,17 @@ def test_oversized_bodies_at_the_protocol_endpoints_are_413_invalid_request(
     assert response["Cache-Control"] == "no-store"
 
 
+def test_an_oversized_form_at_userinfo_is_413_invalid_request():
+    body = "access_token=" + "x" * _oversized()
+    response = HttpClient(raise_request_exception=False).post(
+        "/userinfo", body, content_type="application/x-www-form-urlencoded"
+    )
+    error = _json_error(response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+    assert error["error"] == "invalid_request"
+    assert 'error="invalid_request"' in response["WWW-Authenticate"]
+    assert response["Cache-Control"] == "no-store"
+
+
 def test_a_body_within_the_limit_is_still_read(confidential_client, timesheets_api):
     client, secret = confidential_client
     client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
