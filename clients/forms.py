@@ -184,3 +184,15 @@ class GrantForm(forms.Form):
         """Each scope's checkbox with its description."""
         descriptions = {scope.value: scope.description for scope in self.api_scopes}
         return [(box, descriptions[box.data["value"]]) for box in self["scopes"]]
+
+
+class IntrospectionForm(forms.Form):
+    """One API's row of the Introspection card: may this confidential client introspect the
+    access tokens for ``api`` (be its resource server)."""
+
+    allowed = forms.BooleanField(label="May introspect tokens for this API", required=False)
+
+    def __init__(self, api: Api, data=None, *, allowed: bool = False) -> None:
+        # Its own ids: every API's row sits on the same page.
+        super().__init__(data, initial={"allowed": allowed}, auto_id=f"id_introspection_{api.pk}_%s")
+        self.api = api

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import introspection_views, views
 
 app_name = "clients"
 
@@ -16,4 +16,7 @@ urlpatterns = [
     path("<int:pk>/delete/", views.client_delete, name="delete"),
     path("<int:pk>/credentials/rotate/", views.client_secret_rotate, name="secret_rotate"),
     path("<int:pk>/apis/<int:api_pk>/", views.client_grant, name="grant"),
+    path(
+        "<int:pk>/introspection/<int:api_pk>/", introspection_views.client_introspection, name="introspection"
+    ),
 ]

@@ -33,7 +33,7 @@ from apis import selectors as api_selectors
 from apis.models import Api
 
 from . import selectors, services
-from .forms import ClientCreateForm, ClientSettingsForm, GrantForm
+from .forms import ClientCreateForm, ClientSettingsForm, GrantForm, IntrospectionForm
 from .models import Client
 
 logger = logging.getLogger(__name__)
@@ -216,6 +216,11 @@ def _render_detail(
         context["quickstart"] = _quickstart(client, request.GET.get("api", ""))
     if tab == "apis" and fragment is None and not client.profile.is_public:
         context["introspected_apis"] = list(client.may_introspect.order_by("name"))
+        # Every registered API gets a row, whatever the type: a web app has no grant rows.
+        allowed = {api.pk for api in context["introspected_apis"]}
+        context["introspection_forms"] = [
+            IntrospectionForm(api, allowed=api.pk in allowed) for api in api_selectors.api_list()
+        ]
     return render_page(request, "clients/client_detail.html", context, fragment=fragment)
 
 
