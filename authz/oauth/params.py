@@ -28,6 +28,19 @@ def audience_as_resource(params: QueryDict) -> QueryDict:
     return params
 
 
+def authorization_params(params: QueryDict) -> QueryDict:
+    """The /authorize parameters as django-oauth-toolkit should see them: ``audience`` as
+    ``resource``, and without DOT's own ``approval_prompt``. Whether to ask for consent is
+    ours to decide (remembered consents, first-party applications, ``prompt=consent``); a
+    client must not skip the question by sending ``approval_prompt=auto``."""
+    params = audience_as_resource(params)
+    if "approval_prompt" not in params:
+        return params
+    params = params.copy()
+    params.pop("approval_prompt")
+    return params
+
+
 def oversized_parameter(params: QueryDict) -> str | None:
     """The name of the first parameter whose value is too long, if any."""
     return next((name for name, value in params.items() if len(value) > MAX_PARAMETER_LENGTH), None)

@@ -32,6 +32,7 @@ from .client_limits import ClientFailureLimits
 from .consent import consent_given, consent_skippable
 from .params import (
     audience_as_resource,
+    authorization_params,
     body_too_large,
     client_request_problem,
     form_from_json,
@@ -138,7 +139,7 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         return response
 
     def _authorize(self, request: HttpRequest, prompt: set[str], *args, **kwargs) -> HttpResponse:
-        params = audience_as_resource(request.GET)
+        params = authorization_params(request.GET)
         if params is not request.GET:
             # DOT reads both request.GET and the raw query string: keep them in step.
             request.GET = params  # type: ignore[assignment]  # ours, with audience as resource

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from apis.services import api_update
-from authz.services import consent_remember
+from authz.models import Consent
+from authz.services import consent_remember, consent_revoke
 from clients.models import Client
 from clients.services import client_create
 from tests.authz import rules_for_tests
@@ -32,8 +33,10 @@ from tests.oauth import (
     TIMESHEETS_API,
     Pkce,
     authorize_url,
+    consent,
     consent_fields,
     exchange,
+    get_code,
 )
 
 from .helpers import jwt_parts, query_lists
@@ -233,6 +236,21 @@ def test_prompt_consent_asks_again_despite_a_remembered_consent(public_client, u
     page = user_client.get(
         authorize_url(public_client.client_id, Pkce.new(), scope="openid", prompt="consent")
     )
+    assert page.status_code == HTTPStatus.OK
+    assert b'id="authorizationForm"' in page.content
+
+
+@pytest.mark.parametrize("prompt", [None, "consent"])
+def test_a_client_cannot_skip_consent_with_dots_approval_prompt(public_client, user_client, user, prompt):
+    """DOT would skip the question when the person holds a live token for these scopes."""
+    consent(user_client, authorize_url(public_client.client_id, Pkce.new(), scope="openid"))
+    code = get_code(user_client, public_client.client_id, pkce := Pkce.new(), scope="openid")
+    assert exchange(user_client, public_client.client_id, code, pkce.verifier).status_code == HTTPStatus.OK
+    consent_revoke(actor=None, consent=Consent.objects.get(user=user))  # an administrator forgets it
+
+    params = {"prompt": prompt} if prompt else {}
+    url = authorize_url(public_client.client_id, Pkce.new(), scope="openid", approval_prompt="auto", **params)
+    page = user_client.get(url)
     assert page.status_code == HTTPStatus.OK
     assert b'id="authorizationForm"' in page.content
 
