@@ -7,7 +7,7 @@ from django.contrib.auth.hashers import check_password
 from playwright.sync_api import expect
 
 from apis.services import api_create
-from clients import selectors
+from clients import selectors, services
 from clients.models import Client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -140,3 +140,41 @@ def test_reloading_the_created_page_creates_nothing_and_hides_the_secret(page, s
     page.go_forward()
     assert secret not in page.content()
     assert Client.objects.count() == 1
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "desktop"])
+def test_an_admin_lets_a_web_app_introspect_an_api(page, viewport, staff_user, password):
+    """Issue 12, point 9: the box posts on its own (htmx) and stays ticked after a reload."""
+    api = api_create(
+        identifier="https://payroll.abcinc.example/", name="Payroll API", scopes={"read:payslips": "Read"}
+    )
+    client, _ = services.client_create(
+        app_type=Client.AppType.REGULAR_WEB, name="Payroll Web", redirect_uris=["https://payroll.example/cb"]
+    )
+    page.set_viewport_size(viewport)
+    _sign_in(page, staff_user, password)
+    page.goto(f"/dashboard/applications/{client.pk}/?tab=apis")
+    page.evaluate("window.noReload = true")
+    row = page.locator(f"#introspection-{api.pk}")
+    box = row.get_by_label("May introspect tokens for this API")
+    box.scroll_into_view_if_needed()
+    expect(box).to_be_in_viewport()
+    # The row fits its card (the page's tabs, outside this row, set the page's width).
+    card, label = row.bounding_box(), row.locator("label").bounding_box()
+    assert card is not None and label is not None
+    assert card["x"] <= label["x"] and label["x"] + label["width"] <= card["x"] + card["width"]
+    box.check()
+    expect(page.locator(f"#introspection-{api.pk}").get_by_role("status")).to_have_text(
+        "Payroll Web may now introspect the access tokens for Payroll API."
+    )
+    assert page.evaluate("window.noReload") is True
+    assert list(client.may_introspect.all()) == [api]
+
+    page.reload()
+    expect(
+        page.locator(f"#introspection-{api.pk}").get_by_label("May introspect tokens for this API")
+    ).to_be_checked()
