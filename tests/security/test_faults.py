@@ -21,6 +21,7 @@ from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client as HttpClient
 
+from apis.revocation import _answers
 from authz.oauth.validators import OAuth2Validator
 from clients.services import client_grant_set
 from tests.oauth import MOBILE_CALLBACK, TIMESHEETS_API, Pkce, authorize_url, basic_auth, client_credentials
@@ -148,6 +149,15 @@ def test_jwt_validation_keeps_working_from_cached_keys(tokens):
     with database_down():
         response = _http().get(TEST_API, HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     assert response.status_code == HTTPStatus.OK
+
+
+def test_a_token_whose_revocation_cannot_be_checked_is_not_accepted(tokens):
+    assert api_status(tokens["access_token"]) == HTTPStatus.OK
+    _answers.clear()  # the process's revocation answers have aged out (REVOCATION_CACHE_SECONDS)
+    with database_down():
+        response = _http().get(TEST_API, HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    _no_stack_trace(response)
 
 
 def test_a_forged_token_is_still_refused_while_the_database_is_down(tokens):
