@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.conf import settings
@@ -94,8 +95,12 @@ def form_from_json(body: bytes) -> QueryDict:
 
 
 def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
-    repeated = {name for name in names if names.count(name) > 1}
-    if repeated:
-        raise ValueError(f"The parameter {sorted(repeated)[0]!r} was sent more than once.")
-    return dict(pairs)
+    # As many members as a form may have fields (Django's DATA_UPLOAD_MAX_NUMBER_FIELDS).
+    if len(pairs) > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:
+        raise ValueError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parameters.")
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        counts = Counter(name for name, _ in pairs)
+        repeated = sorted(name for name, count in counts.items() if count > 1)
+        raise ValueError(f"The parameter {repeated[0]!r} was sent more than once.")
+    return data
