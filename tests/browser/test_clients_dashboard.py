@@ -163,7 +163,8 @@ def test_an_admin_lets_a_web_app_introspect_an_api(page, viewport, staff_user, p
     box = row.get_by_label("May introspect tokens for this API")
     box.scroll_into_view_if_needed()
     expect(box).to_be_in_viewport()
-    # The row fits its card (the page's tabs, outside this row, set the page's width).
+    # Nothing makes a phone scroll sideways, and the row fits its card.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     card, label = row.bounding_box(), row.locator("label").bounding_box()
     assert card is not None and label is not None
     assert card["x"] <= label["x"] and label["x"] + label["width"] <= card["x"] + card["width"]
