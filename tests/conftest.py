@@ -49,6 +49,17 @@ def staff_client(staff_user) -> HttpClient:
 
 
 @pytest.fixture
+def auditor_client(password) -> HttpClient:
+    """A browser signed in to the dashboard as a read-only auditor."""
+    auditor = User.objects.create_user(
+        email="auditor@abcinc.example", password=password, is_staff=True, staff_role=User.StaffRole.AUDITOR
+    )
+    http = HttpClient()
+    http.force_login(auditor)
+    return http
+
+
+@pytest.fixture
 def public_client(db) -> Client:
     """A native app: public, authorization code with PKCE, RS256 ID tokens."""
     client, _ = client_create(

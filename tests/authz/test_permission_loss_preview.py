@@ -15,7 +15,6 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
-from django.test import Client as HttpClient
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
@@ -282,16 +281,6 @@ def test_adding_a_permission_needs_no_confirmation(staff_client, reader, api):
 
 
 # --- Auditors look, and change nothing ----------------------------------------------------------
-
-
-@pytest.fixture
-def auditor_client(password) -> HttpClient:
-    auditor = User.objects.create_user(
-        email="auditor@abcinc.example", password=password, is_staff=True, staff_role=User.StaffRole.AUDITOR
-    )
-    http = HttpClient()
-    http.force_login(auditor)
-    return http
 
 
 def test_an_auditor_sees_the_counts_but_cannot_make_the_change(

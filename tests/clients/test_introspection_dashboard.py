@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client as HttpClient
 
-from accounts.models import AuditEntry, User
+from accounts.models import AuditEntry
 from apis.models import Api
 from clients import services
 from clients.models import Client
@@ -33,16 +33,6 @@ def web_app() -> tuple[Client, str]:
     )
     assert secret is not None
     return client, secret
-
-
-@pytest.fixture
-def auditor_client(password) -> HttpClient:
-    auditor = User.objects.create_user(
-        email="auditor@abcinc.example", password=password, is_staff=True, staff_role=User.StaffRole.AUDITOR
-    )
-    http = HttpClient()
-    http.force_login(auditor)
-    return http
 
 
 def _url(client: Client, api: Api) -> str:
