@@ -38,6 +38,9 @@ class Server:
         return fetch(self.port, method, path, {**self.base_headers, **(headers or {})}, body)
 
 
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
 def server_env(port: int, database_url: str) -> dict[str, str]:
     """Production settings, configured the only way production is: environment variables."""
     inherited = {
@@ -54,6 +57,8 @@ def server_env(port: int, database_url: str) -> dict[str, str]:
         # All load comes from one address (loopback) standing for many clients: the
         # per-address ceiling would answer 429 to the benchmark itself.
         "RATE_LIMIT_PER_IP": "0",
+        # Production refuses to start without the Redis its workers share: this machine's.
+        "REDIS_URL": inherited.get("REDIS_URL") or DEFAULT_REDIS_URL,
     }
 
 
@@ -69,7 +74,7 @@ def prepare_server(cfg: Config, processes: Processes, meta: dict[str, Any]) -> S
         env=server_env(port, url),
     )
     meta["config"]["database"] = database
-    meta["config"]["cache"] = "redis" if server.env.get("REDIS_URL") else "local memory (per worker)"
+    meta["config"]["cache"] = "redis"
     set_up_data(cfg, processes, server, meta)
     start_gunicorn(cfg, processes, server)
     log(f"  gunicorn       127.0.0.1:{server.port}; {meta['config']['database']}")

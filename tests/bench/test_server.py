@@ -21,6 +21,11 @@ def test_production_settings_from_the_environment_only(monkeypatch):
     assert "PORT" not in env
 
 
+def test_without_redis_url_the_machines_redis_is_used(monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert server_env(4321, "postgres://db/x")["REDIS_URL"] == "redis://127.0.0.1:6379/14"
+
+
 def test_token_requests_are_those_of_a_plain_client():
     server = Server(port=1, env={}, issuer="https://127.0.0.1:1", password="p", client_secret="s")
     # The proxy's header only: no cookie, Origin or CSRF token (the token endpoint is exempt).
