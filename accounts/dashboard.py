@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.cache import patch_vary_headers
@@ -94,6 +95,16 @@ def navigate(request: HtmxHttpRequest, to: str) -> HttpResponse:
     """
     url = resolve_url(to)
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def model_form_field(model: type[models.Model], name: str, **kwargs: Any) -> forms.Field:
+    """The form field of a model's column, so a form and the model never disagree on labels,
+    help texts and format validators (``kwargs`` override them)."""
+    # get_field may also answer a relation or a generic key; every name passed here is a column.
+    field = cast(models.Field, model._meta.get_field(name)).formfield(**kwargs)
+    if field is None:  # only a model field that is not editable has none
+        raise TypeError(f"{model.__name__}.{name} has no form field.")
+    return field
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
-from django.db import models
+
+from accounts.dashboard import model_form_field
 
 from .models import MAX_TOKEN_LIFETIME, Api, Scope, identifier_validator, scope_value_validator
 
@@ -13,21 +14,12 @@ from .models import MAX_TOKEN_LIFETIME, Api, Scope, identifier_validator, scope_
 # Labels, help texts and format validators come from the model, so that the form and the model
 # never disagree and a person sees every format error at once; the services check the rest
 # (uniqueness, OIDC scope names) and the views show those errors on the same form.
-def _model_field(model: type[models.Model], name: str, **kwargs: Any) -> forms.Field:
-    # Every name passed here is a concrete, editable column (get_field may also answer a
-    # relation or a generic key, which have no form field).
-    field = cast(models.Field, model._meta.get_field(name)).formfield(**kwargs)
-    if field is None:  # only a model field that is not editable has none
-        raise TypeError(f"{model.__name__}.{name} has no form field.")
-    return field
-
-
 def _api_field(name: str, **kwargs: Any) -> forms.Field:
-    return _model_field(Api, name, **kwargs)
+    return model_form_field(Api, name, **kwargs)
 
 
 def _scope_field(name: str, **kwargs: Any) -> forms.Field:
-    return _model_field(Scope, name, **kwargs)
+    return model_form_field(Scope, name, **kwargs)
 
 
 class ApiCreateForm(forms.Form):

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
-from django.db import models
 from django.forms.boundfield import BoundWidget
 
+from accounts.dashboard import model_form_field
 from apis.models import Api
 
 from .models import DAY, Client
@@ -18,11 +18,7 @@ MAX_REFRESH_LIFETIME = 365 * DAY
 
 
 def _client_field(name: str, **kwargs: Any) -> forms.Field:
-    # get_field may also answer a relation or a generic key; every name here is a column.
-    field = cast(models.Field, Client._meta.get_field(name)).formfield(**kwargs)
-    if field is None:  # only a model field that is not editable has none
-        raise TypeError(f"Client.{name} has no form field.")
-    return field
+    return model_form_field(Client, name, **kwargs)
 
 
 class UrlListField(forms.CharField):

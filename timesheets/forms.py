@@ -10,6 +10,8 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.dashboard import model_form_field
+
 from .models import Entry
 from .services import hours_to_minutes
 
@@ -19,10 +21,7 @@ def week_days(monday: datetime.date) -> list[datetime.date]:
 
 
 def _project_field(**kwargs: Any) -> forms.Field:
-    field = Entry._meta.get_field("project").formfield(**kwargs)
-    if field is None:  # only a model field that is not editable has none
-        raise TypeError("Entry.project has no form field.")
-    return field
+    return model_form_field(Entry, "project", **kwargs)
 
 
 class EntryForm(forms.Form):

@@ -6,9 +6,9 @@ from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.forms.boundfield import BoundWidget
 
+from accounts.dashboard import model_form_field
 from accounts.models import User
 from accounts.selectors import user_list
 from apis.models import Api, Scope
@@ -138,11 +138,7 @@ class WhoCanForm(forms.Form):
 
 
 def _user_field(name: str, **kwargs: Any) -> forms.Field:
-    # get_field may also answer a relation or a generic key; every name here is a column.
-    field = cast(models.Field, User._meta.get_field(name)).formfield(**kwargs)
-    if field is None:  # only a model field that is not editable has none
-        raise TypeError(f"User.{name} has no form field.")
-    return field
+    return model_form_field(User, name, **kwargs)
 
 
 class ProfileForm(forms.Form):
