@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.test import Client as HttpClient
@@ -94,6 +96,16 @@ TIMESHEETS_SCOPES = {
     "delete:timesheets": "Delete your timesheet entries",
     "approve:timesheets": "Approve the timesheets of your reports",
 }
+
+
+@pytest.fixture
+def steady_rate_window() -> None:
+    """Rate limits count in fixed one-minute windows: a test that counts requests up to a
+    limit must not straddle a window's end, or its count starts again half-way. Waits (a
+    few seconds at most, now and then) when the current window is about to end."""
+    remaining = 60 - time.time() % 60
+    if remaining < 10:
+        time.sleep(remaining + 0.1)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.test import Client as HttpClient
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("steady_rate_window")]
 
 
 def _login(http: HttpClient, email: str, password: str):

@@ -10,7 +10,7 @@ from django.test import Client as HttpClient
 from accounts.models import AuditEntry
 from tests.oauth import basic_auth
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("steady_rate_window")]
 
 
 def _login(http: HttpClient, email: str, password: str):

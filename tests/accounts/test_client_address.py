@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from accounts.models import AuditEntry
 from accounts.throttle import client_address
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("steady_rate_window")]
 
 
 def _request(remote: str, forwarded: str | None = None):

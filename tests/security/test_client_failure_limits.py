@@ -13,7 +13,7 @@ from accounts.models import AuditEntry
 from clients.services import client_grant_set
 from tests.oauth import TIMESHEETS_API, basic_auth
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("steady_rate_window")]
 ATTACKER, BATCH_HOST = "198.51.100.66", "192.0.2.10"
 
 

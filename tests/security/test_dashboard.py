@@ -229,13 +229,15 @@ def _assert_throttled(response) -> None:
     assert "sessionid" not in response.cookies or not response.cookies["sessionid"].value
 
 
-def test_repeated_failures_on_one_account_lock_it_from_any_address(user, password):
+def test_repeated_failures_on_one_account_lock_it_from_any_address(user, password, steady_rate_window):
     for attempt in range(10):
         _login(user.email, "wrong-password", f"10.0.0.{attempt + 1}")
     _assert_throttled(_login(user.email, password, "10.0.1.1"))
 
 
-def test_repeated_failures_from_one_address_throttle_it_whatever_the_account(user, password, settings):
+def test_repeated_failures_from_one_address_throttle_it_whatever_the_account(
+    user, password, settings, steady_rate_window
+):
     # An address is stopped at a threshold an office behind one NAT does not reach by
     # honest mistakes (accounts are locked on their own: tests/accounts/test_abuse_lockouts.py).
     for attempt in range(settings.LOGIN_ADDRESS_FAILURE_LIMIT):
