@@ -72,7 +72,7 @@ def body_too_large(request: HttpRequest) -> str | None:
     except RequestDataTooBig:
         return f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
     except RawPostDataException:
-        pass  # already read as a form, within the limit
+        return None  # already read as a form, so within the limit
     return None
 
 
