@@ -313,13 +313,13 @@ AUTHZ_CLAIM_NAMESPACE = env_str("AUTHZ_CLAIM_NAMESPACE", "https://abcinc.example
 # The Timesheets API is the resource server of this project: the audience its views accept.
 TIMESHEETS_API_AUDIENCE = env_str("TIMESHEETS_API_AUDIENCE", "https://timesheets.abcinc.example/api")
 
-# Request bodies: Django's 2.5 MB everywhere (answered 413 in JSON on the APIs and the
-# protocol endpoints); the bulk upload alone reads up to BULK_UPLOAD_MAX_BYTES.
 # Benchmark only, never in production: mounts GET /bench/timesheets?person=<email>, the
 # timesheet list of that person WITHOUT authentication, so `make bench` can measure what the
 # bearer token costs. Off unless BENCH_BASELINE_VIEWS is set; no route exists while it is off.
 BENCH_BASELINE_VIEWS = env_bool("BENCH_BASELINE_VIEWS", False)
 
+# Request bodies: Django's 2.5 MB everywhere (answered 413 in JSON on the APIs and the
+# protocol endpoints); the bulk upload alone reads up to BULK_UPLOAD_MAX_BYTES.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 BULK_UPLOAD_MAX_BYTES = int(env_str("BULK_UPLOAD_MAX_BYTES", str(32 * 1024 * 1024)))
 
