@@ -17,8 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from accounts.caching import TtlCache
 from accounts.models import User
+from accounts.versions import CONFIGURATION, VersionedCache
 from apis.models import Api
 from clients.models import Client
 
@@ -83,19 +83,15 @@ def deny_deactivated_users(context: RuleContext) -> None:
 # --- Running them -------------------------------------------------------------------------------
 
 
-RULES_TTL_SECONDS = 30
-_active: TtlCache[tuple[str, ...], list[RuleSetting]] = TtlCache(
-    "rule switches", ttl=RULES_TTL_SECONDS, max_entries=4
+# A switch, an order or a rule turned off reaches every process at once (accounts.versions).
+_active: VersionedCache[tuple[str, ...], list[RuleSetting]] = VersionedCache(
+    "rule switches", CONFIGURATION, max_entries=4
 )
 
 
-def forget_rules(**kwargs: Any) -> None:
-    """Drop this process's copy of the rule switches (connected to RuleSetting saves)."""
-    _active.clear()
-
-
 def active_rules() -> list[RuleSetting]:
-    """``registered_rules()``, kept for a few seconds: the token endpoint asks every time."""
+    """``registered_rules()``, kept while the configuration is unchanged: the token endpoint
+    asks every time."""
     return _active.get_or_load(tuple(settings.AUTHZ_RULES), registered_rules)
 
 

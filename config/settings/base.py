@@ -145,6 +145,11 @@ else:
 # net; without it, this is the delay before another process refuses a revoked token.
 REVOCATION_CACHE_SECONDS = float(env_str("REVOCATION_CACHE_SECONDS", "60" if REDIS_URL else "1"))
 
+# Without Redis a process's copy of a client, an API, a grant or a person's permissions is
+# trusted this long after another process changed it (accounts.versions); with Redis a change
+# reaches every process at once.
+SHARED_VERSION_LOCAL_SECONDS = float(env_str("SHARED_VERSION_LOCAL_SECONDS", "1"))
+
 # Without a broker, tasks run in the caller's process: the embedded default needs no worker.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None

@@ -1,0 +1,239 @@
+"""Shared versions: how a per-process copy of a durable fact learns at once that it changed.
+
+A process may keep a copy of a fact whose truth lives in the database (a client and its
+hashed secret, an API and its scopes, a client grant, a person's permissions) only if a
+change made anywhere reaches it before the next request. Each kind of fact has a *version*
+in the shared cache (Redis in production). A write changes it once its transaction has
+committed; a process tags its copies with the version it read and drops them all when the
+version it reads differs. A request reads every version it needs in the same round trip as
+its rate-limit counters (``round_trip``), so a warm copy costs no extra network call.
+
+With Redis, a change reaches every process with no delay: the next request reads the new
+version. Without a shared cache (development, tests) the version lives in the process's own
+memory; another process would see a change only when its copy expires
+(``settings.SHARED_VERSION_LOCAL_SECONDS``, 1 s), and production refuses to start without
+Redis. A lost version (a flushed cache) is replaced by a new random one, which misses every
+copy: forgetting is always safe.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from .caching import TtlCache
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+# The versions this request already read (``round_trip``): later lookups in the same request
+# use them instead of asking the shared cache again.
+_seen: ContextVar[dict[str, int] | None] = ContextVar("shared_versions_seen", default=None)
+
+
+def _new_value() -> int:
+    # Random, never a counter: after a flush a counter could come back to a value some
+    # process still holds and hide a change from it. An int, which Django's Redis cache
+    # stores as a plain number, so the raw client below and ``cache`` read it alike.
+    return secrets.randbits(62) + 1
+
+
+class SharedVersion:
+    """One kind of fact's version in the shared cache."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.key = f"version:{name}"
+        self._caches: list[VersionedCache[Any, Any]] = []
+
+    def __repr__(self) -> str:
+        return f"<SharedVersion {self.name!r}>"
+
+    def current(self) -> int:
+        seen = _seen.get()
+        if seen is not None and self.key in seen:
+            return seen[self.key]
+        return read_versions([self])[self.key]
+
+    def changed(self) -> None:
+        """Call after writing a fact of this kind (inside the write's transaction).
+
+        This process forgets its copies at once; every process once the write has committed
+        and can be read (before that another process could copy the old fact under the new
+        version, and keep it).
+        """
+        self._forget_local()
+        transaction.on_commit(self._publish)
+
+    def _publish(self) -> None:
+        cache.set(self.key, _new_value(), timeout=None)
+        self._forget_local()
+
+    def _forget_local(self) -> None:
+        seen = _seen.get()
+        if seen is not None:
+            seen.pop(self.key, None)
+        for versioned in self._caches:
+            versioned.clear()
+
+
+def read_versions(versions: Sequence[SharedVersion]) -> dict[str, int]:
+    """Each version's current value, one read for all (a new value for one never set)."""
+    keys = [version.key for version in versions]
+    found = cache.get_many(keys)
+    for key in keys:
+        if not isinstance(found.get(key), int):
+            cache.add(key, _new_value(), timeout=None)
+            found[key] = cache.get(key)
+    return {key: int(found[key]) for key in keys}
+
+
+class VersionedCache(Generic[K, V]):
+    """A ``TtlCache`` whose entries hold only while their ``SharedVersion`` is unchanged."""
+
+    def __init__(self, name: str, version: SharedVersion, *, max_entries: int = 1024) -> None:
+        self.version = version
+        self._entries: TtlCache[K, V] = TtlCache(name, ttl=None, max_entries=max_entries)
+        self._read: int | None = None
+        self._lock = threading.Lock()
+        version._caches.append(self)
+
+    def get_or_load(self, key: K, load: Callable[[], V]) -> V:
+        current = self.version.current()
+        with self._lock:
+            if current != self._read:
+                self._entries.clear()
+                self._read = current
+        found, value = self._entries.lookup(key)
+        if found:
+            return value  # type: ignore[return-value]  # a live entry holds a V
+        value = load()
+        # Without a shared cache another process's change is only seen when this expires.
+        ttl = None if isinstance(cache, RedisCache) else settings.SHARED_VERSION_LOCAL_SECONDS
+        self._entries.put(key, value, ttl=ttl)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A fixed-window counter to increment (``incr``) or only read, in a round trip."""
+
+    key: str
+    seconds_left: int
+    incr: bool
+
+
+@contextmanager
+def round_trip(versions: Sequence[SharedVersion], counters: Sequence[Counter] = ()) -> Iterator[list[int]]:
+    """Read ``versions`` and the ``counters`` (incrementing those marked) in one round trip,
+    and make the versions this block's: ``SharedVersion.current()`` answers from them.
+
+    Yields the counters' values, in order.
+    """
+    client = _redis_client()
+    if client is None:
+        values = [_count_locally(counter) for counter in counters]
+        seen = read_versions(versions)
+    else:
+        values, seen = _pipelined(client, versions, counters)
+    token = _seen.set(seen)
+    try:
+        yield values
+    finally:
+        _seen.reset(token)
+
+
+def _count_locally(counter: Counter) -> int:
+    if not counter.incr:
+        return int(cache.get(counter.key) or 0)
+    if cache.add(counter.key, 1, counter.seconds_left + 1):
+        return 1
+    try:
+        return int(cache.incr(counter.key))
+    except ValueError:  # expired between add and incr
+        cache.add(counter.key, 1, counter.seconds_left + 1)
+        return 1
+
+
+def _pipelined(client: Any, versions: Sequence[SharedVersion], counters: Sequence[Counter]):
+    make_key = cache.make_and_validate_key
+    pipe = client.pipeline(transaction=False)
+    for counter in counters:
+        key = make_key(counter.key)
+        if counter.incr:
+            pipe.incr(key)
+            pipe.expire(key, counter.seconds_left + 1, nx=True)
+        else:
+            pipe.get(key)
+    for version in versions:
+        pipe.get(make_key(version.key))
+    replies = pipe.execute()
+    values, position = [], 0
+    for counter in counters:
+        values.append(int(replies[position] or 0))
+        position += 2 if counter.incr else 1
+    seen: dict[str, int] = {}
+    missing = []
+    for version, reply in zip(versions, replies[position:], strict=True):
+        try:
+            seen[version.key] = int(reply)
+        except (TypeError, ValueError):
+            missing.append(version)
+    return values, seen | (read_versions(missing) if missing else {})
+
+
+_client_lock = threading.Lock()
+_client: list[Any] = []  # the process's one Redis client, made on first use
+
+
+def _redis_client() -> Any | None:
+    """The shared cache's Redis client, one per process (Django's cache makes one per
+    operation), or None without Redis."""
+    if not isinstance(cache, RedisCache):
+        return None
+    with _client_lock:
+        if not _client:
+            _client.append(cache._cache.get_client(write=True))  # type: ignore[attr-defined]
+        return _client[0]
+
+
+CONFIGURATION = SharedVersion("configuration")
+"""Clients (with their hashed secrets), APIs and scopes, client grants, rules, signing keys."""
+
+PERMISSIONS = SharedVersion("permissions")
+"""Roles, groups, their nesting, members and permissions: who holds which permission."""
+
+
+def changes_with(version: SharedVersion, *models: type[Model]) -> None:
+    """Change ``version`` whenever a row of ``models`` (or of their many-to-many tables) is
+    saved or deleted, whichever code path writes it: services, the shell, a migration.
+
+    A queryset ``update()`` sends no signal: code that writes these models that way calls
+    ``version.changed()`` itself.
+    """
+
+    def receiver(**kwargs: Any) -> None:
+        version.changed()
+
+    for model in models:
+        uid = f"{version.key}:{model._meta.label}"
+        post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}:save")
+        post_delete.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}:delete")
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through  # type: ignore[attr-defined]
+            m2m_changed.connect(receiver, sender=through, weak=False, dispatch_uid=f"{uid}:{field.name}")
