@@ -7,15 +7,17 @@ for the whole run; peer: the peer's token endpoint, once it serves.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
 from bench.client import fetch, warm
 from bench.console import log
-from bench.cpu import machine_busy, wait_quiet
+from bench.cpu import CpuMeter, machine_busy, wait_quiet
 from bench.credentials import (
     Credentials,
     code_spec,
@@ -43,6 +45,7 @@ class Run:
     peer: Peer | None
     credentials: Credentials
     results: Results
+    bodies: dict[str, bytes] = field(default_factory=dict)  # a single request's answer, by scenario
 
     @property
     def pid(self) -> int | None:
@@ -58,8 +61,9 @@ def measure(run: Run, scenario: Scenario, port: int, pid: int | None, **extra: A
     """One measured run, between quiet servers: requests left queued must not count twice."""
     wait_quiet(pid)
     busy = machine_busy()
-    result = run_wrk(run.cfg, run.processes, port, scenario, run.cfg.seconds)
-    run.results.record(scenario, result, busy, **extra)
+    with CpuMeter(pid, run.server.database_name) as meter:
+        result = run_wrk(run.cfg, run.processes, port, scenario, run.cfg.seconds)
+    run.results.record(scenario, result, busy, meter.ms_per_request(result.requests), **extra)
     wait_quiet(pid)
     return result
 
@@ -68,6 +72,9 @@ def run_scenario(run: Run, row: Scenario) -> None:
     """A table row, filled in for this run and driven; a row that cannot run is skipped."""
     scenario = replace(row, what=row.describe(run.cfg))
     try:
+        feature = run.server.features.get(scenario.requires, f"{scenario.requires}: not set up")
+        if scenario.requires and feature != "ok":
+            raise SkipScenario(feature)
         if scenario.target == "ours":
             headers = run.server.base_headers | dict(scenario.headers)
             scenario = replace(scenario, headers=headers | run.credentials.headers(scenario.credential))
@@ -83,9 +90,47 @@ def drive_static(run: Run, scenario: Scenario) -> None:
         lambda: server.request(scenario.method, scenario.path, dict(scenario.headers), scenario.body),
     )
     run.results.checks[scenario.name] = reply.status
+    if reply.status == 404 and scenario.when_404:
+        raise SkipScenario(scenario.when_404)
     if reply.status != 200:
         raise SkipScenario(f"a single request fails: {reply.snippet()}")
+    if scenario.expect_alg:
+        alg = token_alg(reply.json().get("access_token", ""))
+        run.results.checks[f"{scenario.name} alg"] = alg
+        if alg != scenario.expect_alg:
+            raise SkipScenario(f"the access token is signed {alg or '(no JWT)'}, not {scenario.expect_alg}")
+    run.bodies[scenario.name] = reply.body
+    if scenario.same_body_as in run.bodies:
+        same = same_page(reply.body, run.bodies[scenario.same_body_as])
+        run.results.checks[f"{scenario.name} same page as {scenario.same_body_as}"] = same
+        if not same:
+            log(f"  note: {scenario.name} does not answer the same page as {scenario.same_body_as}")
     measure(run, scenario, server.port, run.pid)
+
+
+def same_page(one: bytes, other: bytes) -> bool:
+    """The same answer, pagination links aside: each names its own view's URL."""
+    if one == other:
+        return True
+    try:
+        first, second = json.loads(one), json.loads(other)
+    except ValueError:
+        return False
+    if isinstance(first, dict) and isinstance(second, dict):
+        first, second = (
+            {k: v for k, v in page.items() if k not in {"next", "previous"}} for page in (first, second)
+        )
+    return bool(first == second)
+
+
+def token_alg(token: str) -> str:
+    """The ``alg`` of a JWT's header, or "" when ``token`` is no JWT."""
+    head = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except ValueError:
+        return ""
+    return str(header.get("alg", "")) if isinstance(header, dict) else ""
 
 
 def drive_refresh(run: Run, scenario: Scenario) -> None:

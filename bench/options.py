@@ -18,6 +18,10 @@ LUA = ROOT / "bench" / "lua"
 VENV_BIN = Path(sys.executable).parent
 
 AUDIENCE = "https://timesheets.abcinc.example/api"
+# A second API like the Timesheets one, signing with ES256 (bench/load_data.py registers it
+# when the project offers ES256) and the batch client's grant on it.
+ES256_AUDIENCE = "https://timesheets.abcinc.example/api-es256"
+READ_SCOPE = "read:timesheets"
 BATCH_CLIENT = "timesheets-batch"
 MOBILE_CLIENT = "timesheets-mobile"
 CALLBACK = "com.abcinc.timesheets://callback"
@@ -39,6 +43,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_flag(name: str, *, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value not in {"0", "false", "no", "off"}
+
+
 @dataclass
 class Config:
     seconds: int = 20
@@ -47,6 +56,10 @@ class Config:
     workers: int = 5
     users: int = 10_000
     entries: int = 250
+    clients: int = 10  # extra machine clients, each with a grant on the Timesheets API
+    scale: bool = False  # BENCH_SCALE=1: a few scenarios small, then again at scale_* (bench/scale.py)
+    scale_users: int = 1_000_000
+    scale_clients: int = 10_000
     peer: bool = True
     peer_dir: Path = DEFAULT_PEER_DIR
     only: set[str] = field(default_factory=set)
@@ -61,7 +74,11 @@ class Config:
             workers=env_int("BENCH_WORKERS", 2 * (os.cpu_count() or 2) + 1),
             users=env_int("BENCH_USERS", 10_000),
             entries=env_int("BENCH_ENTRIES", 250),
-            peer=os.environ.get("BENCH_PEER", "1").strip().lower() not in {"0", "false", "no", "off"},
+            clients=env_int("BENCH_CLIENTS", 10),
+            scale=env_flag("BENCH_SCALE", default=False),
+            scale_users=env_int("BENCH_SCALE_USERS", 1_000_000),
+            scale_clients=env_int("BENCH_SCALE_CLIENTS", 10_000),
+            peer=env_flag("BENCH_PEER", default=True),
             peer_dir=Path(os.environ.get("BENCH_PEER_DIR") or DEFAULT_PEER_DIR),
             only={name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()},
         )

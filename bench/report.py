@@ -6,13 +6,15 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.console import log
+from bench.cpu import GROUPS
 from bench.options import RESULTS, ROOT, Config
-from bench.scenarios import RATIOS, Scenario
+from bench.scenarios import RATIOS, SCALE_RATIOS, Ratio, Scenario
 from bench.wrk import WrkResult
 
 
@@ -34,8 +36,10 @@ def run_meta(cfg: Config, started_at: datetime) -> dict[str, Any]:
             "gunicorn_workers": cfg.workers,
             "users_added": cfg.users,
             "entries_added": cfg.entries,
+            "clients_added": cfg.clients,
             "rate_limit_per_ip": 0,
-        },
+        }
+        | ({"scale": {"users": cfg.scale_users, "clients": cfg.scale_clients}} if cfg.scale else {}),
         "checks": {},
     }
 
@@ -49,6 +53,7 @@ class Results:
         self.measured: dict[str, WrkResult] = {}
         self.started_at = datetime.now(UTC)
         self.meta: dict[str, Any] = run_meta(cfg, self.started_at)
+        self.ratio_rows: tuple[Ratio, ...] = RATIOS + (SCALE_RATIOS if cfg.scale else ())
 
     @property
     def checks(self) -> dict[str, Any]:
@@ -59,33 +64,58 @@ class Results:
         self.rows.append({"name": scenario.name, "skipped": reason})
         self.results[scenario.name] = {"target": scenario.target, "what": scenario.what, "skipped": reason}
 
-    def record(self, scenario: Scenario, result: WrkResult, busy: float, **extra: Any) -> None:
-        """A measured run; ``busy``: how busy the machine was just before it (percent)."""
+    def record(
+        self,
+        scenario: Scenario,
+        result: WrkResult,
+        busy: float,
+        cpu: Mapping[str, float | None],
+        **extra: Any,
+    ) -> None:
+        """A measured run; ``busy``: how busy the machine was just before it (percent);
+        ``cpu``: CPU milliseconds per request by group (bench/cpu.py)."""
         self.measured[scenario.name] = result
         note = f"others busy {busy:.0f}% before" if busy > 25 else ""
-        self.rows.append({"name": scenario.name, "result": result, "note": note})
+        over = p99_over(result, scenario.p99_limit_ms)
+        if over:
+            note = (note + " " if note else "") + f"p99 over the {scenario.p99_limit_ms:g} ms target"
+        self.rows.append(
+            {"name": scenario.name, "result": result, "note": note, "cpu": cpu, "p99_over": over}
+        )
         self.results[scenario.name] = {
             "target": scenario.target,
             "what": scenario.what,
             "request": f"{scenario.method} {scenario.path}",
             "cpu_busy_before_pct": round(busy, 1),
             "result": result.as_dict(),
+            "cpu_ms_per_request": dict(cpu),
+            **(
+                {"p99_target_ms": scenario.p99_limit_ms, "p99_met": not over}
+                if scenario.p99_limit_ms is not None
+                else {}
+            ),
             **extra,
         }
         log(
             f"  {scenario.name:<17} {result.rps:9.1f} req/s  p50 {result.p50_ms or 0:8.2f} ms  "
             f"p99 {result.p99_ms or 0:8.2f} ms  non-2xx {result.non2xx}  "
-            f"socket errors {result.socket_error_count}"
+            f"socket errors {result.socket_error_count}  cpu ms/req "
+            + " ".join(f"{group} {_fmt(cpu.get(group), 2)}" for group in GROUPS)
             + (f"  ran out x{result.starved}" if result.starved else "")
             + (f"  ({note})" if note else "")
         )
 
     def ratios(self) -> dict[str, dict[str, Any]]:
         ratios = {}
-        for row in RATIOS:
+        for row in self.ratio_rows:
             numerator, denominator = self.measured.get(row.numerator), self.measured.get(row.denominator)
             value = ratio(ok_rps(numerator), ok_rps(denominator))
-            ratios[row.name] = {"value": None if value is None else round(value, 4), "what": row.what}
+            ratios[row.name] = {
+                "value": None if value is None else round(value, 4),
+                "what": row.what,
+                "target": row.target,
+                "met": row.met(value),
+            }
         return ratios
 
     def write(self) -> Path:
@@ -103,10 +133,16 @@ class Results:
         return out
 
     def print_summary(self, out: Path) -> None:
+        config = self.meta["config"]
         print()
+        print(f"database: {config.get('database', '?')}; cache: {config.get('cache', '?')}")
         print(format_table(self.rows))
+        print(
+            "cpu: CPU milliseconds per request of the server (gunicorn's master and workers, or the peer),"
+            " PostgreSQL and Redis; p99 with ! is at or over the issue's target (see note)"
+        )
         print()
-        print("ratios of 2xx responses per second:")
+        print("ratios of 2xx responses per second (target: at least this much):")
         print(format_ratios(self.ratios()))
         print()
         log(f"wrote {out.relative_to(ROOT)}")
@@ -119,11 +155,20 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
+def p99_over(result: WrkResult, limit_ms: float | None) -> bool:
+    """Whether the run's p99 is at or over the scenario's target (none: never)."""
+    return limit_ms is not None and result.p99_ms is not None and result.p99_ms >= limit_ms
+
+
 def ok_rps(result: WrkResult | None) -> float | None:
     """Throughput of successful (2xx) responses: what a ratio should compare."""
     if result is None or not result.duration_s:
         return None
     return result.ok / result.duration_s
+
+
+# CPU milliseconds per request: gunicorn (master, workers) or the peer; PostgreSQL; Redis.
+CPU_HEADERS = ("cpu srv", "cpu pg", "cpu redis")
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -132,12 +177,17 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The printed summary: one row per scenario (``name``, ``result`` or ``skipped``)."""
-    header = ("scenario", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "sock err", "note")
+    header = (
+        *("scenario", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "sock err"),
+        *CPU_HEADERS,
+        "note",
+    )
     lines = [header]
     for row in rows:
         result: WrkResult | None = row.get("result")
         if result is None:
-            lines.append((row["name"], "-", "-", "-", "-", "-", "-", "skipped: " + row.get("skipped", "")))
+            dashes = ("-",) * (len(header) - 2)
+            lines.append((row["name"], *dashes, "skipped: " + row.get("skipped", "")))
             continue
         note = row.get("note", "")
         if result.statuses:
@@ -153,10 +203,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
                 row["name"],
                 _fmt(result.rps),
                 _fmt(result.p50_ms, 2),
-                _fmt(result.p99_ms, 2),
+                _fmt(result.p99_ms, 2) + ("!" if row.get("p99_over") else ""),
                 str(result.requests),
                 str(result.non2xx),
                 str(result.socket_error_count),
+                *(_fmt(row.get("cpu", {}).get(group), 2) for group in GROUPS),
                 note,
             )
         )
@@ -173,9 +224,12 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def format_ratios(ratios: dict[str, dict[str, Any]]) -> str:
+    """One line a ratio: its value, its target and whether it is met, what it compares."""
     lines = []
     for name, item in ratios.items():
-        value = item.get("value")
+        value, target, met = item.get("value"), item.get("target"), item.get("met")
         shown = "n/a" if value is None else f"{value:.3f}"
-        lines.append(f"  {name:<34} {shown:>9}   {item.get('what', '')}")
+        wanted = "" if target is None else f">= {target:g}"
+        verdict = {True: "met", False: "NOT MET", None: ""}[met]
+        lines.append(f"  {name:<36} {shown:>7}  {wanted:<7} {verdict:<7}  {item.get('what', '')}")
     return "\n".join(lines)

@@ -18,13 +18,15 @@ import signal
 
 from bench.console import log
 from bench.credentials import credentials_prepare
+from bench.database import database_choice
 from bench.drivers import Run, run_scenario, warm_up
 from bench.options import ROOT, VAR, Config
 from bench.peer import start_peer
 from bench.processes import Processes, raise_on_signal
 from bench.report import Results
+from bench.scale import run_scale
 from bench.scenarios import SCENARIOS
-from bench.server import plain_client_gets_token, prepare_server
+from bench.server import cache_choice, plain_client_gets_token, prepare_server
 
 
 def main() -> int:
@@ -49,7 +51,10 @@ def run(cfg: Config, processes: Processes) -> int:
     clear_previous_run()
     results = Results(cfg)
     announce(cfg, results)
-    peer = start_peer(cfg, processes, results.meta)  # its npm install (first run) overlaps our set-up
+    if cfg.scale:
+        results.meta["peer"], peer = "not run: BENCH_SCALE=1 compares our own runs", None
+    else:
+        peer = start_peer(cfg, processes, results.meta)  # its npm install (first run) overlaps our set-up
     log("set-up")
     server = prepare_server(cfg, processes, results.meta)
     warm_up(cfg, processes, server)
@@ -57,9 +62,12 @@ def run(cfg: Config, processes: Processes) -> int:
     credentials = credentials_prepare(cfg, server, results.checks)
     log("scenarios")
     context = Run(cfg, processes, server, peer, credentials, results)
-    for row in SCENARIOS:
-        if row.chosen(cfg):
-            run_scenario(context, row)
+    if cfg.scale:
+        run_scale(context)
+    else:
+        for row in SCENARIOS:
+            if row.chosen(cfg):
+                run_scenario(context, row)
     results.print_summary(results.write())
     return 0
 
@@ -77,6 +85,11 @@ def announce(cfg: Config, results: Results) -> None:
         f"bench: {cfg.seconds} s per scenario; wrk {cfg.threads} threads, {cfg.connections} connections; "
         f"gunicorn {cfg.workers} sync workers; logs in {VAR.relative_to(ROOT)}/"
     )
+    log(f"bench: database {database_choice()}")
+    log(f"bench: cache {cache_choice()}")
+    log(f"bench: {cfg.users:,} bulk users, {cfg.clients:,} extra machine clients")
+    if cfg.scale:
+        log(f"bench: BENCH_SCALE=1: then again at {cfg.scale_users:,} users, {cfg.scale_clients:,} clients")
     load = results.meta["machine"]["loadavg_before"][0]
     if load > 0.5 * (os.cpu_count() or 1):
         log(f"note: the machine is busy already (load average {load}); the numbers will be low")

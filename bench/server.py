@@ -7,13 +7,13 @@ import secrets
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from bench.client import Reply, basic, fetch, free_port
 from bench.console import log
-from bench.database import bench_database
+from bench.database import bench_database, redact
 from bench.options import API_USER, AUDIENCE, BATCH_CLIENT, FORM, ROOT, VAR, VENV_BIN, Config
 from bench.processes import Processes, tail, wait_for
 
@@ -26,6 +26,9 @@ class Server:
     password: str
     client_secret: str
     process: subprocess.Popen | None = None
+    database_name: str | None = None  # PostgreSQL's, for the CPU it spends; None: SQLite
+    # What the set-up could make ("bench feature: <name>=<ok or why not>" from load_data.py).
+    features: dict[str, str] = field(default_factory=dict)
 
     # The TLS-terminating proxy's header: production settings trust it, so the request is
     # https: no redirect, secure cookies apply, CSRF checks the https origin.
@@ -59,7 +62,17 @@ def server_env(port: int, database_url: str) -> dict[str, str]:
         "RATE_LIMIT_PER_IP": "0",
         # Production refuses to start without the Redis its workers share: this machine's.
         "REDIS_URL": inherited.get("REDIS_URL") or DEFAULT_REDIS_URL,
+        # GET /bench/timesheets: the API's list without authentication (api_get_noauth).
+        "BENCH_BASELINE_VIEWS": "1",
     }
+
+
+def cache_choice() -> str:
+    """Which cache the server will share between its workers, said before it starts."""
+    given = os.environ.get("REDIS_URL", "").strip()
+    if given:
+        return f"Redis {redact(given)} (REDIS_URL)"
+    return f"Redis {DEFAULT_REDIS_URL} (REDIS_URL unset: this machine's; production needs one)"
 
 
 def prepare_server(cfg: Config, processes: Processes, meta: dict[str, Any]) -> Server:
@@ -73,12 +86,12 @@ def prepare_server(cfg: Config, processes: Processes, meta: dict[str, Any]) -> S
         client_secret=secrets.token_urlsafe(32),
         env=server_env(port, url),
     )
+    server.database_name = urlsplit(url).path.lstrip("/") if url.startswith("postgres") else None
     meta["config"]["database"] = database
-    meta["config"]["cache"] = "redis"
+    meta["config"]["cache"] = cache_choice()
     set_up_data(cfg, processes, server, meta)
     start_gunicorn(cfg, processes, server)
-    log(f"  gunicorn       127.0.0.1:{server.port}; {meta['config']['database']}")
-    log(f"                 cache: {meta['config']['cache']}")
+    log(f"  gunicorn       127.0.0.1:{server.port}; {database}; cache {meta['config']['cache']}")
     return server
 
 
@@ -90,19 +103,46 @@ def set_up_data(cfg: Config, processes: Processes, server: Server, meta: dict[st
         ("collectstatic", [*python, "manage.py", "collectstatic", "--noinput"]),
         ("seed_demo", [*python, "manage.py", "seed_demo", "--password", server.password,
                        "--client-secret", server.client_secret]),
-        ("load_data", [*python, "bench/load_data.py", "--users", str(cfg.users),
-                       "--entries", str(cfg.entries), "--entries-for", API_USER]),
+        ("load_data", load_data_command(users=cfg.users, clients=cfg.clients, entries=cfg.entries)),
     ]  # fmt: skip
     for name, command in steps:
-        started = time.monotonic()
-        code, output = processes.run(name, command, timeout=600, cwd=ROOT, env=server.env)
-        with (VAR / "setup.log").open("a") as setup_log:
-            setup_log.write(f"== {name}\n{output}\n")
-        meta.setdefault("setup_seconds", {})[name] = round(time.monotonic() - started, 1)
-        if code != 0:
-            raise SystemExit(f"bench: {name} failed (exit {code}):\n{output[-2000:]}")
-        summary = next((line for line in output.splitlines() if line.startswith("bench data:")), "")
-        log(f"  {name:<14} {time.monotonic() - started:5.1f} s  {summary}")
+        run_setup_step(processes, server, meta, name, command)
+
+
+def load_data_command(*, users: int, clients: int, entries: int) -> list[str]:
+    """bench/load_data.py: grows the bulk data to these counts (what exists already stays)."""
+    return [sys.executable, "bench/load_data.py", "--users", str(users), "--clients", str(clients),
+            "--entries", str(entries), "--entries-for", API_USER]  # fmt: skip
+
+
+def run_setup_step(
+    processes: Processes, server: Server, meta: dict[str, Any], name: str, command: list[str]
+) -> None:
+    """One step as a child with the server's environment; its timing goes into ``meta``, the
+    features it reports into ``server.features``. A failed step ends the run."""
+    started = time.monotonic()
+    code, output = processes.run(name, command, timeout=1800, cwd=ROOT, env=server.env)
+    with (VAR / "setup.log").open("a") as setup_log:
+        setup_log.write(f"== {name}\n{output}\n")
+    meta.setdefault("setup_seconds", {})[name] = round(time.monotonic() - started, 1)
+    if code != 0:
+        raise SystemExit(f"bench: {name} failed (exit {code}):\n{output[-2000:]}")
+    server.features |= parse_features(output)
+    summary = next((line for line in output.splitlines() if line.startswith("bench data:")), "")
+    log(f"  {name:<14} {time.monotonic() - started:5.1f} s  {summary}")
+
+
+def parse_features(output: str) -> dict[str, str]:
+    """``bench feature: es256=ok`` lines: each feature and "ok", or why it is missing."""
+    found = {}
+    for line in output.splitlines():
+        if line.startswith(FEATURE):
+            name, _, status = line.removeprefix(FEATURE).partition("=")
+            found[name.strip()] = status.strip()
+    return found
+
+
+FEATURE = "bench feature:"
 
 
 def start_gunicorn(cfg: Config, processes: Processes, server: Server) -> None:

@@ -13,7 +13,7 @@ from bench.drivers import DRIVERS, Run, run_scenario
 from bench.options import FORM, Config
 from bench.processes import Processes
 from bench.report import Results
-from bench.scenarios import RATIOS, SCENARIOS, Scenario
+from bench.scenarios import RATIOS, SCALE_NAMES, SCALE_RATIOS, SCENARIOS, Ratio, Scenario
 from bench.server import Server
 
 NAMES = [row.name for row in SCENARIOS]
@@ -24,9 +24,11 @@ def test_the_scenarios_in_the_order_they_run():
         "discovery",
         "jwks",
         "api_get",
+        "api_get_noauth",  # its baseline: the same page without authentication
         "dashboard_users",
         "cc_form",
         "cc_json",
+        "cc_form_es256",
         "refresh_rotation",
         "authcode_pkce",
         "peer_cc_form",  # last: the peer's first npm install has all our set-up to finish
@@ -45,16 +47,63 @@ def test_every_row_can_be_driven():
         assert set(row.run_with) <= set(NAMES), row.name
 
 
-def test_ratios_compare_scenarios_of_the_table():
-    assert [ratio.name for ratio in RATIOS] == [
-        "cc_form / peer_cc_form",
-        "cc_json / peer_cc_form",
-        "api_get / discovery",
-        "api_get / jwks",
-    ]
+def test_ratios_compare_scenarios_of_the_table_against_the_issues_targets():
+    targets = {ratio.name: ratio.target for ratio in RATIOS}
+    assert targets == {
+        "cc_form / peer_cc_form": 0.5,
+        "cc_json / cc_form": 0.9,
+        "refresh_rotation / peer_cc_form": 0.15,
+        "authcode_pkce / peer_cc_form": 0.15,
+        "api_get / api_get_noauth": 0.9,
+        "cc_form_es256 / peer_cc_form": None,
+        "api_get / discovery": None,
+        "api_get / jwks": None,
+    }
     for ratio in RATIOS:
         assert {ratio.numerator, ratio.denominator} <= set(NAMES)
         assert ratio.what
+
+
+def test_a_ratio_is_met_at_its_target_and_above():
+    ratio = Ratio("a", "b", "a over b", 0.5)
+    assert ratio.met(0.5) is True
+    assert ratio.met(0.73) is True
+    assert ratio.met(0.4999) is False
+    assert ratio.met(None) is None  # not measured: neither met nor missed
+    assert Ratio("a", "b", "no target").met(2.0) is None
+
+
+def test_the_scale_mode_compares_each_row_with_itself_grown():
+    assert [ratio.name for ratio in SCALE_RATIOS] == [
+        "cc_form@large / cc_form",
+        "authcode_pkce@large / authcode_pkce",
+        "api_get@large / api_get",
+    ]
+    assert all(ratio.target == 0.9 for ratio in SCALE_RATIOS)
+    assert set(SCALE_NAMES) <= set(NAMES)
+
+
+def test_latency_targets_and_signing_algorithms():
+    rows = {row.name: row for row in SCENARIOS}
+    limits = {name: row.p99_limit_ms for name, row in rows.items() if row.p99_limit_ms is not None}
+    assert limits == {"dashboard_users": 100.0, "cc_form": 50.0, "cc_json": 50.0, "cc_form_es256": 50.0}
+    assert {name: row.expect_alg for name, row in rows.items() if row.expect_alg} == {
+        "cc_form": "RS256",
+        "cc_json": "RS256",
+        "cc_form_es256": "ES256",
+    }
+
+
+def test_the_unauthenticated_list_and_the_es256_api():
+    rows = {row.name: row for row in SCENARIOS}
+    noauth = rows["api_get_noauth"]
+    assert (noauth.path, noauth.credential) == ("/bench/timesheets?person=alice%40abcinc.example", "")
+    assert noauth.when_404 and noauth.same_body_as == "api_get"
+    assert noauth.chosen(Config(only={"api_get"}))
+    es256 = rows["cc_form_es256"]
+    assert es256.requires == "es256"
+    assert parse_qs(es256.body)["audience"] == ["https://timesheets.abcinc.example/api-es256"]
+    assert parse_qs(es256.body)["grant_type"] == ["client_credentials"]
 
 
 def test_token_requests_and_their_bodies():
@@ -87,8 +136,10 @@ def test_bench_only_chooses_rows_and_the_peer_runs_with_cc_form():
     peer = next(row for row in SCENARIOS if row.name == "peer_cc_form")
     assert all(row.chosen(Config()) for row in SCENARIOS)
     assert peer.chosen(Config(only={"cc_form"}))
-    assert not peer.chosen(Config(only={"cc_json"}))
+    assert peer.chosen(Config(only={"authcode_pkce"}))  # its ratio is to the peer's rate
+    assert not peer.chosen(Config(only={"cc_json"}))  # its ratio is to cc_form, which it brings
     assert not peer.chosen(Config(only={"api_get"}))
+    assert [row.name for row in SCENARIOS if row.chosen(Config(only={"cc_json"}))] == ["cc_form", "cc_json"]
     assert [row.name for row in SCENARIOS if row.chosen(Config(only={"jwks"}))] == ["jwks"]
 
 
@@ -147,3 +198,20 @@ def test_a_row_without_its_credential_is_skipped(driven):
         "what": "GET /dashboard/users/ as admin, 10,006 users",
         "skipped": "admin login failed",
     }
+
+
+def test_a_row_whose_feature_the_set_up_could_not_make_is_skipped_with_its_reason(driven):
+    run, seen = driven
+    es256 = next(row for row in SCENARIOS if row.name == "cc_form_es256")
+    run.server.features = {"es256": "no ES256 signing in this project (Api.Algorithm has no ES256)"}
+    run_scenario(run, es256)
+    run.server.features = {}
+    run_scenario(run, es256)
+    assert seen == []
+    assert [row["skipped"] for row in run.results.rows] == [
+        "no ES256 signing in this project (Api.Algorithm has no ES256)",
+        "es256: not set up",
+    ]
+    run.server.features = {"es256": "ok"}
+    run_scenario(run, es256)
+    assert [scenario.name for scenario in seen] == ["cc_form_es256"]
