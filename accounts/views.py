@@ -9,7 +9,6 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -18,7 +17,7 @@ from .dashboard import HtmxHttpRequest, render_page_or_fragment
 from .decorators import staff_required
 from .identifiers import recorded_identifier
 from .models import User
-from .selectors import lockout_attempts, user_list
+from .selectors import lockout_attempts, user_page
 from .services import lockout_reset
 from .throttle import (
     client_address,
@@ -96,7 +95,12 @@ def dashboard_home(request: HtmxHttpRequest) -> HttpResponse:
 @staff_required
 def user_list_view(request: HtmxHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
-    page = Paginator(user_list(search=search), USERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = user_page(
+        search=search,
+        after=request.GET.get("after", "")[:254],
+        before=request.GET.get("before", "")[:254],
+        size=USERS_PER_PAGE,
+    )
     return render_page_or_fragment(
         request, "accounts/user_list.html", "results", {"page": page, "search": search}
     )
