@@ -1,83 +1,121 @@
-"""The server's RSA signing keys: created on first use, kept in the database, rotated.
+"""The server's signing keys: created on first use, kept in the database, rotated together.
 
-Parsing a PEM costs about a millisecond; keys never change once written, so parsed keys
-are cached in the process by ``kid``.
+An RSA key (RS256) signs ID tokens and the access tokens of RS256 APIs; an EC P-256 key
+(ES256), created once an ES256 API needs one, signs the access tokens of ES256 APIs.
+
+A process keeps the current keys, their parsed forms and the JWKS document under the
+CONFIGURATION version (``accounts.versions``): every write of a key changes it, so a
+rotation reaches every process at once with Redis, and within
+``settings.SHARED_VERSION_LOCAL_SECONDS`` without.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from jwcrypto import jwk
 
-from accounts.caching import TtlCache
+from accounts.versions import CONFIGURATION, VersionedCache
 
 from .models import Api, SigningKey
 
 RSA_KEY_SIZE = 2048
+EC_CURVE = "P-256"
+RS256, ES256 = SigningKey.Algorithm.RS256, SigningKey.Algorithm.ES256
 # Verifiers accept a token this long past its exp (clock skew between servers).
 LEEWAY_SECONDS = 30
 
+PrivateKey = RSAPrivateKey | EllipticCurvePrivateKey
 
-_parsed: TtlCache[str, jwk.JWK] = TtlCache("parsed signing keys", ttl=None, max_entries=32)
+_current: VersionedCache[str, SigningKey] = VersionedCache(
+    "current signing keys", CONFIGURATION, max_entries=4
+)
+# Parsing a PEM costs up to a millisecond; a key never changes once written, but a purged
+# key must not outlive its row, so parsed keys follow the version too.
+_parsed: VersionedCache[str, PrivateKey] = VersionedCache(
+    "parsed signing keys", CONFIGURATION, max_entries=32
+)
+_parsed_jwk: VersionedCache[str, jwk.JWK] = VersionedCache(
+    "parsed signing keys (JWK)", CONFIGURATION, max_entries=32
+)
+_jwks: VersionedCache[str, dict[str, list[dict[str, Any]]]] = VersionedCache(
+    "published JWKS", CONFIGURATION, max_entries=1
+)
+
+
+def private_key(key: SigningKey) -> PrivateKey:
+    """``key`` parsed, for PyJWT."""
+    return _parsed.get_or_load(
+        key.kid, lambda: cast(PrivateKey, load_pem_private_key(key.private_key_pem.encode(), password=None))
+    )
 
 
 def as_jwk(key: SigningKey) -> jwk.JWK:
-    # A key never changes once written: keep its parsed form until evicted.
-    return _parsed.get_or_load(key.kid, lambda: jwk.JWK.from_pem(key.private_key_pem.encode()))
+    """``key`` as a jwcrypto JWK (DOT signs ID tokens with it)."""
+    return _parsed_jwk.get_or_load(key.kid, lambda: jwk.JWK.from_pyca(private_key(key)))
 
 
-def _generate() -> SigningKey:
-    private = jwk.JWK.generate(kty="RSA", size=RSA_KEY_SIZE)
+def _generate(algorithm: str) -> SigningKey:
+    if algorithm == ES256:
+        private = jwk.JWK.generate(kty="EC", crv=EC_CURVE)
+    else:
+        private = jwk.JWK.generate(kty="RSA", size=RSA_KEY_SIZE)
     return SigningKey.objects.create(
         kid=private.thumbprint(),
+        algorithm=algorithm,
         private_key_pem=private.export_to_pem(private_key=True, password=None).decode(),
     )
 
 
-# Other processes pick up a rotation within this; the old key stays published meanwhile,
-# so whatever it still signs verifies.
-CURRENT_KEY_TTL_SECONDS = 30
-_current: TtlCache[str, SigningKey] = TtlCache(
-    "current signing key", ttl=CURRENT_KEY_TTL_SECONDS, max_entries=1
-)
-_jwks: TtlCache[str, dict[str, list[dict[str, Any]]]] = TtlCache(
-    "published JWKS", ttl=CURRENT_KEY_TTL_SECONDS, max_entries=1
-)
+def signing_key_current(algorithm: str = RS256) -> SigningKey:
+    """The key that signs with ``algorithm`` from now on (RS256: the one that signs ID tokens),
+    generated the first time one is needed."""
+    if algorithm not in SigningKey.Algorithm.values:
+        raise ValueError(f"The server has no {algorithm} keys.")
+    return _current.get_or_load(algorithm, lambda: _current_or_new(algorithm))
 
 
-def signing_key_current() -> SigningKey:
-    """The key that signs from now on, generated the first time one is needed."""
-    return _current.get_or_load("current", _current_or_new)
-
-
-def _current_or_new() -> SigningKey:
-    key = SigningKey.objects.filter(retired_at__isnull=True).first()
+def _current_or_new(algorithm: str) -> SigningKey:
+    key = SigningKey.objects.filter(algorithm=algorithm, retired_at__isnull=True).first()
     if key is None:
         with transaction.atomic():
-            key = _generate()
+            key = _generate(algorithm)
     return key
 
 
 def forget_current_key() -> None:
-    """Drop this process's cached current key and JWKS (after a rotation)."""
+    """Drop this process's current keys and JWKS (tests: as if another process had written)."""
     _current.clear()
     _jwks.clear()
 
 
+def _algorithms_in_use() -> list[str]:
+    """RS256 always (ID tokens); ES256 once an ES256 API exists or an EC key signs."""
+    needs_ec = (
+        Api.objects.filter(signing_algorithm=Api.Algorithm.ES256).exists()
+        or SigningKey.objects.filter(algorithm=ES256, retired_at__isnull=True).exists()
+    )
+    return [RS256, ES256] if needs_ec else [RS256]
+
+
 def signing_key_rotate() -> SigningKey:
-    """Make a new key current; the previous ones stay published until their tokens expire."""
+    """Make new keys current, one per algorithm in use, and return the new RSA key; the
+    previous ones stay published until their tokens expire."""
     with transaction.atomic():
+        algorithms = _algorithms_in_use()
         SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
-        key = _generate()
-    forget_current_key()
-    return key
+        CONFIGURATION.changed()  # update() sends no signal
+        new = {algorithm: _generate(algorithm) for algorithm in algorithms}
+    return new[RS256]
 
 
 def longest_token_lifetime() -> int:
@@ -92,10 +130,12 @@ def signing_keys_published() -> list[SigningKey]:
     """Current and retired keys that may still have signed a valid token.
 
     A key retired longer ago than the longest token lifetime signed nothing that is still
-    valid, so it is deleted.
+    valid, so it is deleted. A current key exists for every algorithm in use, so that an
+    API sees it in the JWKS before any token it signs.
     """
     signing_keys_purge()
-    signing_key_current()
+    for algorithm in _algorithms_in_use():
+        signing_key_current(algorithm)
     return list(SigningKey.objects.all())
 
 
@@ -107,11 +147,8 @@ def signing_keys_purge() -> int:
 
 
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
-    """The JWKS document: public parameters only, with ``kid``, ``use`` and ``alg``.
-
-    Built at most every CURRENT_KEY_TTL_SECONDS per process; a rotation in this process
-    rebuilds it at once.
-    """
+    """The JWKS document: public parameters only (RSA ``n``/``e``, EC ``crv``/``x``/``y``,
+    base64url without padding), with ``kid``, ``use`` and ``alg``."""
     return _jwks.get_or_load("published", _build_jwks)
 
 

@@ -1,4 +1,4 @@
-"""The API registry: APIs (resource servers), their scopes, and the server's RSA signing keys."""
+"""The API registry: APIs (resource servers), their scopes, and the server's signing keys."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class Api(models.Model):
     class Algorithm(models.TextChoices):
         RS256 = "RS256", "RS256 (asymmetric: verify with the JWKS)"
         HS256 = "HS256", "HS256 (symmetric: verify with this API's secret)"
+        ES256 = "ES256", "ES256 (asymmetric, elliptic curve P-256: verify with the JWKS)"
 
     name = models.CharField(max_length=100)
     identifier = models.CharField(
@@ -76,7 +77,8 @@ class Api(models.Model):
                 name="apis_api_token_lifetime_range",
             ),
             models.CheckConstraint(
-                condition=models.Q(signing_algorithm__in=["RS256", "HS256"]), name="apis_api_algorithm_valid"
+                condition=models.Q(signing_algorithm__in=["RS256", "HS256", "ES256"]),
+                name="apis_api_algorithm_valid",
             ),
         ]
 
@@ -120,14 +122,19 @@ class Scope(models.Model):
 
 
 class SigningKey(models.Model):
-    """An RSA key pair that signs ID tokens and RS256 access tokens.
+    """A key pair of the server: RSA (RS256) signs ID tokens and RS256 access tokens, EC P-256
+    (ES256) the access tokens of ES256 APIs.
 
-    The newest key without ``retired_at`` signs. A retired key stays published in the JWKS
-    until every token it signed has expired; after that it is deleted.
+    For each algorithm, the newest key without ``retired_at`` signs. A retired key stays
+    published in the JWKS until every token it signed has expired; after that it is deleted.
     """
 
+    class Algorithm(models.TextChoices):
+        RS256 = "RS256", "RS256 (RSA 2048)"
+        ES256 = "ES256", "ES256 (EC P-256)"
+
     kid = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint of the public key.")
-    algorithm = models.CharField(max_length=10, default="RS256")
+    algorithm = models.CharField(max_length=10, choices=Algorithm.choices, default=Algorithm.RS256)
     private_key_pem = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
@@ -135,7 +142,9 @@ class SigningKey(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(algorithm="RS256"), name="apis_signingkey_rs256_only"),
+            models.CheckConstraint(
+                condition=models.Q(algorithm__in=["RS256", "ES256"]), name="apis_signingkey_algorithm_valid"
+            ),
         ]
 
     def __str__(self) -> str:

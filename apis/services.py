@@ -10,7 +10,6 @@ from accounts.models import User
 from .keys import signing_key_rotate
 from .models import Api, Scope, SigningKey, generate_hs256_secret
 from .revocation import revoke_audience_tokens
-from .tokens import forget_verification_settings
 
 API_SETTINGS_FIELDS = (
     "name",
@@ -54,7 +53,6 @@ def api_update(*, api: Api, actor: User | None = None, **fields) -> Api:
     after = snapshot(api, AUDITED_FIELDS)
     if after != before:
         audit_record(actor=actor, action="api.update", target=api, before=before, after=after)
-    transaction.on_commit(forget_verification_settings)
     return api
 
 
@@ -65,7 +63,6 @@ def api_delete(*, api: Api, actor: User | None = None) -> None:
     audit_record(actor=actor, action="api.delete", target=api, before=snapshot(api, AUDITED_FIELDS))
     revoke_audience_tokens(api.identifier)
     api.delete()
-    transaction.on_commit(forget_verification_settings)
 
 
 @transaction.atomic
@@ -74,7 +71,6 @@ def api_secret_rotate(*, api: Api, actor: User | None = None) -> Api:
     api.hs256_secret = generate_hs256_secret()
     api.save(update_fields=["hs256_secret", "updated_at"])
     audit_record(actor=actor, action="api.secret_rotate", target=api)
-    transaction.on_commit(forget_verification_settings)
     return api
 
 
@@ -113,8 +109,9 @@ def scope_delete(*, scope: Scope, actor: User | None = None) -> None:
 
 @transaction.atomic
 def signing_key_rotate_now(*, actor: User | None = None) -> SigningKey:
-    """Rotate the server's RSA key (dashboard action)."""
+    """Rotate the server's signing keys, RSA and (once in use) EC, together (dashboard action).
+
+    Every process sees the new keys at once: writing a key changes the CONFIGURATION version."""
     key = signing_key_rotate()
     audit_record(actor=actor, action="signing_key.rotate", target=key, after={"kid": key.kid})
-    transaction.on_commit(forget_verification_settings)
     return key

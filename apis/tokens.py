@@ -3,32 +3,31 @@
 Verification never trusts the token to say how it should be checked: the algorithm comes
 from the API's configuration, the key from our own key store, and a ``kid``, ``jku``,
 ``x5u`` or embedded ``jwk`` header never causes a lookup elsewhere. Everything it needs is
-cached in the process, so verifying costs no database query once warm.
+cached in the process under the CONFIGURATION version (``accounts.versions``), so verifying
+costs no database query once warm, and a changed API or a rotated key is seen at once.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
 
 from accounts.caching import TtlCache
 from accounts.checksums import token_checksum
+from accounts.versions import CONFIGURATION, VersionedCache
 
-from .keys import LEEWAY_SECONDS, signing_key_current
+from .keys import LEEWAY_SECONDS, RS256, private_key, signing_key_current
 from .models import Api, SigningKey
 from .revocation import is_revoked
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 MAX_TOKEN_BYTES = 8 * 1024
-# How long a resource server trusts its cached view of an API's signing settings and of
-# the published keys. Changing an API's algorithm or secret reaches verifiers within it.
-CONFIG_TTL_SECONDS = 30
 FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
 
 
@@ -57,15 +56,8 @@ class ApiSigning:
 
 # --- Minting --------------------------------------------------------------------------------
 
-_private_keys: TtlCache[str, RSAPrivateKey] = TtlCache("parsed private keys", ttl=None, max_entries=64)
-
-
-def _private_key(key: SigningKey) -> RSAPrivateKey:
-    # A key never changes once written, so its parsed form is kept until evicted.
-    return _private_keys.get_or_load(
-        key.kid,
-        lambda: cast(RSAPrivateKey, load_pem_private_key(key.private_key_pem.encode(), password=None)),
-    )
+# Tests and the security suite sign forged tokens with our own keys through this name.
+_private_key = private_key
 
 
 def mint_access_token(claims: dict[str, Any], *, signing: ApiSigning | None) -> str:
@@ -73,19 +65,22 @@ def mint_access_token(claims: dict[str, Any], *, signing: ApiSigning | None) -> 
     if signing is not None and signing.algorithm == Api.Algorithm.HS256:
         headers = {"typ": ACCESS_TOKEN_TYPE, "kid": signing.hs256_kid}
         return jwt.encode(claims, signing.hs256_secret, algorithm="HS256", headers=headers)
-    key = signing_key_current()
-    return jwt.encode(
-        claims, _private_key(key), algorithm="RS256", headers={"typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
-    )
+    algorithm = signing.algorithm if signing is not None else RS256
+    key = signing_key_current(algorithm)
+    headers = {"typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
+    return jwt.encode(claims, private_key(key), algorithm=algorithm, headers=headers)
 
 
 # --- Verification ---------------------------------------------------------------------------
 
-_api_signing: TtlCache[str, ApiSigning | None] = TtlCache("API signing settings", ttl=CONFIG_TTL_SECONDS)
-# The whole published key set under one entry: an unknown ``kid`` waits for the set to
-# expire instead of reloading it, so a flood of forged kids is not a flood of queries.
-_public_keys: TtlCache[str, dict[str, RSAPublicKey]] = TtlCache(
-    "published public keys", ttl=CONFIG_TTL_SECONDS, max_entries=1
+PublicKey = RSAPublicKey | EllipticCurvePublicKey
+
+_api_signing: VersionedCache[str, ApiSigning | None] = VersionedCache("API signing settings", CONFIGURATION)
+# The whole key set under one entry, each public key with its algorithm: an unknown ``kid``
+# waits for the next change of the version instead of reloading the set, so a flood of
+# forged kids is not a flood of queries.
+_public_keys: VersionedCache[str, dict[str, tuple[str, PublicKey]]] = VersionedCache(
+    "published public keys", CONFIGURATION, max_entries=1
 )
 # Tokens whose signature and claims were verified, by hash (never the token) and audience,
 # until they expire. An entry remembers the API's signing settings, so a changed algorithm
@@ -106,16 +101,21 @@ def api_signing(identifier: str) -> ApiSigning | None:
     return _api_signing.get_or_load(identifier, load)
 
 
-def _public_key(kid: str) -> RSAPublicKey | None:
-    def load() -> dict[str, RSAPublicKey]:
-        keys = SigningKey.objects.only("kid", "private_key_pem")
-        return {key.kid: _private_key(key).public_key() for key in keys}
+def _public_key(kid: str, algorithm: str) -> PublicKey | None:
+    """Our public key ``kid`` names, if it is a key for ``algorithm`` (an RSA kid in an ES256
+    token, or an EC kid in an RS256 token, names no key)."""
 
-    return _public_keys.get_or_load("published", load).get(kid)
+    def load() -> dict[str, tuple[str, PublicKey]]:
+        keys = SigningKey.objects.only("kid", "algorithm", "private_key_pem")
+        return {key.kid: (key.algorithm, private_key(key).public_key()) for key in keys}
+
+    found = _public_keys.get_or_load("published", load).get(kid)
+    return found[1] if found is not None and found[0] == algorithm else None
 
 
 def forget_verification_settings() -> None:
-    """Drop this process's view of API settings and keys (after this process changed them)."""
+    """Drop this process's view of API settings and keys, and the tokens it verified (tests:
+    as if another process had changed them, or the tokens had not been seen)."""
     for cache in (_api_signing, _public_keys, _verified):
         cache.clear()
 
@@ -138,7 +138,7 @@ def _verification_key(header: dict[str, Any], signing: ApiSigning) -> Any:
         if header.get("kid") != signing.hs256_kid:
             raise InvalidToken("The access token was signed with a secret that is no longer valid.")
         return signing.hs256_secret
-    key = _public_key(str(header.get("kid", "")))
+    key = _public_key(str(header.get("kid", "")), signing.algorithm)
     if key is None:
         raise InvalidToken("The access token was signed with an unknown key.")
     return key
@@ -204,9 +204,10 @@ def _endpoint_signing(token: str, endpoint: str) -> ApiSigning:
     """How a token for ``endpoint``, one of this server's own (``/userinfo``), is verified.
 
     A token that is also for an API was signed as that API signs (HS256 with its secret, or
-    RS256); any other with the server's key, as ``mint_access_token`` signs without an API.
-    The API is read from the unverified token only to choose the key: the algorithm comes
-    from its configuration, and the signature and ``aud`` are then checked as for any token.
+    RS256 or ES256 with the server's key); any other with the server's RSA key, as
+    ``mint_access_token`` signs without an API. The API is read from the unverified token
+    only to choose the key: the algorithm comes from its configuration, and the signature
+    and ``aud`` are then checked as for any token.
     """
     try:
         audiences = jwt.decode(token, options={"verify_signature": False}).get("aud")
@@ -216,4 +217,4 @@ def _endpoint_signing(token: str, endpoint: str) -> ApiSigning:
     others = [aud for aud in named if isinstance(aud, str) and aud != endpoint]
     signing = api_signing(others[0]) if len(others) == 1 else None
     lifetime = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
-    return signing or ApiSigning(endpoint, Api.Algorithm.RS256, "", lifetime)
+    return signing or ApiSigning(endpoint, RS256, "", lifetime)

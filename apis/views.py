@@ -92,7 +92,7 @@ def _render_detail(
         context["scopes"] = selectors.scope_list(api=api)
     elif tab == "signing":
         context.setdefault("confirm_form", ConfirmForm(consequence=ROTATE_CONSEQUENCE))
-        if api.signing_algorithm == Api.Algorithm.RS256:
+        if api.signing_algorithm != Api.Algorithm.HS256:
             context["signing_keys"] = selectors.signing_keys_published()
             context["jwks_url"] = _jwks_url()
     elif tab == "quickstart":
@@ -253,9 +253,12 @@ def api_secret_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def signing_key_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    # The RSA key is the server's, shared by every RS256 API; ``pk`` is the page to return to.
+    # The keys are the server's, shared by every RS256 or ES256 API and rotated together;
+    # ``pk`` is the page to return to.
     api = _api_or_404(pk)
     key = services.signing_key_rotate_now(actor=request.user)
     logger.info("signing key rotated: kid=%s user=%s", key.kid, request.user.pk)
-    messages.success(request, f"New signing key {key.kid} is current. The previous key stays published.")
+    messages.success(
+        request, f"New signing keys are current (RSA {key.kid}). The previous keys stay published."
+    )
     return redirect(_tab_url(api, "signing"))

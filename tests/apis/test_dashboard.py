@@ -464,3 +464,68 @@ def test_delete_flow(staff_client, api):
     listing = staff_client.get("/dashboard/apis/")
     assert "API “Timesheets” deleted." in listing.content.decode()
     assert staff_client.get(f"/dashboard/apis/{api.pk}/").status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.fixture
+def es256_api() -> Api:
+    return services.api_create(
+        identifier="https://fast.abcinc.example/", name="Fast", signing_algorithm="ES256"
+    )
+
+
+def test_create_form_offers_es256(staff_client):
+    page = staff_client.get("/dashboard/apis/new/")
+    assert '<option value="ES256"' in page.content.decode()
+    response = staff_client.post(
+        "/dashboard/apis/new/",
+        {"name": "Fast", "identifier": "https://fast.abcinc.example/", "signing_algorithm": "ES256"},
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    assert Api.objects.get(identifier="https://fast.abcinc.example/").signing_algorithm == Api.Algorithm.ES256
+
+
+def test_create_form_refuses_an_algorithm_it_does_not_offer(staff_client):
+    response = staff_client.post(
+        "/dashboard/apis/new/",
+        {"name": "Odd", "identifier": "https://odd.abcinc.example/", "signing_algorithm": "PS256"},
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert "signing_algorithm" in response.context["form"].errors
+    assert not Api.objects.filter(identifier="https://odd.abcinc.example/").exists()
+
+
+def test_es256_signing_tab_lists_both_keys_and_rotation_replaces_both(staff_client, es256_api):
+    page = staff_client.get(f"/dashboard/apis/{es256_api.pk}/?tab=signing").content.decode()
+    current = set(SigningKey.objects.all())
+    assert {key.algorithm for key in current} == {"RS256", "ES256"}
+    assert all(key.kid in page for key in current)
+    assert "http://testserver/.well-known/jwks.json" in page
+    assert "Reveal secret" not in page
+
+    response = staff_client.post(f"/dashboard/apis/{es256_api.pk}/signing/key/rotate/")
+    assert response.status_code == HTTPStatus.FOUND
+    new = set(SigningKey.objects.filter(retired_at__isnull=True))
+    assert {key.algorithm for key in new} == {"RS256", "ES256"}
+    assert new.isdisjoint(current)
+    page = staff_client.get(response["Location"]).content.decode()
+    assert all(key.kid in page for key in current | new)  # the old keys stay published
+
+
+def test_es256_quickstart_code_verifies_a_real_token(staff_client, es256_api, monkeypatch):
+    code = _snippet(staff_client.get(f"/dashboard/apis/{es256_api.pk}/?tab=quickstart"))
+    assert 'algorithms=["ES256"]' in code
+    assert 'jwt.PyJWKClient("http://testserver/.well-known/jwks.json")' in code
+
+    jwks = HttpClient().get("/.well-known/jwks.json").json()
+    monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", lambda self: jwks)
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - our own page's snippet, in a test
+    token = mint_access_token(_claims(es256_api), signing=ApiSigning.of(es256_api))
+    assert jwt.get_unverified_header(token)["alg"] == "ES256"
+    assert namespace["verify"](token)["sub"] == "user-1"
+    rs256 = services.api_create(identifier="https://other.abcinc.example/", name="Other")
+    rs256_token = mint_access_token(
+        _claims(es256_api) | {"aud": es256_api.identifier}, signing=ApiSigning.of(rs256)
+    )
+    with pytest.raises(jwt.InvalidAlgorithmError):
+        namespace["verify"](rs256_token)

@@ -77,7 +77,7 @@ def test_retired_keys_stay_until_every_token_they_signed_expired():
     assert lifetime > 7 * 86400  # the longest-lived API's tokens, plus clock leeway
 
     SigningKey.objects.filter(pk=old.pk).update(retired_at=timezone.now() - timedelta(seconds=lifetime - 5))
-    forget_current_key()  # as if the process's 30-second copy of the JWKS had expired
+    forget_current_key()  # update() sends no signal: as if another process had purged
     assert {k["kid"] for k in _keys()} == {old.kid, new.kid}
 
     SigningKey.objects.filter(pk=old.pk).update(retired_at=timezone.now() - timedelta(seconds=lifetime + 1))
