@@ -50,7 +50,7 @@ chromium: ## Install Debian's Chromium for the browser tests when it is missing 
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
 
-bench: install ## Load-test the server (gunicorn, wrk) beside a certified peer; BENCH_SECONDS=3 for a quick run
+bench: install ## Load-test the server (gunicorn, wrk) beside a certified peer; on PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set; BENCH_SECONDS=3 for a quick run
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \

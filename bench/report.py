@@ -53,7 +53,8 @@ class Results:
         self.measured: dict[str, WrkResult] = {}
         self.started_at = datetime.now(UTC)
         self.meta: dict[str, Any] = run_meta(cfg, self.started_at)
-        self.ratio_rows: tuple[Ratio, ...] = RATIOS + (SCALE_RATIOS if cfg.scale else ())
+        # BENCH_SCALE=1 runs only its own rows: the other ratios could not be computed.
+        self.ratio_rows: tuple[Ratio, ...] = SCALE_RATIOS if cfg.scale else RATIOS
 
     @property
     def checks(self) -> dict[str, Any]:

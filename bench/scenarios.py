@@ -147,6 +147,6 @@ WARMUP = Scenario("warmup", "", "GET", "/.well-known/openid-configuration")
 SCALE_NAMES = ("cc_form", "authcode_pkce", "api_get")
 LARGE = "@large"
 SCALE_RATIOS: tuple[Ratio, ...] = tuple(
-    Ratio(name + LARGE, name, "after growing to BENCH_SCALE_CLIENTS and _USERS / small: flat", 0.9)
+    Ratio(name + LARGE, name, "after growing (BENCH_SCALE_CLIENTS, _USERS) / before: flat", 0.9)
     for name in SCALE_NAMES
 )
