@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
 from .checksums import token_checksum
+from .versions import Counter
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,22 @@ class Limit:
         # make an overlong or malformed cache key.
         digest = token_checksum(subject)[:32]
         return f"throttle:{self.name}:{digest}:{window}", self.seconds - int(time.time() % self.seconds)
+
+    def counter(self, subject: str, *, incr: bool) -> Counter | None:
+        """This limit's count for ``subject``, to read (or increment) in a ``round_trip``
+        with other counters; None when the limit is off."""
+        if self.requests <= 0:
+            return None
+        key, remaining = self._key(subject)
+        return Counter(key, remaining, incr=incr)
+
+    def over(self, counter: Counter | None, count: int) -> int | None:
+        """Seconds until the window ends if ``count`` (read or just incremented through
+        ``counter``) is over the limit, else None."""
+        if counter is None:
+            return None
+        limit_reached = count > self.requests if counter.incr else count >= self.requests
+        return counter.seconds_left if limit_reached else None
 
     def exceeded(self, subject: str) -> int | None:
         """Seconds until the window ends if ``subject`` is over the limit, else None."""

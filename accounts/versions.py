@@ -100,29 +100,56 @@ def read_versions(versions: Sequence[SharedVersion]) -> dict[str, int]:
     return {key: int(found[key]) for key in keys}
 
 
+def current_versions(versions: Sequence[SharedVersion]) -> tuple[int, ...]:
+    """Each version's current value, in order: those this request already read, the rest
+    in one read."""
+    seen = _seen.get() or {}
+    missing = [version for version in versions if version.key not in seen]
+    read = read_versions(missing) if missing else {}
+    return tuple(seen[version.key] if version.key in seen else read[version.key] for version in versions)
+
+
 class VersionedCache(Generic[K, V]):
-    """A ``TtlCache`` whose entries hold only while their ``SharedVersion`` is unchanged."""
+    """A ``TtlCache`` whose entries hold only while their ``SharedVersion`` is unchanged,
+    and those of ``also``: a copy that mixes facts of several kinds depends on each."""
 
-    def __init__(self, name: str, version: SharedVersion, *, max_entries: int = 1024) -> None:
+    def __init__(
+        self,
+        name: str,
+        version: SharedVersion,
+        *,
+        max_entries: int = 1024,
+        also: Sequence[SharedVersion] = (),
+    ) -> None:
         self.version = version
+        self.versions = (version, *also)
         self._entries: TtlCache[K, V] = TtlCache(name, ttl=None, max_entries=max_entries)
-        self._read: int | None = None
+        self._read: tuple[int, ...] | None = None
         self._lock = threading.Lock()
-        version._caches.append(self)
+        for each in self.versions:
+            each._caches.append(self)
 
-    def get_or_load(self, key: K, load: Callable[[], V]) -> V:
-        current = self.version.current()
+    def lookup(self, key: K) -> tuple[bool, V | None]:
+        """``(True, value)`` for an entry of the current versions, ``(False, None)`` otherwise."""
+        current = current_versions(self.versions)
         with self._lock:
             if current != self._read:
                 self._entries.clear()
                 self._read = current
-        found, value = self._entries.lookup(key)
+        return self._entries.lookup(key)
+
+    def put(self, key: K, value: V) -> None:
+        # Without a shared cache another process's change is only seen when this expires.
+        shared = isinstance(cache, RedisCache)
+        self._entries.put(key, value, ttl=None if shared else settings.SHARED_VERSION_LOCAL_SECONDS)
+
+    def get_or_load(self, key: K, load: Callable[[], V]) -> V:
+        """The value of the current version, or ``load()``'s, kept for next time."""
+        found, value = self.lookup(key)
         if found:
             return value  # type: ignore[return-value]  # a live entry holds a V
         value = load()
-        # Without a shared cache another process's change is only seen when this expires.
-        ttl = None if isinstance(cache, RedisCache) else settings.SHARED_VERSION_LOCAL_SECONDS
-        self._entries.put(key, value, ttl=ttl)
+        self.put(key, value)
         return value
 
     def clear(self) -> None:
@@ -235,5 +262,5 @@ def changes_with(version: SharedVersion, *models: type[Model]) -> None:
         post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}:save")
         post_delete.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}:delete")
         for field in model._meta.local_many_to_many:
-            through = field.remote_field.through  # type: ignore[attr-defined]
+            through = field.remote_field.through
             m2m_changed.connect(receiver, sender=through, weak=False, dispatch_uid=f"{uid}:{field.name}")

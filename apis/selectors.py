@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
+from accounts.versions import CONFIGURATION, VersionedCache
+
 from .keys import signing_keys_published
 from .models import Api, Scope
 
@@ -16,8 +18,23 @@ def api_get(*, pk: int) -> Api:
     return Api.objects.get(pk=pk)
 
 
+# Asked on every token request; kept while the configuration is unchanged (accounts.versions).
+_apis: VersionedCache[str, Api] = VersionedCache("APIs with their scopes", CONFIGURATION, max_entries=1024)
+
+
 def api_by_identifier(identifier: str) -> Api | None:
-    return Api.objects.prefetch_related("scopes").filter(identifier=identifier).first()
+    """The registered API with its scopes (prefetched), or None.
+
+    The instance is shared by the requests of this process: read it, never change it.
+    Unknown identifiers are not remembered.
+    """
+    found, api = _apis.lookup(identifier)
+    if found:
+        return api
+    api = Api.objects.prefetch_related("scopes").filter(identifier=identifier).first()
+    if api is not None:
+        _apis.put(identifier, api)
+    return api
 
 
 def scope_list(*, api: Api) -> QuerySet[Scope]:

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
+from django.contrib.auth.hashers import BasePasswordHasher, check_password, identify_hasher, mask_hash
 from django.utils.crypto import constant_time_compare
 
 if TYPE_CHECKING:
@@ -50,3 +50,14 @@ class ClientSecretHasher(BasePasswordHasher):
 
     def harden_runtime(self, password: str, encoded: str) -> None:
         """Nothing to harden: every check already costs the same single hash."""
+
+
+def client_secret_matches(provided: str, stored: str) -> bool:
+    """Whether ``provided`` is the secret ``stored`` holds: a Django hash (ours, or an older
+    hasher's), or a secret stored in clear by an older version. Every path that
+    authenticates a client asks this (django-oauth-toolkit's ``_check_secret`` included)."""
+    try:
+        identify_hasher(stored)
+    except ValueError:
+        return constant_time_compare(provided, stored)
+    return check_password(provided, stored)

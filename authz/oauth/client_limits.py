@@ -12,6 +12,7 @@ from django.core.cache import cache
 from accounts.audit import audit_record
 from accounts.checksums import token_checksum
 from accounts.throttle import Limit
+from accounts.versions import Counter
 from clients.models import Client
 
 
@@ -40,6 +41,20 @@ class ClientFailureLimits:
 
     def wait(self, client_id: str, address: str) -> int | None:
         return self.client_at_address.exceeded(f"{client_id} {address}") or self.address.exceeded(address)
+
+    def counters(self, client_id: str, address: str) -> tuple[Counter | None, Counter | None]:
+        """The counts ``wait`` reads, to read in one ``round_trip`` with other counters."""
+        return (
+            self.client_at_address.counter(f"{client_id} {address}", incr=False),
+            self.address.counter(address, incr=False),
+        )
+
+    def wait_for(self, counters: tuple[Counter | None, Counter | None], counts: list[int]) -> int | None:
+        """``wait``, from the counts read through ``counters``."""
+        client_at_address, address = counters
+        return self.client_at_address.over(client_at_address, counts[0]) or self.address.over(
+            address, counts[1]
+        )
 
     def failed(self, client_id: str, address: str) -> None:
         self.client_at_address.hit(f"{client_id} {address}")

@@ -1,61 +1,58 @@
 """/oauth/introspect (RFC 7662): django-oauth-toolkit's endpoint, by POST only, telling each
 authenticated client about the tokens it may see: its own, and those of the APIs an
-administrator allowed it to introspect (§4). Every other token is inactive to it."""
+administrator allowed it to introspect (§4). Every other token is inactive to it.
+
+The answer comes from the token itself, verified as its API verifies it (``access_tokens``),
+not from a stored row: a machine client's tokens have none."""
 
 from __future__ import annotations
 
-import jwt
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from oauth2_provider import views as oauth2_views
-from oauth2_provider.models import get_access_token_model
 
-from accounts.checksums import token_checksum
-from apis.revocation import is_revoked
+from accounts.models import User
 from clients.models import Client
+from clients.selectors import client_by_client_id
 
+from .access_tokens import api_audiences, verified_claims
 from .client_auth import claimed_client_id
 from .views import ClientEndpointMixin, token_error
 
-AccessToken = get_access_token_model()
+# RFC 7662 §2.2 members copied from the token's claims when present.
+_MEMBERS = ("scope", "client_id", "exp", "iat", "nbf", "sub", "aud", "iss", "jti")
 
 
-def token_introspectable(caller: Client | None, token: str) -> bool:
-    """Whether ``caller``, an authenticated client, may learn anything about ``token``.
+def token_visible_to(caller: Client | None, claims: dict[str, Any]) -> bool:
+    """Whether ``caller``, an authenticated client, may learn about the token of ``claims``.
 
-    A client sees its own access tokens, and those whose audience (recorded at issuance) is
-    an API it may introspect (``Client.may_introspect``): that API's resource server. To
-    anyone else the token is inactive, exactly like an unknown one, so introspection tells
-    a stranger nothing (RFC 7662 §2.2). Refresh tokens are never active here:
-    django-oauth-toolkit's introspection looks up access tokens only.
+    A client sees its own access tokens, and those whose audience is an API it may
+    introspect (``Client.may_introspect``): that API's resource server. To anyone else the
+    token is inactive, exactly like an unknown one, so introspection tells a stranger
+    nothing (RFC 7662 §2.2). Refresh tokens are never active here.
     """
     if caller is None:
         return False
-    found = (
-        AccessToken.objects.filter(token_checksum=token_checksum(token))
-        .values_list("application_id", "record__audience")
-        .first()
-    )
-    if found is None:
-        return False
-    client_pk, audience = found
-    if client_pk == caller.pk:
+    if claims.get("client_id") == caller.client_id:
         return True
-    return bool(audience) and caller.may_introspect.filter(identifier=audience).exists()
+    audiences = api_audiences(claims)
+    return bool(audiences) and caller.may_introspect.filter(identifier__in=audiences).exists()
 
 
-def token_revoked(token: str) -> bool:
-    """Whether the revocation list the APIs consult refuses this access token (a person's,
-    client's or API's "not before", a lost permission): introspection agrees with the APIs.
-
-    Called for tokens found in our own table, so their claims are ours: read unverified.
-    """
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError:
-        return False
-    if not {"iat", "sub", "client_id"} <= claims.keys():
-        return False
-    return is_revoked(claims)
+def introspection_answer(caller: Client | None, token: str) -> dict[str, Any]:
+    """RFC 7662's answer about ``token`` for ``caller``: its claims, or exactly inactive."""
+    claims = verified_claims(token)
+    if claims is None or not token_visible_to(caller, claims):
+        return {"active": False}
+    answer: dict[str, Any] = {"active": True, "token_type": "Bearer"}
+    answer |= {name: claims[name] for name in _MEMBERS if name in claims}
+    if claims.get("gty") != "client-credentials":
+        person = User.objects.filter(sub=claims["sub"]).only("email", "is_active").first()
+        if person is None or not person.is_active:
+            return {"active": False}
+        answer["username"] = person.get_username()
+    return answer
 
 
 class IntrospectTokenView(ClientEndpointMixin, oauth2_views.IntrospectTokenView):
@@ -69,7 +66,7 @@ class IntrospectTokenView(ClientEndpointMixin, oauth2_views.IntrospectTokenView)
         if not super().authenticate_client(request):
             return False
         # Our validator accepts only the method the request used: the client it names.
-        self.caller = Client.objects.filter(client_id=claimed_client_id(request)).first()
+        self.caller = client_by_client_id(claimed_client_id(request))
         return True
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -79,8 +76,6 @@ class IntrospectTokenView(ClientEndpointMixin, oauth2_views.IntrospectTokenView)
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         token = request.POST.get("token")
-        if token is not None and (not token_introspectable(self.caller, token) or token_revoked(token)):
-            # RFC 7662 §2.2: the same answer as for an unknown token (a bearer token as
-            # credentials, which DOT would also accept, names no client: it sees nothing).
-            return JsonResponse({"active": False})
-        return super().post(request, *args, **kwargs)
+        if token is None:
+            return token_error("invalid_request", "Token parameter is missing.")
+        return JsonResponse(introspection_answer(self.caller, token))

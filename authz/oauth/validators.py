@@ -17,11 +17,20 @@ from accounts.claims import CLAIM_SCOPES, claims_for_scopes
 from accounts.models import User
 from authz.models import AccessTokenRecord
 from authz.services import grant_revoke
+from clients.hashers import client_secret_matches
 from clients.models import Client
+from clients.selectors import client_by_client_id
 
+from .access_tokens import verified_claims
 from .client_auth import uses_basic
 from .consent import consent_given, consent_skippable
-from .context import refresh_token_instance, request_client, request_context, request_scopes
+from .context import (
+    CLIENT_CREDENTIALS,
+    refresh_token_instance,
+    request_client,
+    request_context,
+    request_scopes,
+)
 from .families import grant_family_begin, grant_family_started
 from .issuance import grantable_scopes
 from .redemption import code_redeemed, code_redeemed_grant
@@ -87,7 +96,29 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             scopes=request_scopes(request),
         )
 
+    # --- Clients --------------------------------------------------------------------------
+
+    def _load_application(self, client_id: str, request: Request) -> Client | None:
+        """The client ``client_id`` names, from the process's copy (``client_by_client_id``)."""
+        if not (isinstance(request.client, Client) and request.client.client_id == client_id):
+            request.client = client_by_client_id(client_id)
+        return request.client
+
+    def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
+        return client_secret_matches(provided_secret, stored_secret)
+
     # --- Token requests -------------------------------------------------------------------
+
+    def save_bearer_token(self, token, request: Request, *args, **kwargs) -> None:
+        """Store what a later request needs: a machine client's token needs nothing.
+
+        An access token is a self-contained JWT: the APIs, introspection and revocation read
+        it and the revocation list, never a row. Tokens of people keep django-oauth-toolkit's
+        rows, which their refresh tokens and the dashboard's account pages use.
+        """
+        if request.grant_type == CLIENT_CREDENTIALS:
+            return
+        super().save_bearer_token(token, request, *args, **kwargs)
 
     def authenticate_client(self, request: Request, *args, **kwargs) -> bool:
         """Authenticate with the method the client registered, and only that one."""
@@ -209,13 +240,11 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             .values_list("token_family", flat=True)
             .first()
         )
-        return family or (
-            AccessTokenRecord.objects.filter(
-                access_token__token_checksum=checksum, access_token__application=client
-            )
-            .values_list("grant_id", flat=True)
-            .first()
-        )
+        if family:
+            return family
+        # An access token: its own verified claims name its client and grant.
+        claims = verified_claims(token)
+        return claims.get("gid") if claims is not None and claims["client_id"] == client.client_id else None
 
     # --- Claims ---------------------------------------------------------------------------
 

@@ -22,14 +22,17 @@ from oauth2_provider import views as oauth2_views
 from accounts.dashboard import SignedInRequest
 from accounts.models import User
 from accounts.throttle import client_address, per_address, too_many
+from accounts.versions import CONFIGURATION, PERMISSIONS, Counter, round_trip
 from apis.selectors import api_by_identifier
 from authz.services import consent_remember
 from clients.models import Client
 from clients.selectors import origin_allowed
 
 from .client_auth import claimed_client_id, uses_basic
+from .client_credentials import fast_client_credentials
 from .client_limits import ClientFailureLimits
 from .consent import consent_given, consent_skippable
+from .context import CLIENT_CREDENTIALS
 from .params import (
     audience_as_resource,
     authorization_params,
@@ -262,17 +265,25 @@ class ClientEndpointMixin(View):
                 return token_error("invalid_request", str(error))
         address, client_id = client_address(request), claimed_client_id(request)
         requests, failures = per_address(), ClientFailureLimits.from_settings()
-        wait = requests.exceeded(address) or failures.wait(client_id, address)
-        if wait is not None:
-            return too_many(
-                wait, token_error("temporarily_unavailable", f"Too many requests: retry in {wait} s.")
+        counted = requests.counter(address, incr=True)
+        failed = failures.counters(client_id, address)
+        # One round trip to the shared cache: this request counted, the failures read, and
+        # the versions of what this process keeps copies of (clients, APIs, grants, rules).
+        counters = [counter for counter in (counted, *failed) if counter is not None]
+        with round_trip([CONFIGURATION, PERMISSIONS], counters) as values:
+            counts: dict[Counter | None, int] = dict(zip(counters, values, strict=True))
+            wait = requests.over(counted, counts.get(counted, 0)) or failures.wait_for(
+                failed, [counts.get(counter, 0) for counter in failed]
             )
-        requests.hit(address)
-        if request.method == "POST":
-            problem = client_request_problem(request)
-            if problem:
-                return token_error("invalid_request", problem)
-        response = super().dispatch(request, *args, **kwargs)
+            if wait is not None:
+                return too_many(
+                    wait, token_error("temporarily_unavailable", f"Too many requests: retry in {wait} s.")
+                )
+            if request.method == "POST":
+                problem = client_request_problem(request)
+                if problem:
+                    return token_error("invalid_request", problem)
+            response = super().dispatch(request, *args, **kwargs)
         if response.status_code == 401:
             failures.failed(client_id, address)
         return with_basic_challenge(request, response)
@@ -294,6 +305,8 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         request.POST = audience_as_resource(request.POST)  # type: ignore[assignment]
         grant_type = request.POST.get("grant_type")
+        if grant_type == CLIENT_CREDENTIALS:
+            return fast_client_credentials(request) or self.authorization_flow_token_response(request)
         if grant_type == "refresh_token":
             return self._refresh(request)
         if grant_type == "authorization_code":

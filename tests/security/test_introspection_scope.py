@@ -84,7 +84,8 @@ def test_a_web_app_introspects_its_own_users_token(web_client, user_client, user
     assert body["active"] is True
     assert body["client_id"] == client.client_id
     assert body["username"] == user.email
-    assert body["aud"] == [TIMESHEETS_API]
+    # The token's own audience: the API, and /userinfo for the openid scope.
+    assert body["aud"] == [TIMESHEETS_API, "http://testserver/userinfo"]
 
 
 # --- Allowed for an API -----------------------------------------------------------------------
