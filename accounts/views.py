@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .dashboard import HtmxHttpRequest, render_page_or_fragment
@@ -28,6 +29,7 @@ from .throttle import (
 )
 
 USERS_PER_PAGE = 50
+PERSON_PK_STAND_IN = 918273645  # digits no other part of a dashboard URL holds
 
 
 class LoginView(auth_views.LoginView):
@@ -101,6 +103,11 @@ def user_list_view(request: HtmxHttpRequest) -> HttpResponse:
         before=request.GET.get("before", "")[:254],
         size=USERS_PER_PAGE,
     )
+    # Each row's link to the person's page: the URL reversed once with a stand-in id that
+    # each row's replaces. A {% url %} per row cost a quarter of this page's CPU.
+    link = reverse("users:detail", args=[PERSON_PK_STAND_IN])
+    for row in page.rows:
+        row["url"] = link.replace(str(PERSON_PK_STAND_IN), str(row["pk"]))
     return render_page_or_fragment(
         request, "accounts/user_list.html", "results", {"page": page, "search": search}
     )

@@ -9,6 +9,7 @@ from http import HTTPStatus
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from accounts.models import User
 from accounts.selectors import user_page
@@ -110,6 +111,13 @@ def test_rows_show_the_type_the_manager_and_the_status(staff_client, user, staff
     assert "Contractor" in alice and "admin@abcinc.example" in alice and "active" in alice
     assert '<span class="badge">staff</span>' in body.split("alice@")[0]
     assert '<span class="badge muted">inactive</span>' in body.split("gone@")[1].split("</tr>")[0]
+
+
+def test_every_row_links_to_that_persons_page(staff_client, people):
+    links = re.findall(r'<td><a href="([^"]+)">([^<]+)</a></td>', staff_client.get(URL).content.decode())
+    pks = dict(User.objects.values_list("email", "pk"))
+    assert len(links) == 50
+    assert all(href == reverse("users:detail", args=[pks[email]]) for href, email in links)
 
 
 def test_a_page_past_the_end_is_empty_and_says_so(staff_client, people):
