@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import Model
@@ -140,7 +140,7 @@ class VersionedCache(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         # Without a shared cache another process's change is only seen when this expires.
-        shared = isinstance(cache, RedisCache)
+        shared = _shared()
         self._entries.put(key, value, ttl=None if shared else settings.SHARED_VERSION_LOCAL_SECONDS)
 
     def get_or_load(self, key: K, load: Callable[[], V]) -> V:
@@ -224,6 +224,11 @@ def _pipelined(client: Any, versions: Sequence[SharedVersion], counters: Sequenc
     return values, seen | (read_versions(missing) if missing else {})
 
 
+def _shared() -> bool:
+    """Whether the cache is Redis, shared by every process (``cache`` is only a proxy)."""
+    return isinstance(caches[DEFAULT_CACHE_ALIAS], RedisCache)
+
+
 _client_lock = threading.Lock()
 _client: list[Any] = []  # the process's one Redis client, made on first use
 
@@ -231,11 +236,11 @@ _client: list[Any] = []  # the process's one Redis client, made on first use
 def _redis_client() -> Any | None:
     """The shared cache's Redis client, one per process (Django's cache makes one per
     operation), or None without Redis."""
-    if not isinstance(cache, RedisCache):
+    if not _shared():
         return None
     with _client_lock:
         if not _client:
-            _client.append(cache._cache.get_client(write=True))  # type: ignore[attr-defined]
+            _client.append(caches[DEFAULT_CACHE_ALIAS]._cache.get_client(write=True))  # type: ignore[attr-defined]
         return _client[0]
 
 
