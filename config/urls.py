@@ -1,5 +1,6 @@
 """The URL map: the protocol at the paths clients expect, each app's pages under its own prefix."""
 
+from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -16,5 +17,10 @@ urlpatterns = [
     path("", include(accounts_urlpatterns(account_page=account.page_urls))),
     path("", RedirectView.as_view(pattern_name="timesheets:week"), name="root"),
 ]
+
+if settings.BENCH_BASELINE_VIEWS:  # benchmark only: an unauthenticated list (timesheets.bench)
+    from timesheets.bench import TimesheetListBaseline
+
+    urlpatterns.insert(0, path("bench/timesheets", TimesheetListBaseline.as_view(), name="bench-timesheets"))
 
 handler500 = "config.views.server_error"

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -33,6 +34,8 @@ from .serializers import (
     EntryWriteSerializer,
     RejectSerializer,
     bulk_rows_parse,
+    entry_row_columns,
+    entry_rows_data,
 )
 
 
@@ -48,6 +51,22 @@ class EntryPagination(CursorPagination):
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
+
+
+def entry_page(request: Request, view: APIView, entries: QuerySet[Entry]) -> Response:
+    """One page of ``entries`` as the list answers it, read as plain rows: the same JSON, byte
+    for byte, as EntrySerializer over the page's model instances, in a fraction of the time."""
+    paginator = EntryPagination()
+    rows = paginator.paginate_queryset(entries.values(*entry_row_columns()), request, view=view)
+    return paginator.get_paginated_response(entry_rows_data(rows or []))
+
+
+def list_filters(request: Request) -> tuple[dict[str, Any], str | None, bool]:
+    """The list's query parameters, validated: the selector's filters, ``worker`` and ``team``."""
+    filters = EntryFilterSerializer(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    params: dict[str, Any] = dict(filters.validated_data)
+    return params, params.pop("worker", None), params.pop("team")
 
 
 class TimesheetsApi(APIView):
@@ -126,10 +145,7 @@ class TimesheetListApi(TimesheetsApi):
         responses=EntrySerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        filters = EntryFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        params: dict[str, Any] = dict(filters.validated_data)
-        worker_email, team = params.pop("worker", None), params.pop("team")
+        params, worker_email, team = list_filters(request)
         machine = token_principal(request).is_machine
         if (worker_email or team) and not machine and not self.is_approver():
             raise exceptions.PermissionDenied(f"Filtering by worker needs the {APPROVE} scope.")
@@ -142,9 +158,7 @@ class TimesheetListApi(TimesheetsApi):
             entries = selectors.entry_list(
                 user=self.person(), as_approver=bool(worker_email or team), worker=worker, **params
             )
-        paginator = EntryPagination()
-        page = paginator.paginate_queryset(entries, request, view=self)
-        return paginator.get_paginated_response(EntrySerializer(page, many=True).data)
+        return entry_page(request, self, entries)
 
     @extend_schema(request=EntryWriteSerializer, responses={201: EntrySerializer})
     def post(self, request: Request) -> Response:
