@@ -420,16 +420,21 @@ def test_rs256_quickstart_code_verifies_a_real_token(staff_client, api, monkeypa
     assert 'AUDIENCE = "https://timesheets.abcinc.example/"' in code
     assert 'ISSUER = "http://testserver"' in code
 
-    # Run the snippet as an API would, with the JWKS fetched from this server.
+    verify = _jwks_snippet_verify(code, monkeypatch)
+    token = mint_access_token(_claims(api), signing=ApiSigning.of(api))
+    assert verify(token)["sub"] == "user-1"
+    other = services.api_create(identifier="https://other.abcinc.example/", name="Other")
+    with pytest.raises(jwt.InvalidAudienceError):
+        verify(mint_access_token(_claims(other), signing=ApiSigning.of(other)))
+
+
+def _jwks_snippet_verify(code: str, monkeypatch):
+    """The snippet's verify(), run as an API would, with the JWKS fetched from this server."""
     jwks = HttpClient().get("/.well-known/jwks.json").json()
     monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", lambda self: jwks)
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 - our own page's snippet, in a test
-    token = mint_access_token(_claims(api), signing=ApiSigning.of(api))
-    assert namespace["verify"](token)["sub"] == "user-1"
-    other = services.api_create(identifier="https://other.abcinc.example/", name="Other")
-    with pytest.raises(jwt.InvalidAudienceError):
-        namespace["verify"](mint_access_token(_claims(other), signing=ApiSigning.of(other)))
+    return namespace["verify"]
 
 
 def test_hs256_quickstart_code_verifies_a_real_token(staff_client, hs256_api, monkeypatch):
@@ -516,16 +521,13 @@ def test_es256_quickstart_code_verifies_a_real_token(staff_client, es256_api, mo
     assert 'algorithms=["ES256"]' in code
     assert 'jwt.PyJWKClient("http://testserver/.well-known/jwks.json")' in code
 
-    jwks = HttpClient().get("/.well-known/jwks.json").json()
-    monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", lambda self: jwks)
-    namespace: dict = {}
-    exec(code, namespace)  # noqa: S102 - our own page's snippet, in a test
+    verify = _jwks_snippet_verify(code, monkeypatch)
     token = mint_access_token(_claims(es256_api), signing=ApiSigning.of(es256_api))
     assert jwt.get_unverified_header(token)["alg"] == "ES256"
-    assert namespace["verify"](token)["sub"] == "user-1"
+    assert verify(token)["sub"] == "user-1"
     rs256 = services.api_create(identifier="https://other.abcinc.example/", name="Other")
     rs256_token = mint_access_token(
         _claims(es256_api) | {"aud": es256_api.identifier}, signing=ApiSigning.of(rs256)
     )
     with pytest.raises(jwt.InvalidAlgorithmError):
-        namespace["verify"](rs256_token)
+        verify(rs256_token)

@@ -4,9 +4,6 @@ as soon as the version is, not 30 seconds later."""
 
 from __future__ import annotations
 
-import time
-import uuid
-
 import jwt
 import pytest
 from django.core.cache import cache
@@ -21,7 +18,8 @@ from apis.keys import ES256, RS256, private_key, signing_key_current
 from apis.models import Api, SigningKey
 from apis.services import api_create
 from apis.tokens import ApiSigning, InvalidToken, api_signing, mint_access_token, verify_access_token
-from tests.oauth import ISSUER, TIMESHEETS_API
+from tests.apis.test_es256 import _claims
+from tests.oauth import TIMESHEETS_API
 
 # Entries of this process would otherwise expire after SHARED_VERSION_LOCAL_SECONDS without
 # Redis: make them last, so that only the version can make them go.
@@ -74,13 +72,11 @@ def test_a_rotation_here_is_seen_here_at_once():
 
 
 def test_a_token_signed_with_a_key_made_elsewhere_verifies_once_the_version_changes(timesheets_api):
-    verify_access_token(
-        mint_access_token(_claims(), signing=ApiSigning.of(timesheets_api)), audience=TIMESHEETS_API
-    )
+    warm = mint_access_token(_claims(TIMESHEETS_API), signing=ApiSigning.of(timesheets_api))
+    verify_access_token(warm, audience=TIMESHEETS_API)
     new = _rotate_in_another_process()
-    token = jwt.encode(
-        _claims(), private_key(new), algorithm="RS256", headers={"typ": "at+jwt", "kid": new.kid}
-    )
+    header = {"typ": "at+jwt", "kid": new.kid}
+    token = jwt.encode(_claims(TIMESHEETS_API), private_key(new), algorithm="RS256", headers=header)
     with pytest.raises(InvalidToken, match="unknown key"):  # an unknown kid does not reload the keys
         verify_access_token(token, audience=TIMESHEETS_API)
     _publish_new_version()
@@ -121,17 +117,3 @@ def test_retiring_keys_alone_changes_the_version(django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         keys.signing_key_rotate()
     assert CONFIGURATION.current() != before
-
-
-def _claims() -> dict:
-    now = int(time.time())
-    return {
-        "iss": ISSUER,
-        "sub": str(uuid.uuid4()),
-        "aud": TIMESHEETS_API,
-        "client_id": "test-batch",
-        "scope": "read:timesheets",
-        "iat": now,
-        "exp": now + 300,
-        "jti": str(uuid.uuid4()),
-    }
