@@ -33,7 +33,7 @@ from apis.models import Api, SigningKey
 from apis.services import api_create, api_update
 from apis.tokens import ApiSigning, InvalidToken, mint_access_token, verify_access_token
 from clients.services import client_grant_set
-from tests.oauth import ISSUER, TIMESHEETS_API, client_credentials
+from tests.oauth import ISSUER, TIMESHEETS_API, Pkce, client_credentials, exchange, get_code
 
 pytestmark = pytest.mark.django_db
 FAST_API = "https://fast.abcinc.example/api"
@@ -233,3 +233,19 @@ def test_changing_the_algorithm_refuses_the_old_tokens_at_once(es256_api, before
     assert verify_access_token(token, audience=FAST_API)
     api_update(api=es256_api, signing_algorithm=after)
     _refused(token)
+
+
+def test_a_user_token_for_an_es256_api_also_opens_userinfo_and_the_id_token_stays_rs256(
+    es256_api, public_client, user, user_client
+):
+    pkce = Pkce.new()
+    code = get_code(user_client, public_client.client_id, pkce, scope="openid read:fast", audience=FAST_API)
+    body = exchange(user_client, public_client.client_id, code, pkce.verifier).json()
+
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == "ES256"
+    id_header = jwt.get_unverified_header(body["id_token"])
+    assert (id_header["alg"], id_header["kid"]) == ("RS256", signing_key_current(RS256).kid)
+    assert verify_access_token(body["access_token"], audience=FAST_API)["sub"] == str(user.sub)
+    response = HttpClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["sub"] == str(user.sub)
