@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from django.conf import settings
 
 from accounts.caching import TtlCache
@@ -56,8 +56,13 @@ class ApiSigning:
 
 # --- Minting --------------------------------------------------------------------------------
 
-# Tests and the security suite sign forged tokens with our own keys through this name.
-_private_key = private_key
+
+def _private_key(key: SigningKey) -> RSAPrivateKey:
+    """Our RSA ``key`` parsed: the tests forge RS256 tokens and HMAC secrets with it."""
+    parsed = private_key(key)
+    if not isinstance(parsed, RSAPrivateKey):
+        raise TypeError(f"{key} is not an RSA key.")
+    return parsed
 
 
 def mint_access_token(claims: dict[str, Any], *, signing: ApiSigning | None) -> str:
