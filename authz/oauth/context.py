@@ -64,6 +64,7 @@ class TokenRequestContext:
     rules: RuleContext | None = None
     grant_id: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+    id_token: Any = None  # the ID token row saved for this request, if any
 
     @property
     def audience_identifier(self) -> str:

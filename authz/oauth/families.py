@@ -26,8 +26,10 @@ RefreshToken = get_refresh_token_model()
 
 def grant_family_begin(*, grant_id: Any, client: Client, user: User) -> None:
     """Record that the grant's first refresh token is being issued now (once per grant)."""
-    GrantFamily.objects.get_or_create(
-        grant_id=grant_id, defaults={"client": client, "user": user, "started_at": timezone.now()}
+    # One statement: the grant id is new unless a concurrent request of the same grant won.
+    GrantFamily.objects.bulk_create(
+        [GrantFamily(grant_id=grant_id, client=client, user=user, started_at=timezone.now())],
+        ignore_conflicts=True,
     )
 
 

@@ -7,11 +7,20 @@ a replay of it can end that grant (RFC 9700 §4.5.3.1).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
-from oauth2_provider.models import AbstractRefreshToken, get_grant_model, get_refresh_token_model
+from oauth2_provider.models import (
+    AbstractGrant,
+    AbstractRefreshToken,
+    get_grant_model,
+    get_refresh_token_model,
+)
 
 from accounts.checksums import token_checksum
 from authz.models import RedeemedCode
@@ -21,9 +30,32 @@ RefreshToken = get_refresh_token_model()
 REDEEMED_CODE_SECONDS = 3600
 
 
-def authorization_code_lock(code: str) -> None:
-    """Lock the authorization code's row (if any) until the transaction ends."""
-    Grant.objects.select_for_update().filter(code=code).first()
+# The code row locked for this token request: oauthlib asks about the code five times
+# (validation, redirect URI, scopes, nonce, resource); the locked row answers them all.
+_locked_code: ContextVar[AbstractGrant | None] = ContextVar("locked_authorization_code", default=None)
+
+
+@contextmanager
+def authorization_code_lock(code: str) -> Iterator[None]:
+    """Lock the authorization code's row (if any) until the transaction ends, and let
+    ``code_grant`` answer from it in the block."""
+    grant = Grant.objects.select_for_update().select_related("user").filter(code=code).first()
+    token = _locked_code.set(grant)
+    try:
+        yield
+    finally:
+        _locked_code.reset(token)
+
+
+def code_grant(code: str, client: Any) -> AbstractGrant | None:
+    """The unredeemed authorization code ``code`` of ``client`` (of any client when None:
+    before the client is authenticated): the row this request locked, or else read."""
+    grant = _locked_code.get()
+    if grant is None or grant.code != code:
+        grant = Grant.objects.filter(code=code).select_related("user").first()
+    if grant is None or (client is not None and grant.application_id != client.pk):
+        return None
+    return grant
 
 
 def refresh_token_lock(value: str) -> AbstractRefreshToken | None:
@@ -38,12 +70,12 @@ def refresh_token_lock(value: str) -> AbstractRefreshToken | None:
 
 def code_redeemed(code: str, grant_id: str) -> None:
     """Remember which grant a code started, to recognise a replay of it."""
-    RedeemedCode.objects.update_or_create(
-        checksum=token_checksum(code),
-        defaults={
-            "grant_id": grant_id,
-            "expires_at": timezone.now() + timedelta(seconds=REDEEMED_CODE_SECONDS),
-        },
+    expires_at = timezone.now() + timedelta(seconds=REDEEMED_CODE_SECONDS)
+    RedeemedCode.objects.bulk_create(
+        [RedeemedCode(checksum=token_checksum(code), grant_id=grant_id, expires_at=expires_at)],
+        update_conflicts=True,
+        unique_fields=["checksum"],
+        update_fields=["grant_id", "expires_at"],
     )
 
 

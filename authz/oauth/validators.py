@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import jwt
 from django.utils import timezone
 from oauth2_provider import oauth2_validators
 from oauth2_provider.models import get_grant_model, get_refresh_token_model
@@ -33,9 +35,11 @@ from .context import (
 )
 from .families import grant_family_begin, grant_family_started
 from .issuance import grantable_scopes
-from .redemption import code_redeemed, code_redeemed_grant
+from .redemption import code_grant, code_redeemed, code_redeemed_grant
 
 Grant = get_grant_model()
+# The ID token this request has just saved, while its access token is being saved.
+_issued_id_token: ContextVar[Any] = ContextVar("issued_id_token", default=None)
 RefreshToken = get_refresh_token_model()
 
 
@@ -156,8 +160,39 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         started = grant_family_started(token.token_family) or token.created
         return now - started <= timedelta(seconds=client.refresh_token_absolute_lifetime)
 
+    # oauthlib asks about the code in five hooks: each answers from the row the token
+    # endpoint locked (``code_grant``), read once.
+
+    def confirm_redirect_uri(
+        self, client_id: str, code: str, redirect_uri: str, client, *args, **kwargs
+    ) -> bool:
+        grant = code_grant(code, client)
+        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+
+    def get_authorization_code_scopes(
+        self, client_id: str, code: str, redirect_uri: str, request
+    ) -> list[str]:
+        grant = code_grant(code, request.client)
+        return grant.scope.split() if grant is not None and grant.scope else []
+
+    # oauthlib's stubs type these three as str; None means the request had none.
+
+    def get_authorization_code_nonce(  # type: ignore[override]
+        self, client_id: str, code: str, redirect_uri: str, request
+    ) -> str | None:
+        grant = code_grant(code, request.client)
+        return grant.nonce or None if grant is not None else None
+
+    def get_code_challenge(self, code: str, request: Request) -> str | None:  # type: ignore[override]
+        grant = code_grant(code, request.client)
+        return grant.code_challenge or None if grant is not None else None
+
+    def get_code_challenge_method(self, code: str, request: Request) -> str | None:  # type: ignore[override]
+        grant = code_grant(code, request.client)
+        return grant.code_challenge_method or None if grant is not None else None
+
     def validate_code(self, client_id: str, code: str, client, request: Request, *args, **kwargs) -> bool:
-        grant = Grant.objects.filter(code=code, application=client).select_related("user").first()
+        grant = code_grant(code, client)
         if grant is None:
             # A code that was already redeemed: someone holds a copy of it. Everything its
             # first redemption issued is revoked (RFC 9700 §4.5.3.1).
@@ -187,11 +222,33 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
         code_redeemed(code, str(request_context(request).grant_id))
 
+    def _save_id_token(self, jti, request: Request, expires, *args, **kwargs):
+        id_token = super()._save_id_token(jti, request, expires, *args, **kwargs)
+        request_context(request).id_token = id_token
+        return id_token
+
+    def _load_id_token(self, token: str):
+        """The ID token row of ``token``: the one this request has just saved, without
+        verifying the signature it has just made and reading the row back; else DOT's."""
+        issued = _issued_id_token.get()
+        if issued is not None:
+            try:
+                jti = jwt.decode(token, options={"verify_signature": False}).get("jti")
+            except jwt.InvalidTokenError:
+                jti = None
+            if jti is not None and str(jti) == str(issued.jti):
+                return issued
+        return super()._load_id_token(token)
+
     def _create_access_token(
         self, expires, request: Request, token: dict[str, Any], source_refresh_token=None
     ):
-        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
         context = request_context(request)
+        reset = _issued_id_token.set(context.id_token)
+        try:
+            access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        finally:
+            _issued_id_token.reset(reset)
         AccessTokenRecord.objects.create(
             access_token=access_token,
             jti=context.claims["jti"],

@@ -312,8 +312,7 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
         if grant_type == "authorization_code":
             # Parallel redemptions of one code queue on its row: the first wins, the others
             # find it redeemed and are treated as the replay they are.
-            with transaction.atomic():
-                authorization_code_lock(request.POST.get("code", ""))
+            with transaction.atomic(), authorization_code_lock(request.POST.get("code", "")):
                 return self.authorization_flow_token_response(request)
         return self.authorization_flow_token_response(request)
 
