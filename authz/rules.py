@@ -23,7 +23,7 @@ from apis.models import Api
 from clients.models import Client
 
 from .models import RuleSetting
-from .selectors import user_group_paths, user_roles
+from .selectors import user_entitlements
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +67,12 @@ def add_roles_and_groups(context: RuleContext) -> None:
     """Add the user's roles and groups (nested ones included) as namespaced claims."""
     if context.user is None:
         return
-    roles = sorted(role.name for role, _ in user_roles(context.user))
-    groups = sorted({path[-1] for path in user_group_paths(context.user).values()})
+    held = user_entitlements(context.user)
     for claims in (context.access_token_claims, context.id_token_claims):
-        claims[f"{claim_namespace()}roles"] = roles
-        claims[f"{claim_namespace()}groups"] = groups
+        # Fresh lists: the cached tuples serve every request, and a later rule may change
+        # one token's list without the other's.
+        claims[f"{claim_namespace()}roles"] = list(held.roles)
+        claims[f"{claim_namespace()}groups"] = list(held.groups)
 
 
 def deny_deactivated_users(context: RuleContext) -> None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 
 from accounts.models import User
+from accounts.versions import CONFIGURATION, PERMISSIONS, VersionedCache
 from apis.models import Api, Scope
 from clients.models import Client
 
@@ -90,50 +91,120 @@ class HeldPermission:
     reasons: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class _Holdings:
+    """The groups a user is in (``paths``, see ``user_group_paths``) and the roles they hold:
+    ``names`` maps a role's id to its name, ``routes`` to the group chains it comes
+    through, ``()`` standing for "assigned directly"."""
+
+    paths: dict[int, tuple[str, ...]]
+    names: dict[int, str]
+    routes: dict[int, list[tuple[str, ...]]]
+
+    def reasons(self, role_id: int) -> list[str]:
+        name = self.names[role_id]
+        return [
+            f"role {name} via {_via(chain)}" if chain else f"role {name}" for chain in self.routes[role_id]
+        ]
+
+
+def _holdings(user: User) -> _Holdings:
+    """Four queries, whatever the nesting depth."""
+    paths = user_group_paths(user)
+    names: dict[int, str] = {}
+    routes: dict[int, list[tuple[str, ...]]] = defaultdict(list)
+    for role_id, name in RoleUser.objects.filter(user=user).values_list("role_id", "role__name"):
+        names[role_id] = name
+        routes[role_id].append(())
+    for group_id, role_id, name in GroupRole.objects.filter(group_id__in=paths).values_list(
+        "group_id", "role_id", "role__name"
+    ):
+        names[role_id] = name
+        routes[role_id].append(paths[group_id])
+    return _Holdings(paths, names, routes)
+
+
 def user_permissions(user: User, *, api: Api | None = None) -> list[HeldPermission]:
     """The user's effective permissions (for one API or all), each with why it is held.
 
     Five queries, whatever the nesting depth.
     """
-    paths = user_group_paths(user)
-    holders: dict[int, list[str]] = defaultdict(list)  # role id → how the user holds it
-    role_names: dict[int, str] = {}
-    for role_id, name in RoleUser.objects.filter(user=user).values_list("role_id", "role__name"):
-        holders[role_id].append(f"role {name}")
-        role_names[role_id] = name
-    for group_id, role_id, name in GroupRole.objects.filter(group_id__in=paths).values_list(
-        "group_id", "role_id", "role__name"
-    ):
-        holders[role_id].append(f"role {name} via {_via(paths[group_id])}")
-        role_names[role_id] = name
-
-    grants = RolePermission.objects.filter(role_id__in=holders)
+    holdings = _holdings(user)
+    grants = RolePermission.objects.filter(role_id__in=holdings.routes)
     if api is not None:
         grants = grants.filter(scope__api=api)
-    reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
+    reasons: dict[tuple[str, str], set[str]] = defaultdict(set)
     for role_id, identifier, value in grants.values_list("role_id", "scope__api__identifier", "scope__value"):
-        reasons[(identifier, value)].extend(holders[role_id])
+        reasons[(identifier, value)].update(holdings.reasons(role_id))
     return [
-        HeldPermission(identifier, value, tuple(sorted(set(why))))
+        HeldPermission(identifier, value, tuple(sorted(why)))
         for (identifier, value), why in sorted(reasons.items())
     ]
 
 
 def user_permission_values(user: User, api: Api) -> dict[str, tuple[str, ...]]:
-    """``{scope value: reasons}`` for one API: what the token policy consults."""
-    return {held.scope: held.reasons for held in user_permissions(user, api=api)}
+    """``{scope value: reasons}`` for one API: what the token policy consults (a copy of
+    ``user_entitlements``, so no query while the person's permissions are unchanged)."""
+    return dict(user_entitlements(user).permissions.get(api.pk, {}))
 
 
 def user_roles(user: User) -> list[tuple[Role, tuple[str, ...]]]:
     """The roles a user holds, directly or through groups, with how."""
-    paths = user_group_paths(user)
-    how: dict[int, list[str]] = defaultdict(list)
-    for role_id in RoleUser.objects.filter(user=user).values_list("role_id", flat=True):
-        how[role_id].append("assigned directly")
-    for group_id, role_id in GroupRole.objects.filter(group_id__in=paths).values_list("group_id", "role_id"):
-        how[role_id].append(f"via {_via(paths[group_id])}")
-    roles = Role.objects.filter(pk__in=how).order_by("name")
-    return [(role, tuple(how[role.pk])) for role in roles]
+    how = {
+        role_id: tuple(f"via {_via(chain)}" if chain else "assigned directly" for chain in chains)
+        for role_id, chains in _holdings(user).routes.items()
+    }
+    return [(role, how[role.pk]) for role in Role.objects.filter(pk__in=how).order_by("name")]
+
+
+# --- What a token carries, kept between requests ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    """A person's roles, groups and permissions as plain data (never model instances), which
+    a process keeps between requests and hands to every request: do not mutate it.
+
+    ``permissions`` maps an API's id to ``{scope value: reasons}``; ``roles`` and ``groups``
+    (nested ones included) are sorted names.
+    """
+
+    permissions: dict[int, dict[str, tuple[str, ...]]]
+    roles: tuple[str, ...]
+    groups: tuple[str, ...]
+
+
+# Dropped in every process at once when any role, group, nesting, membership or role
+# permission changes (PERMISSIONS), or any API or scope (CONFIGURATION): deleting a scope
+# removes it from its roles without a signal of their own.
+_entitlements: VersionedCache[tuple[int, UUID], Entitlements] = VersionedCache(
+    "person entitlements", PERMISSIONS, also=(CONFIGURATION,), max_entries=4096
+)
+
+
+def user_entitlements(user: User) -> Entitlements:
+    """What the token policy, the ``permissions`` claim and the roles-and-groups rule read.
+
+    Five queries the first time, none while nothing it depends on changed. Keyed by ``sub``
+    as well as the id, so that a deleted person's entry can never serve a new one.
+    """
+    return _entitlements.get_or_load((user.pk, user.sub), lambda: _load_entitlements(user))
+
+
+def _load_entitlements(user: User) -> Entitlements:
+    holdings = _holdings(user)
+    reasons: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    grants = RolePermission.objects.filter(role_id__in=holdings.routes)
+    for role_id, api_id, value in grants.values_list("role_id", "scope__api_id", "scope__value"):
+        reasons[api_id][value].update(holdings.reasons(role_id))
+    return Entitlements(
+        permissions={
+            api_id: {value: tuple(sorted(why)) for value, why in sorted(scopes.items())}
+            for api_id, scopes in reasons.items()
+        },
+        roles=tuple(sorted(holdings.names.values())),
+        groups=tuple(sorted({path[-1] for path in holdings.paths.values()})),
+    )
 
 
 @dataclass(frozen=True)
