@@ -59,3 +59,25 @@ def test_staff_assigns_a_role_and_sees_the_permission_with_its_reason(
     expect(results.get_by_role("row", name=re.compile("role.assign"))).to_contain_text("alice@abcinc.example")
     expect(page).to_have_url(re.compile(r"/dashboard/audit/\?.*action=role\.assign"))
     assert page.evaluate("window.noReload") is True
+
+
+def test_staff_page_through_users_in_place_and_back(page, staff_user, password):
+    User.objects.bulk_create(
+        User(email=f"person-{number:02d}@abcinc.example", name=f"Person {number:02d}", password="!")
+        for number in range(60)
+    )
+    _sign_in(page, staff_user, password)
+    results = page.locator("#user-results")
+    expect(results.get_by_role("cell", name="admin@abcinc.example")).to_be_visible()
+    page.evaluate("window.noReload = true")
+
+    page.get_by_role("link", name="Next").click()
+    expect(results.get_by_role("cell", name="person-59@abcinc.example")).to_be_visible()
+    expect(results.get_by_role("cell", name="admin@abcinc.example")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/dashboard/users/\?q=&after=person-48%40abcinc\.example$"))
+    expect(page.get_by_role("link", name="Next")).to_have_count(0)
+
+    page.get_by_role("link", name="Previous").click()
+    expect(results.get_by_role("cell", name="admin@abcinc.example")).to_be_visible()
+    expect(page.get_by_role("link", name="Previous")).to_have_count(0)
+    assert page.evaluate("window.noReload") is True  # htmx swapped the results in place
