@@ -41,8 +41,16 @@ def _link(response, label: str) -> str | None:
     return URL + html.unescape(found.group(1)) if found else None
 
 
+def _url(response, label: str) -> str:
+    """The URL of the pager link ``label``, which the page must have."""
+    url = _link(response, label)
+    assert url is not None, f"no {label} link"
+    return url
+
+
 def test_next_links_walk_every_user_once_in_email_order(staff_client, people):
-    pages, url = [], URL
+    pages: list[list[str]] = []
+    url: str | None = URL
     while url:
         response = staff_client.get(url)
         assert response.status_code == HTTPStatus.OK
@@ -55,14 +63,14 @@ def test_next_links_walk_every_user_once_in_email_order(staff_client, people):
 def test_previous_links_walk_back_to_a_full_first_page(staff_client, people):
     first = staff_client.get(URL)
     assert _link(first, "Previous") is None and _link(first, "First") is None
-    second = staff_client.get(_link(first, "Next"))
-    third = staff_client.get(_link(second, "Next"))
+    second = staff_client.get(_url(first, "Next"))
+    third = staff_client.get(_url(second, "Next"))
     assert _link(third, "Next") is None
 
-    back = staff_client.get(_link(third, "Previous"))
+    back = staff_client.get(_url(third, "Previous"))
     assert _emails(back) == _emails(second)
-    assert _emails(staff_client.get(_link(back, "Previous"))) == people[:50]
-    assert _emails(staff_client.get(_link(third, "First"))) == people[:50]
+    assert _emails(staff_client.get(_url(back, "Previous"))) == people[:50]
+    assert _emails(staff_client.get(_url(third, "First"))) == people[:50]
 
 
 def test_a_previous_page_that_would_be_short_is_the_first_page(staff_client, people):
@@ -77,8 +85,8 @@ def test_the_search_holds_across_pages_and_matches_any_case_in_the_middle(staff_
     assert _link(response, "Next") is None
 
     response = staff_client.get(URL, {"q": "person"})
-    following = staff_client.get(_link(response, "Next"))
-    assert "q=person" in _link(response, "Next")
+    following = staff_client.get(_url(response, "Next"))
+    assert "q=person" in _url(response, "Next")
     assert _emails(following) == people[51:101]
 
 
@@ -100,7 +108,7 @@ def test_htmx_gets_the_fragment_with_pager_links_that_swap_it(staff_client, peop
     body = response.content.decode()
     assert "<html" not in body
     assert 'hx-target="#user-results"' in body and 'hx-push-url="true"' in body
-    assert _link(response, "Next").endswith(f"after={people[50].replace('@', '%40')}")
+    assert _url(response, "Next").endswith(f"after={people[50].replace('@', '%40')}")
 
 
 def test_rows_show_the_type_the_manager_and_the_status(staff_client, user, staff_user):
