@@ -75,10 +75,15 @@ class SharedVersion:
         version, and keep it).
         """
         self._forget_local()
-        transaction.on_commit(self._publish)
+        transaction.on_commit(self.publish)
 
-    def _publish(self) -> None:
+    def publish(self) -> None:
+        """Announce a new version now (``changed`` does this once the transaction commits)."""
         cache.set(self.key, _new_value(), timeout=None)
+        self._forget_local()
+
+    def forget_local(self) -> None:
+        """Drop this process's copies now (after a change that was rolled back)."""
         self._forget_local()
 
     def _forget_local(self) -> None:
@@ -123,33 +128,47 @@ class VersionedCache(Generic[K, V]):
     ) -> None:
         self.version = version
         self.versions = (version, *also)
-        self._entries: TtlCache[K, V] = TtlCache(name, ttl=None, max_entries=max_entries)
+        # Each entry remembers the versions it was read under: a thread that read an older
+        # version cannot store its answer as current.
+        self._entries: TtlCache[K, tuple[tuple[int, ...], V]] = TtlCache(
+            name, ttl=None, max_entries=max_entries
+        )
         self._read: tuple[int, ...] | None = None
         self._lock = threading.Lock()
         for each in self.versions:
             each._caches.append(self)
 
-    def lookup(self, key: K) -> tuple[bool, V | None]:
-        """``(True, value)`` for an entry of the current versions, ``(False, None)`` otherwise."""
+    def _current(self) -> tuple[int, ...]:
         current = current_versions(self.versions)
         with self._lock:
-            if current != self._read:
+            if current != self._read:  # nothing older can be used again: free the memory
                 self._entries.clear()
                 self._read = current
-        return self._entries.lookup(key)
+        return current
 
-    def put(self, key: K, value: V) -> None:
+    def lookup(self, key: K) -> tuple[bool, V | None]:
+        """``(True, value)`` for an entry of the current versions, ``(False, None)`` otherwise."""
+        current = self._current()
+        found, entry = self._entries.lookup(key)
+        if not found or entry is None or entry[0] != current:
+            return False, None
+        return True, entry[1]
+
+    def put(self, key: K, value: V, *, read_under: tuple[int, ...] | None = None) -> None:
+        """Keep ``value``, read under ``read_under`` (the versions current now when not given)."""
+        versions = self._current() if read_under is None else read_under
         # Without a shared cache another process's change is only seen when this expires.
-        shared = _shared()
-        self._entries.put(key, value, ttl=None if shared else settings.SHARED_VERSION_LOCAL_SECONDS)
+        ttl = None if _shared() else settings.SHARED_VERSION_LOCAL_SECONDS
+        self._entries.put(key, (versions, value), ttl=ttl)
 
     def get_or_load(self, key: K, load: Callable[[], V]) -> V:
         """The value of the current version, or ``load()``'s, kept for next time."""
+        current = self._current()
         found, value = self.lookup(key)
         if found:
             return value  # type: ignore[return-value]  # a live entry holds a V
         value = load()
-        self.put(key, value)
+        self.put(key, value, read_under=current)
         return value
 
     def clear(self) -> None:
@@ -170,15 +189,21 @@ def round_trip(versions: Sequence[SharedVersion], counters: Sequence[Counter] = 
     """Read ``versions`` and the ``counters`` (incrementing those marked) in one round trip,
     and make the versions this block's: ``SharedVersion.current()`` answers from them.
 
-    Yields the counters' values, in order.
+    Yields the counters' values, in order. Inside another round trip, the versions that one
+    read are not read again (a block answers from one moment).
     """
+    outer = _seen.get() or {}
+    versions = [version for version in versions if version.key not in outer]
     client = _redis_client()
-    if client is None:
+    if not versions and not counters:
+        values: list[int] = []
+        seen: dict[str, int] = {}
+    elif client is None:
         values = [_count_locally(counter) for counter in counters]
         seen = read_versions(versions)
     else:
         values, seen = _pipelined(client, versions, counters)
-    token = _seen.set(seen)
+    token = _seen.set(outer | seen)
     try:
         yield values
     finally:

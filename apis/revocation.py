@@ -16,22 +16,22 @@ version is per process, and another process's answers live at most
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.caching import TtlCache
+from accounts.versions import SharedVersion
 
 from .models import MAX_TOKEN_LIFETIME, Revocation
 
-VERSION_KEY = "revocation:version"
+# Changes with every revocation, once committed (accounts.versions).
+REVOCATION = SharedVersion("revocation")
 # A fact outlives every token it may concern: the longest lifetime plus verifiers' leeway.
 KEEP_SECONDS = MAX_TOKEN_LIFETIME + 60
 Kind = Revocation.Kind
@@ -106,9 +106,7 @@ def revocations_purge() -> int:
 
 
 def _publish() -> None:
-    # A fresh random value, never a counter: after a cache flush a counter could come back
-    # to a value some process already holds and hide a change from it.
-    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    REVOCATION.publish()
     _answers.clear()
 
 
@@ -116,11 +114,7 @@ def _publish() -> None:
 
 
 def _version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:  # never published, or the cache lost it: start a new one
-        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        version = cache.get(VERSION_KEY, "")
-    return str(version)
+    return str(REVOCATION.current())
 
 
 def _facts_of(claims: dict[str, Any]) -> list[Fact]:

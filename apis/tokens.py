@@ -20,11 +20,11 @@ from django.conf import settings
 
 from accounts.caching import TtlCache
 from accounts.checksums import token_checksum
-from accounts.versions import CONFIGURATION, VersionedCache
+from accounts.versions import CONFIGURATION, VersionedCache, round_trip
 
 from .keys import LEEWAY_SECONDS, RS256, private_key, signing_key_current
 from .models import Api, SigningKey
-from .revocation import is_revoked
+from .revocation import REVOCATION, is_revoked
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 MAX_TOKEN_BYTES = 8 * 1024
@@ -154,9 +154,16 @@ def verify_access_token(token: str, *, audience: str, server_endpoint: bool = Fa
 
     ``audience`` is a registered API's identifier, looked up in the registry, or with
     ``server_endpoint`` the URL of one of this server's own endpoints (see ``_endpoint_signing``).
+    The API's settings, the keys and the revocation list are this process's copies, checked
+    against their shared versions in one round trip.
     """
     if len(token) > MAX_TOKEN_BYTES:
         raise InvalidToken("The access token is too large.")
+    with round_trip([CONFIGURATION, REVOCATION]):
+        return _verify(token, audience=audience, server_endpoint=server_endpoint)
+
+
+def _verify(token: str, *, audience: str, server_endpoint: bool) -> dict[str, Any]:
     signing = _endpoint_signing(token, audience) if server_endpoint else api_signing(audience)
     if signing is not None:
         claims = _verified_claims(token, audience, signing)

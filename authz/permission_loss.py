@@ -23,6 +23,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 
 from accounts.models import User
+from accounts.versions import CONFIGURATION, PERMISSIONS
 from apis.models import Api, Revocation
 from apis.revocation import pair, revoke
 
@@ -89,6 +90,9 @@ def permission_loss_preview(people: Iterable[User], change: Callable[[], object]
         with _losses_watched(people) as loss:
             change()
         transaction.set_rollback(True)
+    # Whatever this process copied while the change was visible never happened.
+    PERMISSIONS.forget_local()
+    CONFIGURATION.forget_local()
     return loss
 
 

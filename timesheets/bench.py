@@ -20,10 +20,8 @@ from . import selectors
 from .api import entry_page, list_filters
 from .scopes import APPROVE
 
-# Email to subject, so the person is then found as the API finds it (its cached lookup).
-_subjects: TtlCache[str, str] = TtlCache(
-    "timesheets bench: subject by email", ttl=selectors.PERSON_CACHE_SECONDS, max_entries=100
-)
+# Email to subject, so the person is then found as the API finds it (``person_by_sub``).
+_subjects: TtlCache[str, str] = TtlCache("timesheets bench: subject by email", ttl=60, max_entries=100)
 
 
 class TimesheetListBaseline(APIView):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import datetime
 from collections.abc import Iterable
 
 from django.db.models import QuerySet, Sum
 
-from accounts.caching import TtlCache
 from accounts.models import User
 from clients.models import Client
 
@@ -16,14 +14,6 @@ from .models import BulkJob, Entry
 from .policies import approvable_workers, client_readable_entries
 
 DAYS_AFTER_MONDAY = datetime.timedelta(days=6)
-# Every API request asks who its token's subject is; the answer is kept this long per
-# process. Deactivating a person revokes their tokens on the revocation list, which every
-# request checks before this; a row changed any other way (is_active, is_staff, manager) is
-# seen by every process within this bound.
-PERSON_CACHE_SECONDS = 1.0
-_people: TtlCache[str, User] = TtlCache(
-    "timesheets: active person by subject", ttl=PERSON_CACHE_SECONDS, max_entries=10_000
-)
 
 
 def week_range(monday: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -136,14 +126,9 @@ def person_by_pk(pk: int) -> User | None:
 
 
 def person_by_sub(sub: str) -> User | None:
-    """The active person a token's subject names (a copy of this process's cached row)."""
-    person = _people.get(sub)
-    if person is None:
-        person = User.objects.filter(sub=sub, is_active=True).first()
-        if person is None:  # unknown or deactivated: never cached, asked again next time
-            return None
-        _people.put(sub, person)
-    return copy.copy(person)  # each request its own instance: nothing it sets is shared
+    """The active person a token's subject names, read on every request: a person made
+    inactive in any way (even a bare UPDATE) is refused by the very next request."""
+    return User.objects.filter(sub=sub, is_active=True).first()
 
 
 def person_by_email(email: str) -> User | None:

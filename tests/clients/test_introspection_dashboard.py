@@ -79,7 +79,7 @@ def test_an_admin_allows_then_denies_and_introspection_follows(
     assert list(client.may_introspect.all()) == [timesheets_api]
     body = _introspect(token, web_app)
     assert body["active"] is True
-    assert body["aud"] == [TIMESHEETS_API]
+    assert body["aud"] == [TIMESHEETS_API, "http://testserver/userinfo"]  # the token's own aud
 
     denied = staff_client.post(_url(client, timesheets_api), {})
     assert denied.status_code == HTTPStatus.FOUND
