@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, cast
 
 from django import forms
@@ -152,7 +152,7 @@ class GrantForm(forms.Form):
     authorized = forms.BooleanField(label="Authorized", required=False)
     scopes = forms.MultipleChoiceField(label="Scopes", required=False, widget=forms.CheckboxSelectMultiple)
 
-    def __init__(self, api: Api, data=None, *, granted: set[str] | None = None) -> None:
+    def __init__(self, api: Api, data=None, *, granted: Collection[str] | None = None) -> None:
         """``granted``: the scopes of the client's grant on ``api``, None when it has none."""
         initial = {"authorized": granted is not None, "scopes": sorted(granted or ())}
         # Its own ids: every API's row sits on the same page.
@@ -168,7 +168,7 @@ class GrantForm(forms.Form):
         cleaned = super().clean() or {}
         # Unticking "Authorized" ends the grant, whatever scopes are left ticked; but a scope
         # ticked now, without "Authorized", was meant to be granted: say so, save nothing.
-        added = set(cleaned.get("scopes", ())) - (self.granted or set())
+        added = set(cleaned.get("scopes", ())) - set(self.granted or ())
         if not cleaned.get("authorized") and added:
             self.add_error(
                 "scopes",

@@ -85,6 +85,7 @@ def test_a_saved_model_changes_its_version(timesheets_api, django_capture_on_com
 def test_counters_in_a_round_trip_count_as_the_limit_does(incr, steady_rate_window):
     limit = Limit("test-round-trip", 2, 60)
     counter = limit.counter("subject", incr=incr)
+    assert counter is not None
     for _ in range(3):
         if not incr:  # counted elsewhere (a failure), only read here
             limit.hit("subject")
@@ -110,8 +111,9 @@ def test_with_redis_a_round_trip_is_one_pipelined_request(monkeypatch):
     monkeypatch.setattr(client, "pipeline", pipeline)
     monkeypatch.setattr(versions, "read_versions", lambda wanted: pytest.fail(f"read {wanted}"))
     cache.set(CONFIGURATION.key, 42, timeout=None)
-    limit = Limit("test-pipeline", 5, 60)
-    with round_trip([CONFIGURATION], [limit.counter("a", incr=True)]) as counts:
+    counter = Limit("test-pipeline", 5, 60).counter("a", incr=True)
+    assert counter is not None
+    with round_trip([CONFIGURATION], [counter]) as counts:
         assert CONFIGURATION.current() == 42
     assert counts == [1]
     assert sent == ["pipeline"]
