@@ -146,8 +146,10 @@ FEATURE = "bench feature:"
 
 
 def start_gunicorn(cfg: Config, processes: Processes, server: Server) -> None:
-    command = [str(VENV_BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{server.port}",
-               "--workers", str(cfg.workers), "--log-level", "warning"]  # fmt: skip
+    # Production's settings file, with the run's port and worker count on top.
+    command = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.py"), "config.wsgi",
+               "--bind", f"127.0.0.1:{server.port}", "--workers", str(cfg.workers),
+               "--log-level", "warning"]  # fmt: skip
     server.process = processes.start(
         "gunicorn", command, log_path=VAR / "gunicorn.log", cwd=ROOT, env=server.env
     )
