@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "accounts.csp.CSPMiddleware",
     "accounts.audit.AuditContextMiddleware",
     # Last, as django-axes requires: it turns a lockout into our lockout response.
     "axes.middleware.AxesMiddleware",
