@@ -24,6 +24,7 @@ from django.db.models import Max
 from django.utils import timezone
 from jwcrypto import jwk
 
+from accounts.caching import TtlCache
 from accounts.versions import CONFIGURATION, VersionedCache
 
 from .models import Api, SigningKey
@@ -39,14 +40,12 @@ PrivateKey = RSAPrivateKey | EllipticCurvePrivateKey
 _current: VersionedCache[str, SigningKey] = VersionedCache(
     "current signing keys", CONFIGURATION, max_entries=4
 )
-# Parsing a PEM costs up to a millisecond; a key never changes once written, but a purged
-# key must not outlive its row, so parsed keys follow the version too.
-_parsed: VersionedCache[str, PrivateKey] = VersionedCache(
-    "parsed signing keys", CONFIGURATION, max_entries=32
-)
-_parsed_jwk: VersionedCache[str, jwk.JWK] = VersionedCache(
-    "parsed signing keys (JWK)", CONFIGURATION, max_entries=32
-)
+# Parsing an RSA key costs tens of milliseconds. A key never changes once written (its kid
+# is its thumbprint), and a parsed key is only reached through its row (``private_key(key)``),
+# so a purged key cannot be used again: parsed keys are kept until evicted, across
+# configuration changes.
+_parsed: TtlCache[str, PrivateKey] = TtlCache("parsed signing keys", ttl=None, max_entries=32)
+_parsed_jwk: TtlCache[str, jwk.JWK] = TtlCache("parsed signing keys (JWK)", ttl=None, max_entries=32)
 _jwks: VersionedCache[str, dict[str, list[dict[str, Any]]]] = VersionedCache(
     "published JWKS", CONFIGURATION, max_entries=1
 )
