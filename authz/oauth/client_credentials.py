@@ -12,7 +12,7 @@ Whatever else comes in (a wrong or missing credential, an unexpected or repeated
 an unknown audience, a scope the client was not granted, a rule's denial, a CORS request)
 makes it step aside: ``fast_client_credentials`` returns None and the caller takes the
 generic path, which decides the error and counts the failure. So this path can only ever
-issue what the generic path issues; tests/authz/oauth/test_client_credentials_fast.py
+issue what the generic path issues; tests/authz/test_client_credentials_fast.py
 feeds both the same requests and compares the answers.
 """
 
