@@ -10,8 +10,9 @@ from oauth2_provider.models import get_refresh_token_model
 
 from accounts.models import User
 from authz.services import refresh_token_revoke, user_access_revoke
-from clients.services import client_delete, client_grant_set
-from tests.oauth import TIMESHEETS_API, Pkce, client_credentials, exchange, get_code
+from clients.models import Client
+from clients.services import client_create, client_delete, client_grant_set
+from tests.oauth import TIMESHEETS_API, Pkce, basic_auth, client_credentials, exchange, get_code
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apis.urls")]
 RefreshToken = get_refresh_token_model()
@@ -111,3 +112,29 @@ def test_deleting_a_client_refuses_its_tokens_at_once(confidential_client, times
     assert _api(token) == HTTPStatus.OK
     client_delete(client=client)
     assert _api(token) == HTTPStatus.UNAUTHORIZED
+
+
+def test_a_machine_revokes_its_own_token_which_has_no_row(confidential_client, timesheets_api):
+    """A machine client's token is never stored: /oauth/revoke reads the token itself and
+    ends its grant on the revocation list, so the API refuses it at once."""
+    client, secret = confidential_client
+    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
+    token = client_credentials(client.client_id, secret, audience=TIMESHEETS_API).json()["access_token"]
+    assert _api(token) == HTTPStatus.OK
+    response = HttpClient().post(
+        "/oauth/revoke", {"token": token}, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret)
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert _api(token) == HTTPStatus.UNAUTHORIZED
+
+
+def test_another_client_cannot_revoke_a_machines_token(confidential_client, timesheets_api):
+    client, secret = confidential_client
+    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
+    token = client_credentials(client.client_id, secret, audience=TIMESHEETS_API).json()["access_token"]
+    other, other_secret = client_create(app_type=Client.AppType.M2M, name="Other", client_id="other-batch")
+    response = HttpClient().post(
+        "/oauth/revoke", {"token": token}, HTTP_AUTHORIZATION=basic_auth(other.client_id, other_secret or "")
+    )
+    assert response.status_code == HTTPStatus.OK  # RFC 7009: the same answer, nothing revoked
+    assert _api(token) == HTTPStatus.OK
