@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import audit_views, views
+from . import audit_views, self_service_views, views
 
 accounts_urls = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -16,6 +16,17 @@ accounts_urls = [
     path("dashboard/users/", views.user_list_view, name="user_list"),
     path("dashboard/lockouts/", views.lockout_list, name="lockouts"),
     path("dashboard/lockouts/<int:pk>/clear/", views.lockout_clear, name="lockout_clear"),
+    # Self-service: password links (resets and invitations), password change, email checks.
+    path("password/forgot/", self_service_views.password_forgot, name="password_forgot"),
+    path("password/forgot/sent/", self_service_views.password_forgot_sent, name="password_forgot_sent"),
+    path(
+        "password/set/<str:purpose>/<str:uidb64>/<str:token>/",
+        self_service_views.password_set,
+        name="password_set",
+    ),
+    path("account/password/", self_service_views.password_change_view, name="password_change"),
+    path("account/email/verify/", self_service_views.email_verify_send, name="email_verify_send"),
+    path("email/verify/<str:token>/", self_service_views.email_verify_view, name="email_verify"),
 ]
 
 # The audit log has a namespace of its own (``audit:list``), as every dashboard section does.

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, overload
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from .email_url import email_url_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Untracked runtime state of a development checkout: SQLite file, generated secret key.
@@ -168,29 +169,6 @@ CELERY_BEAT_SCHEDULE = {
 # Production names its SMTP server with EMAIL_URL (smtp://user:password@host:587?tls=1, or
 # smtps://... for implicit TLS), or with Django's own EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
 # EMAIL_HOST_PASSWORD, EMAIL_USE_TLS / EMAIL_USE_SSL variables.
-
-
-def _email_url(url: str) -> dict[str, Any]:
-    """Django's EMAIL_* settings from an EMAIL_URL."""
-    parsed = urlsplit(url)
-    if parsed.scheme not in {"smtp", "smtps"} or not parsed.hostname:
-        raise ImproperlyConfigured(
-            "EMAIL_URL must be smtp://[user:password@]host[:port][?tls=1] or smtps://..."
-        )
-    query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
-    flags = {key: query.get(key, "").lower() in {"1", "true", "yes", "on"} for key in ("tls", "ssl")}
-    use_ssl = parsed.scheme == "smtps" or flags["ssl"]
-    return {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": parsed.hostname,
-        "EMAIL_PORT": parsed.port or (465 if use_ssl else 587 if flags["tls"] else 25),
-        "EMAIL_HOST_USER": unquote(parsed.username or ""),
-        "EMAIL_HOST_PASSWORD": unquote(parsed.password or ""),
-        "EMAIL_USE_TLS": flags["tls"] and not use_ssl,
-        "EMAIL_USE_SSL": use_ssl,
-    }
-
-
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env_str("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -203,8 +181,8 @@ EMAIL_BACKEND = env_str(
     if env_str("EMAIL_HOST")
     else "django.core.mail.backends.console.EmailBackend",
 )
-if _email_url_value := env_str("EMAIL_URL"):
-    globals().update(_email_url(_email_url_value))
+if _email_url := env_str("EMAIL_URL"):
+    globals().update(email_url_settings(_email_url))
 # A mail server that does not answer must not hold a Celery worker for ever (retries follow).
 EMAIL_TIMEOUT = int(env_str("EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "timesheets@abcinc.example")

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from accounts import emails
 from accounts.tasks import email_deliver_task
-from config.settings.base import _email_url
+from config.settings.email_url import email_url_settings as _email_url
 
 
 def _send(user) -> None:
