@@ -27,7 +27,7 @@ from .audit import audit_record
 from .emails import email_send
 from .identifiers import login_identifier
 from .issuer import issuer_url
-from .models import User
+from .models import User, UserSession
 from .sessions import session_store, sessions_delete
 from .throttle import Limit, login_attempts_per_account
 
@@ -164,12 +164,53 @@ def password_change(*, user: User, password: str, keep_session_key: str | None) 
     validators) and end their other sessions; how many ended."""
     user.set_password(password)
     user.save(update_fields=["password", "updated_at"])
+    ended = _sessions_end_except(user=user, keep_session_key=keep_session_key)
+    audit_record(actor=user, action="user.password_change", target=user, after={"sessions_ended": ended})
+    return ended
+
+
+@transaction.atomic
+def sessions_end_others(*, user: User, keep_session_key: str | None) -> int:
+    """ "Sign out everywhere else": end every session of ``user`` but this browser's."""
+    ended = _sessions_end_except(user=user, keep_session_key=keep_session_key)
+    audit_record(actor=user, action="session.end_others", target=user, after={"sessions_ended": ended})
+    return ended
+
+
+_BROWSERS = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def browser_label(user_agent: str) -> str:
+    """``Chrome on Windows``: a session's browser as a person recognises it (the full
+    User-Agent stays available beside it)."""
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), "")
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown browser"
+
+
+def session_rekey(*, old_key: str | None, new_key: str | None) -> None:
+    """Follow a session whose key was cycled (Django's update_session_auth_hash), so that it
+    stays listed among the person's sessions."""
+    if old_key and new_key and old_key != new_key:
+        UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+def _sessions_end_except(*, user: User, keep_session_key: str | None) -> int:
     rows = [row for row in user.browser_sessions.all() if row.session_key != keep_session_key]
     store = session_store()
     for row in rows:
         store.delete(row.session_key)
     user.browser_sessions.filter(pk__in=[row.pk for row in rows]).delete()
-    audit_record(actor=user, action="user.password_change", target=user, after={"sessions_ended": len(rows)})
     return len(rows)
 
 

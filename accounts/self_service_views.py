@@ -1,5 +1,6 @@
 """The self-service pages: "Forgot password?", the page an emailed password link opens
-(resets and invitations alike), changing one's password, and confirming one's email.
+(resets and invitations alike), changing one's password, one's signed-in browsers, and
+confirming one's email.
 
 Nobody is signed in by a link: it proves the mailbox, not the password, and signing in
 once with the new password lets the browser's password manager save it.
@@ -13,14 +14,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .dashboard import SignedInRequest
 from .decorators import login_required
 from .identifiers import login_identifier
+from .models import UserSession
 from .self_service import (
     VerificationFailed,
+    browser_label,
     email_verification_send,
     email_verification_user,
     email_verify,
@@ -30,8 +33,12 @@ from .self_service import (
     password_reset_limits,
     password_reset_request,
     password_set_from_link,
+    session_rekey,
+    sessions_end_others,
 )
 from .self_service_forms import PasswordChangeFormWithCurrent, PasswordForgotForm, PasswordSetForm
+from .services import session_end
+from .sessions import user_session_list
 from .throttle import client_address, too_many
 
 
@@ -107,14 +114,48 @@ def password_change_view(request: SignedInRequest) -> HttpResponse:
             password=form.cleaned_data["new_password1"],
             keep_session_key=request.session.session_key,
         )
-        # The session's hash of the password changed: keep this browser signed in.
+        # The session's hash of the password changed: keep this browser signed in (under a
+        # new session key, which its row follows).
+        old_key = request.session.session_key
         update_session_auth_hash(request, request.user)
+        session_rekey(old_key=old_key, new_key=request.session.session_key)
         notice = "Your password is changed."
         if ended:
             notice += f" {ended} other session{'s' if ended != 1 else ''} signed out."
         messages.success(request, notice)
         return redirect("accounts:home")
     return render(request, "registration/password_change.html", {"form": form})
+
+
+@require_GET
+@login_required
+def session_list(request: SignedInRequest) -> HttpResponse:
+    """The person's signed-in browsers, this one marked, each with a way to sign it out."""
+    sessions = [
+        {"row": row, "browser": browser_label(row.user_agent)} for row in user_session_list(user=request.user)
+    ]
+    context = {"sessions": sessions, "current": request.session.session_key}
+    return render(request, "registration/sessions.html", context)
+
+
+@require_POST
+@login_required
+def session_sign_out(request: SignedInRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(UserSession, pk=pk, user=request.user)  # anyone else's: 404
+    if session.session_key == request.session.session_key:
+        logout(request)
+        return redirect("accounts:login")
+    session_end(actor=request.user, session=session)
+    messages.success(request, "That session is signed out.")
+    return redirect("accounts:sessions")
+
+
+@require_POST
+@login_required
+def sessions_sign_out_others(request: SignedInRequest) -> HttpResponse:
+    ended = sessions_end_others(user=request.user, keep_session_key=request.session.session_key)
+    messages.success(request, f"{ended} other session{'s' if ended != 1 else ''} signed out.")
+    return redirect("accounts:sessions")
 
 
 @require_POST

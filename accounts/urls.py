@@ -25,6 +25,13 @@ accounts_urls = [
         name="password_set",
     ),
     path("account/password/", self_service_views.password_change_view, name="password_change"),
+    path("account/sessions/", self_service_views.session_list, name="sessions"),
+    path("account/sessions/<int:pk>/sign-out/", self_service_views.session_sign_out, name="session_sign_out"),
+    path(
+        "account/sessions/sign-out-others/",
+        self_service_views.sessions_sign_out_others,
+        name="sessions_sign_out_others",
+    ),
     path("account/email/verify/", self_service_views.email_verify_send, name="email_verify_send"),
     path("email/verify/<str:token>/", self_service_views.email_verify_view, name="email_verify"),
 ]
