@@ -12,6 +12,7 @@ from accounts.dashboard import model_form_field
 from apis.models import Api
 
 from .models import DAY, Client
+from .services import CLIENT_SETTINGS_FIELDS
 from .types import PROFILES, AppType, AuthMethod
 
 MAX_REFRESH_LIFETIME = 365 * DAY
@@ -76,6 +77,13 @@ class ClientCreateForm(forms.Form):
         return data
 
 
+LOGOUT_OPTIONS = (
+    "logout_revokes_refresh_tokens",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+)
+
+
 class ClientSettingsForm(forms.Form):
     """An application's settings: the fields its type has, nothing else.
 
@@ -104,6 +112,13 @@ class ClientSettingsForm(forms.Form):
         help_text="One origin per line (https://app.abcinc.example): the browser may call "
         "the token endpoint from these.",
     )
+    logout_revokes_refresh_tokens = _client_field("logout_revokes_refresh_tokens")
+    backchannel_logout_uri = _client_field(
+        "backchannel_logout_uri",
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://app.abcinc.example/backchannel-logout"}),
+    )
+    backchannel_logout_session_required = _client_field("backchannel_logout_session_required")
     token_endpoint_auth_method = _client_field("token_endpoint_auth_method")
     first_party = _client_field("first_party")
     rotate_refresh_token = _client_field("rotate_refresh_token")
@@ -126,6 +141,7 @@ class ClientSettingsForm(forms.Form):
             for name in (
                 "redirect_uris",
                 "post_logout_redirect_uris",
+                *LOGOUT_OPTIONS,
                 "first_party",
                 "rotate_refresh_token",
                 "refresh_token_absolute_lifetime",
@@ -134,6 +150,9 @@ class ClientSettingsForm(forms.Form):
                 del self.fields[name]
         if client.app_type != AppType.SPA:
             del self.fields["allowed_origins"]
+        for name in set(LOGOUT_OPTIONS).intersection(self.fields).difference(CLIENT_SETTINGS_FIELDS):
+            # Offered once the settings service may change it (not before: it would refuse).
+            del self.fields[name]
         if profile.is_public:
             del self.fields["token_endpoint_auth_method"]
         else:

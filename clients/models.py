@@ -18,6 +18,24 @@ from .callbacks import port_valid, validate_callback, validate_origin
 from .types import PROFILES, AppType, AuthMethod
 
 DAY = 24 * 3600
+BACKCHANNEL_HTTP_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def validate_backchannel_uri(uri: str) -> None:
+    """A back-channel logout URL: https, or http to this machine (a test or a sidecar);
+    absolute, no fragment (Back-Channel Logout 1.0 §2.2), no credentials, a valid port."""
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        raise ValidationError(f"{uri}: a back-channel logout URL cannot have a fragment.")
+    if parts.username or parts.password or not port_valid(uri):
+        raise ValidationError(f"{uri}: not a valid back-channel logout URL.")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in BACKCHANNEL_HTTP_HOSTS:
+        return
+    raise ValidationError(
+        f"{uri}: back-channel logout URLs must use https (http only for 127.0.0.1 or localhost)."
+    )
 
 
 class Client(AbstractApplication):
@@ -64,6 +82,24 @@ class Client(AbstractApplication):
         help_text="APIs whose access tokens this application may introspect (their resource server); "
         "any application may introspect its own tokens.",
     )
+    logout_revokes_refresh_tokens = models.BooleanField(
+        "sign-out revokes refresh tokens",
+        default=False,
+        help_text="When the application signs a person out, also revoke its refresh tokens "
+        "for that person (otherwise only this server's session ends).",
+    )
+    backchannel_logout_uri = models.URLField(
+        "back-channel logout URL",
+        blank=True,
+        max_length=500,
+        help_text="This server POSTs a signed logout token here when a person's session ends "
+        "(https; http only for 127.0.0.1 or localhost).",
+    )
+    backchannel_logout_session_required = models.BooleanField(
+        "back-channel logout needs sid",
+        default=False,
+        help_text="The application needs the session id (sid) in ID tokens and logout tokens.",
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -97,6 +133,13 @@ class Client(AbstractApplication):
                     refresh_token_idle_lifetime__lte=models.F("refresh_token_absolute_lifetime")
                 ),
                 name="clients_client_idle_within_absolute",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(backchannel_logout_uri="")
+                | models.Q(backchannel_logout_uri__startswith="https://")
+                | models.Q(backchannel_logout_uri__startswith="http://127.0.0.1")
+                | models.Q(backchannel_logout_uri__startswith="http://localhost"),
+                name="clients_client_backchannel_https",
             ),
         ]
 
@@ -132,6 +175,11 @@ class Client(AbstractApplication):
             errors.setdefault("redirect_uris", []).append(
                 "Machine-to-machine applications have no callbacks."
             )
+        if self.backchannel_logout_uri:
+            try:
+                validate_backchannel_uri(self.backchannel_logout_uri)
+            except ValidationError as error:
+                errors.setdefault("backchannel_logout_uri", []).extend(error.messages)
         if self.refresh_token_idle_lifetime > self.refresh_token_absolute_lifetime:
             errors.setdefault("refresh_token_idle_lifetime", []).append(
                 "The idle lifetime cannot exceed the absolute lifetime."

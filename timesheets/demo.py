@@ -35,6 +35,8 @@ TIMESHEETS_API = "https://timesheets.abcinc.example/api"
 MOBILE_CLIENT_ID = "timesheets-mobile"
 BATCH_CLIENT_ID = "timesheets-batch"
 MOBILE_CALLBACKS = ["com.abcinc.timesheets://callback", "http://127.0.0.1/callback"]
+# Where the app's sign-out (the end-session endpoint) returns the person.
+MOBILE_LOGOUT_URLS = ["com.abcinc.timesheets://logout"]
 BATCH_SCOPES = [scopes.CREATE, scopes.READ]
 
 ROLES: dict[str, tuple[str, list[str]]] = {
@@ -115,6 +117,7 @@ def _seed_mobile_client() -> None:
         "name": "Timesheets Mobile",
         "description": "ABC Inc.'s mobile app for logging time.",
         "redirect_uris": MOBILE_CALLBACKS,
+        "post_logout_redirect_uris": MOBILE_LOGOUT_URLS,
         "first_party": True,
     }
     mobile = client_by_client_id(MOBILE_CLIENT_ID)

@@ -9,12 +9,25 @@ from django.views.decorators.http import require_GET
 from accounts.claims import CLAIM_SCOPES
 from accounts.issuer import issuer_url
 from apis.models import OIDC_SCOPES
+from clients.models import Client
 
 from .server import SUPPORTED_GRANT_TYPES
 
 
 def _endpoint(name: str) -> str:
     return issuer_url(f"oauth2_provider:{name}")
+
+
+def _backchannel_metadata() -> dict[str, bool]:
+    """Back-channel logout is advertised once an application uses it, and session support
+    (``sid``) once one asks for it (Back-Channel Logout 1.0 §2.1: only when true)."""
+    clients = Client.objects.exclude(backchannel_logout_uri="")
+    if not clients.exists():
+        return {}
+    metadata = {"backchannel_logout_supported": True}
+    if clients.filter(backchannel_logout_session_required=True).exists():
+        metadata["backchannel_logout_session_supported"] = True
+    return metadata
 
 
 @require_GET
@@ -29,6 +42,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "jwks_uri": _endpoint("jwks-info"),
         "revocation_endpoint": _endpoint("revoke-token"),
         "introspection_endpoint": _endpoint("introspect"),
+        "end_session_endpoint": _endpoint("rp-initiated-logout"),
         "scopes_supported": sorted(OIDC_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -45,6 +59,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
     }
+    data.update(_backchannel_metadata())
     response = JsonResponse(data)
     response["Cache-Control"] = "public, max-age=3600"
     response["Access-Control-Allow-Origin"] = "*"

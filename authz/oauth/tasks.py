@@ -1,15 +1,21 @@
-"""The periodic clean-up of what the protocol leaves behind."""
+"""The protocol's background work: the periodic clean-up of what it leaves behind, and
+back-channel logout deliveries."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from oauth2_provider.models import clear_expired
 
 from apis.keys import signing_keys_purge
 from apis.revocation import revocations_purge
+from clients.models import Client
 
+from .backchannel import DeliveryFailed, backchannel_logout_send
 from .families import grant_families_purge
 from .redemption import redeemed_codes_purge
+
+BACKCHANNEL_RETRIES = 4
+BACKCHANNEL_BACKOFF_SECONDS = 30
 
 
 @shared_task
@@ -23,3 +29,19 @@ def clear_expired_tokens() -> None:
     signing_keys_purge()
     revocations_purge()
     redeemed_codes_purge()
+
+
+@shared_task(bind=True, max_retries=BACKCHANNEL_RETRIES)
+def backchannel_logout_deliver(self: Task, client_pk: int, sub: str, sid: str | None) -> None:
+    """Send one application its logout token; retried with backoff while it cannot be
+    reached, given up (each attempt audited) after the last retry or when it refuses."""
+    client = Client.objects.filter(pk=client_pk).exclude(backchannel_logout_uri="").first()
+    if client is None:
+        return
+    try:
+        backchannel_logout_send(client=client, sub=sub, sid=sid, attempt=self.request.retries + 1)
+    except DeliveryFailed as error:
+        if error.retry and self.request.retries < BACKCHANNEL_RETRIES:
+            raise self.retry(
+                exc=error, countdown=BACKCHANNEL_BACKOFF_SECONDS * 2**self.request.retries
+            ) from error

@@ -9,7 +9,7 @@ from django.urls import path
 
 from apis.views import jwks
 
-from . import discovery, introspection, userinfo, views
+from . import discovery, introspection, logout, userinfo, views
 
 app_name = "oauth2_provider"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("oauth/token", views.TokenView.as_view(), name="token"),
     path("oauth/revoke", views.RevokeTokenView.as_view(), name="revoke-token"),
     path("oauth/introspect", introspection.IntrospectTokenView.as_view(), name="introspect"),
+    path("oauth/logout", logout.EndSessionView.as_view(), name="rp-initiated-logout"),
     path("userinfo", userinfo.userinfo, name="user-info"),
     path(
         ".well-known/openid-configuration", discovery.openid_configuration, name="oidc-connect-discovery-info"

@@ -1,0 +1,137 @@
+"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a person's session on
+this server ends, every application that holds a grant for them and registered a
+``backchannel_logout_uri`` is sent a signed logout token, server to server.
+
+Delivery runs in Celery after the commit (``tasks.backchannel_logout_deliver``): one
+attempt per task run, each recorded in the audit log, retried with backoff on failure.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from accounts.audit import audit_record
+from accounts.models import User
+from apis.keys import private_key, signing_key_current
+from clients.models import Client
+
+AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
+
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_TOKEN_TYPE = "logout+jwt"  # noqa: S105 - a media type, not a secret
+LOGOUT_TOKEN_SECONDS = 120
+DELIVERY_TIMEOUT_SECONDS = 5
+_SID_SALT = "authz.oauth.backchannel.sid"
+
+
+class DeliveryFailed(Exception):
+    """The application did not accept the logout token. ``retry``: worth trying again (it
+    could not be reached, or answered 5xx); not when it refused the token or redirected."""
+
+    def __init__(self, reason: str, *, retry: bool) -> None:
+        super().__init__(reason)
+        self.retry = retry
+
+
+def session_sid(session_key: str) -> str:
+    """The ``sid`` of a server session: derived from its key, which it never reveals."""
+    return salted_hmac(_SID_SALT, session_key, algorithm="sha256").hexdigest()[:32]
+
+
+def sid_claims(client: Client, session_key: str | None) -> dict[str, str]:
+    """The ``sid`` claim for an ID token ``client`` receives, when it registered back-channel
+    logout and the session is known (for the validator's ``get_additional_claims``)."""
+    if not client.backchannel_logout_uri or not session_key:
+        return {}
+    return {"sid": session_sid(session_key)}
+
+
+def logout_token(client: Client, *, sub: str, sid: str | None) -> str:
+    """A logout token for ``client``, signed RS256 with the current key (§2.4); no nonce."""
+    key = signing_key_current()
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": settings.OIDC_ISSUER,
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + LOGOUT_TOKEN_SECONDS,
+        "jti": str(uuid.uuid4()),
+        "sub": sub,
+        "events": {LOGOUT_EVENT: {}},
+    }
+    if sid:
+        claims["sid"] = sid
+    headers = {"typ": LOGOUT_TOKEN_TYPE, "kid": key.kid}
+    return jwt.encode(claims, private_key(key), algorithm="RS256", headers=headers)
+
+
+def clients_to_notify(user: User) -> list[Client]:
+    """Applications with a back-channel URL that hold a live grant for ``user``."""
+    live = Q(pk__in=RefreshToken.objects.filter(user=user, revoked__isnull=True).values("application")) | Q(
+        pk__in=AccessToken.objects.filter(user=user, expires__gt=timezone.now()).values("application")
+    )
+    return list(Client.objects.exclude(backchannel_logout_uri="").filter(live).order_by("pk"))
+
+
+def backchannel_logout_for(user: User, *, session_key: str | None) -> list[Client]:
+    """Tell every application holding a grant for ``user`` that their session ended; which.
+
+    Call it wherever a session of ``user`` ends without ``django.contrib.auth.logout``
+    (an administrator ending a session, blocking the person). Deliveries are queued after
+    the current transaction commits.
+    """
+    from .tasks import backchannel_logout_deliver
+
+    sid = session_sid(session_key) if session_key else None
+    clients = clients_to_notify(user)
+    for client in clients:
+        # Robust: a queue that cannot be reached (or an eager retry) must not fail the
+        # sign-out that has already happened.
+        transaction.on_commit(
+            lambda pk=client.pk: backchannel_logout_deliver.delay(pk, str(user.sub), sid),  # type: ignore[misc]
+            robust=True,
+        )
+    return clients
+
+
+def backchannel_logout_send(*, client: Client, sub: str, sid: str | None, attempt: int) -> None:
+    """One delivery attempt, audited; raise DeliveryFailed when it was not accepted (§2.8:
+    the application answers 200, or 400 when it refuses the token)."""
+    token = logout_token(client, sub=sub, sid=sid)
+    details: dict[str, Any] = {"uri": client.backchannel_logout_uri, "sub": sub, "attempt": attempt}
+    try:
+        response = requests.post(
+            client.backchannel_logout_uri,
+            data={"logout_token": token},
+            timeout=DELIVERY_TIMEOUT_SECONDS,
+            allow_redirects=False,  # §2.8: the answer is 200 or 4xx; a redirect is a failure
+        )
+    except requests.RequestException as error:
+        details["error"] = type(error).__name__
+        audit_record(actor=None, action="backchannel_logout.failed", target=client, after=details)
+        raise DeliveryFailed(details["error"], retry=True) from error
+    details["status"] = response.status_code
+    if response.status_code not in (200, 204):
+        audit_record(actor=None, action="backchannel_logout.failed", target=client, after=details)
+        raise DeliveryFailed(f"HTTP {response.status_code}", retry=response.status_code >= 500)
+    audit_record(actor=None, action="backchannel_logout.delivered", target=client, after=details)
+
+
+def on_user_logged_out(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
+    """``user_logged_out`` receiver: /logout/, the end-session endpoint, any ``logout()``."""
+    if user is None or not user.pk:
+        return
+    session = getattr(request, "session", None)
+    backchannel_logout_for(user, session_key=getattr(session, "session_key", None))
