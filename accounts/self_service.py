@@ -101,9 +101,8 @@ def password_link_user(*, purpose: str, uidb64: str, token: str) -> User | None:
         pk = int(urlsafe_base64_decode(uidb64).decode())
     except (ValueError, UnicodeDecodeError):
         return None
+    # Blocked and deleted people are inactive (a constraint keeps the deleted so).
     user = User.objects.filter(pk=pk, is_active=True).first()
-    if user is None or getattr(user, "deleted_at", None) is not None:
-        return None
     return user if tokens.check_token(user, token) else None
 
 
@@ -127,11 +126,12 @@ def password_set_from_link(*, user: User, password: str, purpose: str) -> User:
 def password_reset_request(*, email: str) -> None:
     """Email a reset link to the person with this address, if there is one who can use it.
 
-    The caller answers the same whatever happens here. Only people with a password get
-    one: an invitation that an administrator revoked must not come back through this door.
+    Runs in a Celery task (``password_reset_request_later``), so that the page answers in
+    the same time whether or not the address has an account. Only people with a password
+    get one: an invitation that an administrator revoked must not come back this way.
     """
     user = User.objects.filter(email__iexact=login_identifier(email), is_active=True).first()
-    if user is None or getattr(user, "deleted_at", None) is not None or not user.has_usable_password():
+    if user is None or not user.has_usable_password():
         return
     email_send(
         to=user.email,
@@ -143,6 +143,13 @@ def password_reset_request(*, email: str) -> None:
             "expires_in": link_lifetime(settings.PASSWORD_RESET_TIMEOUT),
         },
     )
+
+
+def password_reset_request_later(*, email: str) -> None:
+    """password_reset_request, by a Celery task after the current transaction commits."""
+    from .tasks import password_reset_request_task  # the task module imports this one
+
+    transaction.on_commit(lambda: password_reset_request_task.delay(email), robust=True)
 
 
 def password_reset_limits() -> tuple[Limit, Limit]:

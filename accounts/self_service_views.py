@@ -31,7 +31,7 @@ from .self_service import (
     password_change,
     password_link_user,
     password_reset_limits,
-    password_reset_request,
+    password_reset_request_later,
     password_set_from_link,
     session_rekey,
     sessions_end_others,
@@ -59,7 +59,7 @@ def password_forgot(request: HttpRequest) -> HttpResponse:
             email = login_identifier(form.cleaned_data["email"])
             wait = by_email.take(email)
             if wait is None:
-                password_reset_request(email=email)
+                password_reset_request_later(email=email)
                 return redirect("accounts:password_forgot_sent")
         if wait is not None:
             return _too_many(request, wait)

@@ -7,6 +7,7 @@ import smtplib
 from celery import shared_task
 
 from .emails import email_deliver
+from .self_service import password_reset_request
 
 
 # OSError covers a refused or timed-out connection; SMTPException a server's refusal.
@@ -19,3 +20,8 @@ from .emails import email_deliver
 )
 def email_deliver_task(*, to: str, subject: str, text: str, html: str) -> None:
     email_deliver(to=to, subject=subject, text=text, html=html)
+
+
+@shared_task
+def password_reset_request_task(email: str) -> None:
+    password_reset_request(email=email)

@@ -80,6 +80,20 @@ def test_unknown_email_gets_the_same_answer_and_no_mail(user, django_capture_on_
     assert b"If an account has that address" in sent.content
 
 
+def test_the_page_does_the_same_work_for_known_and_unknown_emails(
+    user, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The lookup and the sending happen in a Celery task: the request only enqueues it, so
+    # its timing says nothing about the address.
+    queued: list[str] = []
+    monkeypatch.setattr("accounts.tasks.password_reset_request_task.delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        _forgot(HttpClient(), user.email)
+        _forgot(HttpClient(), "nobody@abcinc.example")
+    assert queued == [user.email, "nobody@abcinc.example"]
+    assert mail.outbox == []
+
+
 def test_blocked_people_and_people_without_a_password_get_no_link(user, django_capture_on_commit_callbacks):
     invited = User.objects.create_user(email="ivan@abcinc.example", password=None)
     user.is_active = False
