@@ -8,6 +8,7 @@ attempt per task run, each recorded in the audit log, retried with backoff on fa
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import jwt
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -50,12 +52,26 @@ def session_sid(session_key: str) -> str:
     return salted_hmac(_SID_SALT, session_key, algorithm="sha256").hexdigest()[:32]
 
 
-def sid_claims(client: Client, session_key: str | None) -> dict[str, str]:
-    """The ``sid`` claim for an ID token ``client`` receives, when it registered back-channel
-    logout and the session is known (for the validator's ``get_additional_claims``)."""
-    if not client.backchannel_logout_uri or not session_key:
+def _code_key(code: str) -> str:
+    return "authz.backchannel.sid:" + hashlib.sha256(code.encode()).hexdigest()
+
+
+def sid_remember(*, code: str, session_key: str | None) -> None:
+    """At /authorize, once ``code`` is issued: remember the session it was issued in, for the
+    ``sid`` of the ID token the code is exchanged for (the token endpoint has no session)."""
+    if session_key:
+        lifetime = settings.OAUTH2_PROVIDER["AUTHORIZATION_CODE_EXPIRE_SECONDS"]
+        cache.set(_code_key(code), session_sid(session_key), timeout=lifetime + 60)
+
+
+def id_token_sid_claims(client: Client, *, code: str | None) -> dict[str, str]:
+    """The ``sid`` claim of the ID token ``client`` receives for ``code``, when it registered
+    back-channel logout and the code's session is known (for the validator's
+    ``get_additional_claims``/``get_oidc_claims``); none otherwise."""
+    if not client.backchannel_logout_uri or not code:
         return {}
-    return {"sid": session_sid(session_key)}
+    sid = cache.get(_code_key(code))
+    return {"sid": sid} if sid else {}
 
 
 def logout_token(client: Client, *, sub: str, sid: str | None) -> str:

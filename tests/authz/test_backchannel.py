@@ -16,7 +16,13 @@ from django.core.exceptions import ValidationError
 from django.test import Client as HttpClient
 
 from accounts.models import AuditEntry
-from authz.oauth.backchannel import LOGOUT_EVENT, backchannel_logout_for, session_sid, sid_claims
+from authz.oauth.backchannel import (
+    LOGOUT_EVENT,
+    backchannel_logout_for,
+    id_token_sid_claims,
+    session_sid,
+    sid_remember,
+)
 from authz.oauth.tasks import BACKCHANNEL_RETRIES, backchannel_logout_deliver
 from clients.models import Client, validate_backchannel_uri
 from tests.oauth import ISSUER, Pkce, exchange, get_code, jwks, verify
@@ -176,11 +182,17 @@ def test_discovery_advertises_back_channel_logout_only_when_used(public_client):
 
 
 def test_sid_for_id_tokens_only_with_back_channel_logout(public_client):
-    assert sid_claims(public_client, "key") == {}
+    sid_remember(code="code-1", session_key="session-1")
+    assert id_token_sid_claims(public_client, code="code-1") == {}
     public_client.backchannel_logout_uri = "https://app.abcinc.example/bcl"
-    assert sid_claims(public_client, "key") == {"sid": session_sid("key")}
-    assert sid_claims(public_client, None) == {}
-    assert session_sid("key") != session_sid("other") and "key" not in session_sid("key")
+    assert id_token_sid_claims(public_client, code="code-1") == {"sid": session_sid("session-1")}
+    assert id_token_sid_claims(public_client, code="code-2") == {}
+    assert id_token_sid_claims(public_client, code=None) == {}
+    sid_remember(code="code-3", session_key=None)
+    assert id_token_sid_claims(public_client, code="code-3") == {}
+    # The sid names the session without revealing its key.
+    assert session_sid("session-1") != session_sid("session-2")
+    assert "session-1" not in session_sid("session-1")
 
 
 @pytest.mark.parametrize(
