@@ -12,7 +12,7 @@ sent before the email changed does not verify the new one.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from axes.utils import reset
 from django.conf import settings
@@ -133,15 +133,27 @@ def password_reset_request(*, email: str) -> None:
     user = User.objects.filter(email__iexact=login_identifier(email), is_active=True).first()
     if user is None or not user.has_usable_password():
         return
-    email_send(
-        to=user.email,
+    password_link_send(
+        user=user,
+        purpose="reset",
         subject=f"Reset your {settings.PRODUCT_NAME} password",
         template="password_reset",
-        context={
-            "user": user,
-            "link": password_link(user, purpose="reset"),
-            "expires_in": link_lifetime(settings.PASSWORD_RESET_TIMEOUT),
-        },
+    )
+
+
+def password_link_send(
+    *, user: User, purpose: str, subject: str, template: str, context: dict[str, Any] | None = None
+) -> None:
+    """Email ``user`` a password link (``purpose`` as for password_link) with
+    ``templates/emails/<template>``, whose context has ``user``, ``link`` and ``expires_in``
+    (``72 hours``) besides ``context``. Sent after the current transaction commits."""
+    link = password_link(user, purpose=purpose)
+    lifetime = getattr(settings, _TOKENS[purpose].timeout_setting)
+    email_send(
+        to=user.email,
+        subject=subject,
+        template=template,
+        context={"user": user, "link": link, "expires_in": link_lifetime(lifetime), **(context or {})},
     )
 
 

@@ -10,6 +10,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
 from accounts import emails
+from accounts.self_service import password_link_send
 from accounts.tasks import email_deliver_task
 from config.settings.email_url import email_url_settings as _email_url
 
@@ -116,3 +117,25 @@ def test_email_url_refuses_other_schemes():
 
     with pytest.raises(ImproperlyConfigured):
         _email_url("http://smtp.abcinc.example")
+
+
+@pytest.mark.parametrize(
+    ("purpose", "template", "says"),
+    [
+        ("invitation", "invitation", "Ada Admin invited you to ABC Inc. Identity"),
+        ("reset", "password_reset_admin", "An administrator asked us"),
+        ("reset", "password_reset", "Someone (we hope you) asked"),
+    ],
+)
+def test_password_link_emails_name_the_link_and_its_lifetime(
+    user, purpose, template, says, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        password_link_send(
+            user=user, purpose=purpose, subject="s", template=template, context={"invited_by": "Ada Admin"}
+        )
+    [message] = mail.outbox
+    lifetime = "72 hours" if purpose == "invitation" else "1 hour"
+    assert says in str(message.body)
+    assert f"expires in {lifetime}" in str(message.body)
+    assert f"http://testserver/password/set/{purpose}/" in str(message.body)
