@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -120,6 +121,18 @@ def backchannel_logout_for(user: User, *, session_key: str | None) -> list[Clien
             robust=True,
         )
     return clients
+
+
+def with_backchannel_logout(revoke: Callable[..., int]) -> Callable[..., int]:
+    """``revoke`` (an ``accounts.services.AccessRevoker`` such as ``user_access_revoke``),
+    preceded by back-channel logout: the applications to tell are found while their
+    grants still exist, and told once the revocation commits."""
+
+    def revoke_and_tell(*, user: User) -> int:
+        backchannel_logout_for(user, session_key=None)
+        return revoke(user=user)
+
+    return revoke_and_tell
 
 
 def backchannel_logout_send(*, client: Client, sub: str, sid: str | None, attempt: int) -> None:

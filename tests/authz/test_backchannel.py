@@ -16,14 +16,17 @@ from django.core.exceptions import ValidationError
 from django.test import Client as HttpClient
 
 from accounts.models import AuditEntry
+from accounts.services import user_deactivate
 from authz.oauth.backchannel import (
     LOGOUT_EVENT,
     backchannel_logout_for,
     id_token_sid_claims,
     session_sid,
     sid_remember,
+    with_backchannel_logout,
 )
 from authz.oauth.tasks import BACKCHANNEL_RETRIES, backchannel_logout_deliver
+from authz.services import user_access_revoke
 from clients.models import Client, validate_backchannel_uri
 from tests.oauth import ISSUER, Pkce, exchange, get_code, jwks, verify
 
@@ -118,6 +121,16 @@ def test_only_applications_holding_a_grant_are_told(
     with django_capture_on_commit_callbacks(execute=True):
         user_client.post("/logout/")
     assert receiver.received == []
+
+
+def test_blocking_tells_the_applications_it_cuts_off(
+    app, user, user_client, receiver, django_capture_on_commit_callbacks
+):
+    _sign_in(user_client, app)
+    with django_capture_on_commit_callbacks(execute=True):
+        user_deactivate(actor=None, user=user, revoke_access=with_backchannel_logout(user_access_revoke))
+    assert len(receiver.received) == 1
+    assert verify(receiver.received[0], jwks(HttpClient()))["sub"] == str(user.sub)
 
 
 def _deliver(client: Client, user, *, retries: int = 0) -> str:
