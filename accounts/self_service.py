@@ -243,6 +243,11 @@ def email_verification_link(user: User) -> str:
     return issuer_url("accounts:email_verify", token=token)
 
 
+def email_verification_limit() -> Limit:
+    """Confirmation emails a person may ask for in an hour (their own inbox's flood gate)."""
+    return Limit("email-verify", settings.PASSWORD_RESET_PER_EMAIL, 3600)
+
+
 def email_verification_send(*, user: User) -> None:
     """Email ``user`` a link that confirms their current address."""
     email_send(

@@ -24,6 +24,7 @@ from .models import UserSession
 from .self_service import (
     VerificationFailed,
     browser_label,
+    email_verification_limit,
     email_verification_send,
     email_verification_user,
     email_verify,
@@ -163,6 +164,8 @@ def sessions_sign_out_others(request: SignedInRequest) -> HttpResponse:
 def email_verify_send(request: SignedInRequest) -> HttpResponse:
     if request.user.email_verified:
         messages.info(request, "Your email is already confirmed.")
+    elif (wait := email_verification_limit().take(str(request.user.pk))) is not None:
+        return _too_many(request, wait)
     else:
         email_verification_send(user=request.user)
         messages.success(request, f"We sent a confirmation link to {request.user.email}.")

@@ -107,3 +107,15 @@ def test_a_blocked_person_cannot_verify(unverified):
     unverified.is_active = False
     unverified.save()
     assert HttpClient().post(path).status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_asking_again_and_again_is_limited(unverified, settings, django_capture_on_commit_callbacks):
+    settings.PASSWORD_RESET_PER_EMAIL = 2
+    http = HttpClient()
+    http.force_login(unverified)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert http.post("/account/email/verify/").status_code == HTTPStatus.FOUND
+        assert http.post("/account/email/verify/").status_code == HTTPStatus.FOUND
+        response = http.post("/account/email/verify/")
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert len(mail.outbox) == 2
