@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .dashboard import SignedInRequest
@@ -76,6 +77,7 @@ def password_forgot_sent(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def password_set(request: HttpRequest, purpose: str, uidb64: str, token: str) -> HttpResponse:
     """The page a password link opens. A GET only shows the form (mail scanners that
@@ -103,6 +105,7 @@ def password_set(request: HttpRequest, purpose: str, uidb64: str, token: str) ->
     )
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 @login_required
 def password_change_view(request: SignedInRequest) -> HttpResponse:
@@ -172,6 +175,7 @@ def email_verify_send(request: SignedInRequest) -> HttpResponse:
     return redirect("accounts:home")
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def email_verify_view(request: HttpRequest, token: str) -> HttpResponse:
     """Confirm an email from its link. GET asks for a click (mail scanners fetch links);

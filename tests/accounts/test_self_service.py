@@ -54,6 +54,7 @@ def test_forgot_password_emails_a_link_that_sets_a_new_password(
     page = http.get(path)
     assert page.status_code == HTTPStatus.OK
     assert b"Choose a new password" in page.content
+    assert "no-store" in page["Cache-Control"]  # the page's URL holds the token
     response = _set(http, path)
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == "/login/"
