@@ -28,6 +28,9 @@ CLIENT_SETTINGS_FIELDS = (
     "rotate_refresh_token",
     "refresh_token_absolute_lifetime",
     "refresh_token_idle_lifetime",
+    "logout_revokes_refresh_tokens",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
 )
 
 

@@ -24,6 +24,7 @@ from clients.models import Client
 from clients.selectors import client_by_client_id
 
 from .access_tokens import verified_claims
+from .backchannel import id_token_sid_claims
 from .client_auth import uses_basic
 from .consent import consent_given, consent_skippable
 from .context import (
@@ -311,6 +312,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         claims = claims_for_scopes(cast(User, request.user), request_scopes(request))
         if request.grant_type is not None:  # issuing an ID token, not answering /userinfo
             claims.update(request_context(request).rule_id_token_claims)
+            claims.update(id_token_sid_claims(request_client(request), code=request.code))
         return claims
 
     def get_discovery_claims(self, request) -> list[str]:

@@ -28,6 +28,7 @@ from authz.services import consent_remember
 from clients.models import Client
 from clients.selectors import origin_allowed
 
+from .backchannel import sid_remember
 from .client_auth import claimed_client_id, uses_basic
 from .client_credentials import fast_client_credentials
 from .client_limits import ClientFailureLimits
@@ -226,6 +227,11 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         return response
 
     def redirect(self, redirect_to: str, application: Client | None) -> HttpResponse:
+        code = dict(parse_qsl(urlsplit(redirect_to).query)).get("code")
+        if code:
+            # Every code leaves through here (consent, remembered consent, prompt=none): the
+            # ID token it is exchanged for names this session (``sid``, back-channel logout).
+            sid_remember(code=code, session_key=self.request.session.session_key)
         if application is None:
             # Only reached for errors that oauthlib lets us redirect: the client and its
             # redirect_uri were already validated.

@@ -229,3 +229,20 @@ def test_back_channel_url_must_be_https_or_loopback(uri):
 )
 def test_back_channel_urls_accepted(uri):
     validate_backchannel_uri(uri)
+
+
+def test_the_id_token_names_the_session_that_the_logout_token_will(app, user, user_client, receiver):
+    """``sid`` travels from /authorize (the browser's session) through the code to the ID
+    token, and is the same value the logout token carries."""
+    pkce = Pkce.new()
+    code = get_code(user_client, app.client_id, pkce, scope="openid")
+    tokens = exchange(user_client, app.client_id, code, pkce.verifier).json()
+    claims = verify(tokens["id_token"], jwks(HttpClient()), iss=ISSUER, aud=app.client_id)
+    assert claims["sid"] == session_sid(user_client.session.session_key)
+
+
+def test_no_sid_for_an_application_without_back_channel_logout(public_client, user_client):
+    pkce = Pkce.new()
+    code = get_code(user_client, public_client.client_id, pkce, scope="openid")
+    tokens = exchange(user_client, public_client.client_id, code, pkce.verifier).json()
+    assert "sid" not in pyjwt.decode(tokens["id_token"], options={"verify_signature": False})

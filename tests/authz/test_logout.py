@@ -19,7 +19,7 @@ from oauth2_provider.models import get_refresh_token_model
 from apis.keys import private_key, signing_key_current
 from clients.forms import ClientSettingsForm
 from clients.models import Client
-from clients.services import CLIENT_SETTINGS_FIELDS, client_create, client_update
+from clients.services import client_create, client_update
 from tests.oauth import ISSUER, Pkce, exchange, get_code
 
 pytestmark = pytest.mark.django_db
@@ -243,10 +243,6 @@ def test_the_demo_mobile_app_signs_out_to_its_logout_url():
     assert response["Location"] == f"{LOGOUT_URL}?state=x"
 
 
-@pytest.mark.skipif(
-    "backchannel_logout_uri" not in CLIENT_SETTINGS_FIELDS,
-    reason="clients.services.CLIENT_SETTINGS_FIELDS does not list the logout options yet",
-)
 def test_the_settings_form_saves_the_logout_options(app, staff_client):
     url = reverse("clients:update", args=[app.pk])
     form = ClientSettingsForm(app)

@@ -300,6 +300,9 @@ def test_settings_tab_shows_the_type_fields(staff_client, native_app, web_app, m
         "rotate_refresh_token",
         "refresh_token_absolute_lifetime",
         "refresh_token_idle_lifetime",
+        "logout_revokes_refresh_tokens",
+        "backchannel_logout_uri",
+        "backchannel_logout_session_required",
     }
     assert fields["native"] == user_app
     assert fields["spa"] == user_app | {"allowed_origins"}
