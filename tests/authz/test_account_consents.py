@@ -217,3 +217,15 @@ def test_revoking_leaves_other_peoples_grants_alone(
     verify_access_token(theirs["access_token"], audience=timesheets_api.identifier)
     assert _refresh(public_client, theirs["refresh_token"]).status_code == HTTPStatus.OK
     assert Consent.objects.filter(user=staff_user, client=public_client).exists()
+
+
+def test_the_page_links_to_password_sessions_and_email_confirmation(user_client, user):
+    user.email_verified = False
+    user.save()
+    page = user_client.get("/account/").content.decode()
+    assert 'href="/account/password/"' in page
+    assert 'href="/account/sessions/"' in page
+    assert 'action="/account/email/verify/"' in page
+    user.email_verified = True
+    user.save()
+    assert 'action="/account/email/verify/"' not in user_client.get("/account/").content.decode()
