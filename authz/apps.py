@@ -11,14 +11,13 @@ class AuthzConfig(AppConfig):
     verbose_name = "Authorization"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_save, pre_save
+        from django.db.models.signals import post_delete, post_save, pre_save
 
-        from accounts.models import User
+        from accounts.models import User, UserSession
         from accounts.versions import CONFIGURATION, PERMISSIONS, changes_with
 
         from .models import Group, GroupNesting, Role, RuleSetting
-        from .oauth.backchannel import on_user_logged_out
+        from .oauth.backchannel import on_session_ended
         from .signals import end_access_after_password_change, remember_password
 
         changes_with(CONFIGURATION, RuleSetting)
@@ -27,4 +26,5 @@ class AuthzConfig(AppConfig):
         post_save.connect(
             end_access_after_password_change, sender=User, dispatch_uid="authz.password_changed"
         )
-        user_logged_out.connect(on_user_logged_out, dispatch_uid="authz.backchannel_logout")
+        # Every way a browser session ends deletes its tracked row: back-channel logout.
+        post_delete.connect(on_session_ended, sender=UserSession, dispatch_uid="authz.backchannel_logout")

@@ -25,7 +25,7 @@ from django.utils.crypto import salted_hmac
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts.audit import audit_record
-from accounts.models import User
+from accounts.models import User, UserSession
 from apis.keys import private_key, signing_key_current
 from clients.models import Client
 
@@ -158,9 +158,14 @@ def backchannel_logout_send(*, client: Client, sub: str, sid: str | None, attemp
     audit_record(actor=None, action="backchannel_logout.delivered", target=client, after=details)
 
 
-def on_user_logged_out(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
-    """``user_logged_out`` receiver: /logout/, the end-session endpoint, any ``logout()``."""
-    if user is None or not user.pk:
-        return
-    session = getattr(request, "session", None)
-    backchannel_logout_for(user, session_key=getattr(session, "session_key", None))
+def on_session_ended(sender: Any, instance: UserSession, **kwargs: Any) -> None:
+    """``post_delete`` receiver of a tracked browser session: every way a session ends
+    deletes its row (``logout()`` at /logout/ and the end-session endpoint, an administrator
+    ending it, a password reset, "sign out other browsers"), so each is told.
+
+    A person being blocked or deleted is inactive by then: their applications get one token
+    naming the person instead, sent by ``with_backchannel_logout`` with the revocation.
+    """
+    user = User.objects.filter(pk=instance.user_id, is_active=True).first()
+    if user is not None:
+        backchannel_logout_for(user, session_key=instance.session_key)

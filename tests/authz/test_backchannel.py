@@ -17,6 +17,7 @@ from django.test import Client as HttpClient
 
 from accounts.models import AuditEntry
 from accounts.services import user_deactivate
+from accounts.sessions import sessions_delete
 from authz.oauth.backchannel import (
     LOGOUT_EVENT,
     backchannel_logout_for,
@@ -246,3 +247,17 @@ def test_no_sid_for_an_application_without_back_channel_logout(public_client, us
     code = get_code(user_client, public_client.client_id, pkce, scope="openid")
     tokens = exchange(user_client, public_client.client_id, code, pkce.verifier).json()
     assert "sid" not in pyjwt.decode(tokens["id_token"], options={"verify_signature": False})
+
+
+def test_every_way_a_session_ends_is_told(
+    app, user, user_client, receiver, django_capture_on_commit_callbacks
+):
+    """Sessions ended without ``logout()`` (an administrator, blocking, a password reset,
+    "sign out other browsers") all delete the tracked row: each sends a logout token."""
+    _sign_in(user_client, app)
+    session_key = user_client.session.session_key
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sessions_delete(user=user) == 1
+    assert len(receiver.received) == 1
+    claims = verify(receiver.received[0], jwks(HttpClient()), iss=ISSUER, aud=app.client_id)
+    assert claims["sid"] == session_sid(session_key)
