@@ -81,6 +81,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    invited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the pending invitation was sent; empty when none is."
+    )
+    # A deleted person stays as a tombstone, because timesheet entries (PROTECT) and audit
+    # entries point at the row: it keeps the name, and the email in ``former_email`` for
+    # payroll, while ``email`` is replaced so that the address can be invited again.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    former_email = models.EmailField(blank=True, help_text="A deleted person's email address.")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = UserManager()
@@ -103,10 +111,14 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(is_staff=True) | models.Q(staff_role=""),
                 name="accounts_user_staff_role_only_for_staff",
             ),
+            models.CheckConstraint(
+                condition=models.Q(deleted_at__isnull=True) | models.Q(is_active=False, is_staff=False),
+                name="accounts_user_deleted_cannot_sign_in",
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.email
+        return f"{self.former_email} (deleted)" if self.deleted_at else self.email
 
     def clean(self) -> None:
         super().clean()
@@ -126,6 +138,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_dashboard_admin(self) -> bool:
         return self.is_active and self.is_staff and self.staff_role == self.StaffRole.ADMIN
+
+    @property
+    def status(self) -> str:
+        """``deleted``, ``blocked``, ``invited`` (no password set yet) or ``active``; the users
+        list computes the same in SQL (``accounts.selectors.user_status``)."""
+        if self.deleted_at:
+            return "deleted"
+        if not self.is_active:
+            return "blocked"
+        return "active" if self.has_usable_password() else "invited"
 
     def get_full_name(self) -> str:
         return self.name or self.email

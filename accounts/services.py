@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from axes.models import AccessAttempt
 from axes.utils import reset
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .audit import audit_record, snapshot
+from .emails import email_send
+from .identifiers import login_identifier
 from .models import User, UserSession
+from .self_service import link_lifetime, password_link
 from .sessions import session_store, sessions_delete
 from .throttle import login_attempts_per_account
 
@@ -94,6 +100,8 @@ def user_deactivate(*, actor: User | None, user: User, revoke_access: AccessRevo
 @transaction.atomic
 def user_reactivate(*, actor: User | None, user: User) -> User:
     """Let ``user`` sign in again. Their old sessions and tokens stay ended."""
+    if user.deleted_at:
+        raise ValidationError("A deleted person cannot be unblocked: invite them again.")
     if user.is_active:
         return user
     user.is_active = True
@@ -171,3 +179,160 @@ def lockout_reset(*, actor: User, attempt: AccessAttempt) -> None:
         login_attempts_per_account().forget(attempt.username)
     else:
         reset(ip=attempt.ip_address)
+
+
+# --- A person's lifecycle: invitation, password reset, deletion -------------------------------
+
+
+def _email_taken(email: str) -> bool:
+    return User.objects.filter(email__iexact=email).exists()
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    actor: User | None,
+    email: str,
+    name: str,
+    worker_type: str,
+    manager: User | None,
+    setup: Callable[[User], object] | None = None,
+) -> User:
+    """Create a person without a password and email them an invitation to set one.
+
+    ``setup`` is called with the new person inside this transaction (the caller's groups,
+    which belong to an app standing on this one): if anything fails, nobody is created and
+    no email leaves (it is sent after commit). An email already in use is refused on the
+    ``email`` field; a deleted person's address is free again (their tombstone gave it up).
+    """
+    email = login_identifier(email)
+    if _email_taken(email):
+        raise ValidationError({"email": "Someone with this email address already exists."})
+    user = User(email=email, name=name.strip(), worker_type=worker_type, manager=manager)
+    user.set_unusable_password()
+    user.invited_at = timezone.now()
+    user.full_clean(exclude=["password", "email"])
+    try:
+        with transaction.atomic():  # a concurrent invitation of the same address
+            user.save()
+    except IntegrityError:
+        raise ValidationError({"email": "Someone with this email address already exists."}) from None
+    if setup is not None:
+        setup(user)
+    audit_record(
+        actor=actor,
+        action="user.invite",
+        target=user,
+        after=snapshot(user, ("email", "name", "worker_type", "manager")),
+    )
+    _invitation_email(user, actor)
+    return user
+
+
+def _invitation_email(user: User, actor: User | None) -> None:
+    email_send(
+        to=user.email,
+        subject=f"You are invited to {settings.PRODUCT_NAME}",
+        template="invitation",
+        context={
+            "user": user,
+            "invited_by": actor.get_full_name() if actor is not None and actor.pk else "",
+            "link": password_link(user, purpose="invitation"),
+            "expires_in": link_lifetime(settings.INVITATION_TIMEOUT),
+        },
+    )
+
+
+def _check_invitable(user: User) -> None:
+    if user.deleted_at or not user.is_active:
+        raise ValidationError("This person is blocked or deleted: unblock them first.")
+    if user.has_usable_password():
+        raise ValidationError("This person has already set a password: send a password reset instead.")
+
+
+@transaction.atomic
+def invitation_resend(*, actor: User | None, user: User) -> User:
+    """Send a new invitation to a person who has not set a password; earlier links stop
+    working (a new unusable password changes what Django's tokens are made from)."""
+    _check_invitable(user)
+    user.set_unusable_password()
+    user.invited_at = timezone.now()
+    user.save(update_fields=["password", "invited_at", "updated_at"])
+    audit_record(actor=actor, action="user.invitation_resend", target=user)
+    _invitation_email(user, actor)
+    return user
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: User | None, user: User) -> User:
+    """Make the links of a pending invitation useless; the person stays, without a password
+    and without a pending invitation, until one is sent again or they are deleted."""
+    _check_invitable(user)
+    if user.invited_at is None:
+        raise ValidationError("There is no pending invitation to revoke.")
+    user.set_unusable_password()
+    user.invited_at = None
+    user.save(update_fields=["password", "invited_at", "updated_at"])
+    audit_record(actor=actor, action="user.invitation_revoke", target=user)
+    return user
+
+
+@transaction.atomic
+def password_reset_send(*, actor: User | None, user: User) -> User:
+    """Email ``user`` a single-use link to choose a new password. Nobody else sees or types
+    it; the current password keeps working until the link is used (block the person to stop
+    it at once)."""
+    if user.deleted_at or not user.is_active:
+        raise ValidationError("This person is blocked or deleted: unblock them first.")
+    if not user.has_usable_password():
+        raise ValidationError("This person has not set a password yet: resend the invitation instead.")
+    email_send(
+        to=user.email,
+        subject=f"Reset your {settings.PRODUCT_NAME} password",
+        template="password_reset_admin",
+        context={
+            "user": user,
+            "link": password_link(user, purpose="reset"),
+            "expires_in": link_lifetime(settings.PASSWORD_RESET_TIMEOUT),
+        },
+    )
+    audit_record(actor=actor, action="user.password_reset_sent", target=user)
+    return user
+
+
+@transaction.atomic
+def user_delete(*, actor: User | None, user: User, revoke_access: AccessRevoker | None = None) -> User:
+    """Turn ``user`` into a tombstone: the row stays, because timesheet entries and audit
+    entries point at it, with the name, and the email in ``former_email``, for payroll.
+
+    Everything that lets anyone act as them goes: password, sessions, tokens and what
+    ``revoke_access`` takes away (their roles, groups and consents), staff access, profile
+    picture. The email column gets an address under ``.invalid`` (RFC 2606), so that the
+    real one can be invited again as a new person. People who reported to them report to
+    nobody.
+    """
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError("You cannot delete yourself: ask another administrator.")
+    if user.deleted_at:
+        raise ValidationError("This person is already deleted.")
+    before = {"email": user.email, "name": user.name, "is_active": user.is_active}
+    sessions = sessions_delete(user=user)
+    revoked = revoke_access(user=user) if revoke_access is not None else 0
+    User.objects.filter(manager=user).update(manager=None)
+    user.former_email, user.email = user.email, f"deleted-{user.sub}@deleted.invalid"
+    user.set_unusable_password()
+    user.is_active = user.is_staff = user.email_verified = False
+    user.nickname = user.picture = ""
+    user.invited_at = None
+    user.deleted_at = timezone.now()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    audit_record(
+        actor=actor,
+        action="user.delete",
+        target=user,
+        before=before,
+        after={"deleted": True, "sessions_ended": sessions, "grants_revoked": revoked},
+    )
+    return user

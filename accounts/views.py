@@ -12,13 +12,15 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
 
 from .dashboard import HtmxHttpRequest, render_page_or_fragment
 from .decorators import staff_required
 from .identifiers import recorded_identifier
 from .models import User
-from .selectors import lockout_attempts, user_page
+from .selectors import SORTS, STATUSES, lockout_attempts, user_page
 from .services import lockout_reset
 from .throttle import (
     client_address,
@@ -97,10 +99,16 @@ def dashboard_home(request: HtmxHttpRequest) -> HttpResponse:
 @staff_required
 def user_list_view(request: HtmxHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
+    status = request.GET.get("status", "")
+    status = status if status in STATUSES else ""
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in SORTS else "email"
     page = user_page(
         search=search,
-        after=request.GET.get("after", "")[:254],
-        before=request.GET.get("before", "")[:254],
+        status=status,
+        sort=sort,
+        after=request.GET.get("after", "")[:300],
+        before=request.GET.get("before", "")[:300],
         size=USERS_PER_PAGE,
     )
     # Each row's link to the person's page: the URL reversed once with a stand-in id that
@@ -108,9 +116,23 @@ def user_list_view(request: HtmxHttpRequest) -> HttpResponse:
     link = reverse("users:detail", args=[PERSON_PK_STAND_IN])
     for row in page.rows:
         row["url"] = link.replace(str(PERSON_PK_STAND_IN), str(row["pk"]))
-    return render_page_or_fragment(
-        request, "accounts/user_list.html", "results", {"page": page, "search": search}
+    # What every link of the page keeps: the search, the filter and the order.
+    query = urlencode(
+        {"q": search, **({"status": status} if status else {}), **({"sort": sort} if sort != "email" else {})}
     )
+    context = {
+        "page": page,
+        "search": search,
+        "status": status,
+        "sort": sort,
+        "query": query,
+        "statuses": STATUSES,
+    }
+    response = render_page_or_fragment(request, "accounts/user_list.html", "results", context)
+    if request.htmx and not (request.GET.get("after") or request.GET.get("before")):
+        # The search form sends every field; the address bar shows only those that narrow.
+        push_url(response, f"{request.path}?{query}")
+    return response
 
 
 @require_GET

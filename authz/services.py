@@ -317,3 +317,18 @@ def user_access_revoke(*, user: User) -> int:
         token.revoke()
     AccessToken.objects.filter(user=user).delete()
     return len(tokens)
+
+
+@transaction.atomic
+def user_access_forget(*, user: User) -> int:
+    """Everything ``user`` holds here goes: tokens (as ``user_access_revoke``), roles, group
+    memberships and consents; how many refresh tokens were revoked.
+
+    ``accounts.services.user_delete`` takes it as its ``revoke_access`` and audits the count.
+    """
+    revoked = user_access_revoke(user=user)
+    with permissions_watched([user]):
+        user.roles.clear()
+        user.authz_groups.clear()
+    Consent.objects.filter(user=user).delete()
+    return revoked

@@ -161,6 +161,26 @@ class ProfileForm(forms.Form):
         return cls(person, data, initial=initial)
 
 
+class PersonCreateForm(forms.Form):
+    """A new person, invited by email to choose their password."""
+
+    email = _user_field("email", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    name = _user_field("name")
+    worker_type = _user_field("worker_type")
+    manager = UserChoiceField(queryset=User.objects.none(), required=False, empty_label="No manager")
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Initial groups",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _choice(self, "manager").queryset = user_list()
+        _choice(self, "groups").queryset = Group.objects.order_by("name")
+
+
 class RoleAssignForm(forms.Form):
     role = forms.ModelChoiceField(queryset=Role.objects.none(), label="Role", empty_label="Choose a role")
 

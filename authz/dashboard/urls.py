@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from . import groups, preview, roles, rules, transfer, users
+from . import groups, people, preview, roles, rules, transfer, users
 
 roles_urls = [
     path("", roles.role_list, name="list"),
@@ -49,6 +49,7 @@ transfer_urls = [
 ]
 
 users_urls = [
+    path("new/", people.user_create, name="create"),
     path("<int:pk>/", users.user_detail, name="detail"),
     path("<int:pk>/profile/", users.user_update, name="update"),
     path("<int:pk>/roles/", users.role_assign, name="role_assign"),
@@ -59,8 +60,24 @@ users_urls = [
     path("<int:pk>/sessions/<int:session_pk>/end/", users.session_end, name="session_end"),
     path("<int:pk>/tokens/<int:token_pk>/revoke/", users.refresh_token_revoke, name="token_revoke"),
     path("<int:pk>/staff/", users.staff_role_set, name="staff_role"),
-    path("<int:pk>/deactivate/", users.user_deactivate, name="deactivate"),
-    path("<int:pk>/reactivate/", users.user_reactivate, name="reactivate"),
+    path("<int:pk>/deactivate/", people.user_deactivate, name="deactivate"),
+    path("<int:pk>/reactivate/", people.user_reactivate, name="reactivate"),
+    path(
+        "<int:pk>/invitation/resend/",
+        people.user_lifecycle,
+        {"action": "invitation_resend"},
+        name="invitation_resend",
+    ),
+    path(
+        "<int:pk>/invitation/revoke/",
+        people.user_lifecycle,
+        {"action": "invitation_revoke"},
+        name="invitation_revoke",
+    ),
+    path(
+        "<int:pk>/password-reset/", people.user_lifecycle, {"action": "password_reset"}, name="password_reset"
+    ),
+    path("<int:pk>/delete/", people.user_delete, name="delete"),
 ]
 
 # Included under /dashboard/ by config/urls.py.

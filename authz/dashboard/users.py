@@ -7,18 +7,19 @@ the profile and sessions are ``accounts``', the tokens are django-oauth-toolkit'
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from oauth2_provider.models import get_refresh_token_model
 
 from accounts import services as account_services
 from accounts.dashboard import (
-    ConfirmForm,
     HtmxHttpRequest,
     add_service_errors,
     fragment_or_redirect,
@@ -39,10 +40,7 @@ logger = logging.getLogger(__name__)
 
 RefreshToken = get_refresh_token_model()
 
-FRAGMENTS = ("profile", "access", "consents", "sessions", "tokens")
-DEACTIVATE_CONSEQUENCE = (
-    "I understand that this person is signed out everywhere and their applications lose access."
-)
+FRAGMENTS = ("lifecycle", "profile", "access", "consents", "sessions", "tokens")
 
 
 # --- Rendering ------------------------------------------------------------------------------
@@ -64,7 +62,7 @@ def _render_detail(
 
     ``context`` overrides the defaults, e.g. with a bound form that has errors.
     """
-    context = {"person": person, **context}
+    context = {"person": person, "invitation_expires": _invitation_expiry(person), **context}
     wanted = set(FRAGMENTS) if fragment is None else {fragment}
     if "profile" in wanted:
         context.setdefault("profile_form", ProfileForm.for_user(person))
@@ -100,6 +98,12 @@ def _section_response(
         notice=notice,
         to=_detail_url(person, f"user-{section}"),
     )
+
+
+def _invitation_expiry(person: User) -> datetime | None:
+    if person.invited_at is None:
+        return None
+    return person.invited_at + timedelta(seconds=settings.INVITATION_TIMEOUT)
 
 
 # --- Views ----------------------------------------------------------------------------------
@@ -245,38 +249,3 @@ def staff_role_set(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return redirect(_detail_url(person))
     messages.success(request, "Staff access updated.")
     return redirect(_detail_url(person))
-
-
-def _status_page(request: HtmxHttpRequest, person: User, action: str, **context) -> HttpResponse:
-    return render(request, "authz/users/user_status.html", {"person": person, "action": action, **context})
-
-
-@require_http_methods(["GET", "POST"])
-@staff_required
-def user_deactivate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    person = _person_or_404(pk)
-    form = ConfirmForm(request.POST if request.method == "POST" else None, consequence=DEACTIVATE_CONSEQUENCE)
-    if form.is_valid():
-        try:
-            account_services.user_deactivate(
-                actor=request.user, user=person, revoke_access=services.user_access_revoke
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            logger.info("user deactivated: user=%s by=%s", person.pk, request.user.pk)
-            messages.success(request, f"{person.email} is deactivated and signed out everywhere.")
-            return redirect("users:detail", pk=person.pk)
-    return _status_page(request, person, "deactivate", form=form)
-
-
-@require_http_methods(["GET", "POST"])
-@staff_required
-def user_reactivate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    person = _person_or_404(pk)
-    if request.method == "POST":
-        account_services.user_reactivate(actor=request.user, user=person)
-        logger.info("user reactivated: user=%s by=%s", person.pk, request.user.pk)
-        messages.success(request, f"{person.email} can sign in again.")
-        return redirect("users:detail", pk=person.pk)
-    return _status_page(request, person, "reactivate")

@@ -118,7 +118,7 @@ def test_rows_show_the_type_the_manager_and_the_status(staff_client, user, staff
     alice = body[body.index("alice@abcinc.example") :].split("</tr>")[0]
     assert "Contractor" in alice and "admin@abcinc.example" in alice and "active" in alice
     assert '<span class="badge">staff</span>' in body.split("alice@")[0]
-    assert '<span class="badge muted">inactive</span>' in body.split("gone@")[1].split("</tr>")[0]
+    assert '<span class="badge muted">blocked</span>' in body.split("gone@")[1].split("</tr>")[0]
 
 
 def test_every_row_links_to_that_persons_page(staff_client, people):
@@ -144,7 +144,9 @@ def test_the_selector_gives_only_what_the_list_shows(people):
         "name",
         "worker_type",
         "worker_type_label",
-        "is_active",
+        "status",
+        "former_email",
+        "last_login",
         "is_staff",
         "manager_email",
     }
