@@ -9,6 +9,7 @@ from axes.models import AccessAttempt
 from axes.utils import reset
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -144,6 +145,8 @@ def user_set_staff_role(*, actor: User, user: User, role: str | None) -> User:
         raise PermissionDenied("Only administrators change who is staff.")
     if actor.pk == user.pk:
         raise PermissionDenied("You cannot change your own staff role.")
+    if user.deleted_at:
+        raise PermissionDenied("A deleted person cannot be staff.")
     if role is not None and role not in User.StaffRole.values:
         raise ValidationError({"role": "Choose administrator, auditor or no staff access."})
     before = {"is_staff": user.is_staff, "staff_role": user.staff_role}
@@ -206,6 +209,10 @@ def user_invite(
     ``email`` field; a deleted person's address is free again (their tombstone gave it up).
     """
     email = login_identifier(email)
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.messages}) from None
     if _email_taken(email):
         raise ValidationError({"email": "Someone with this email address already exists."})
     user = User(email=email, name=name.strip(), worker_type=worker_type, manager=manager)

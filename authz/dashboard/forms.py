@@ -152,7 +152,7 @@ class ProfileForm(forms.Form):
 
     def __init__(self, person: User, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        _choice(self, "manager").queryset = User.objects.exclude(pk=person.pk).order_by("email")
+        _choice(self, "manager").queryset = user_list().exclude(pk=person.pk)
 
     @classmethod
     def for_user(cls, person: User, data=None) -> ProfileForm:

@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 import pytest
 from django.core import mail
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client as HttpClient
 from django.utils import timezone
@@ -203,3 +203,18 @@ def test_a_tombstone_cannot_be_unblocked_nor_sign_in(user, password):
 def test_the_database_refuses_a_deleted_person_who_can_sign_in(user):
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.filter(pk=user.pk).update(deleted_at=timezone.now())
+
+
+def test_an_invitation_to_a_malformed_address_is_refused_on_its_field(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as refused:
+        _invite(email="not an address")
+    assert "email" in refused.value.message_dict
+    assert not User.objects.exclude(email__contains="@abcinc").exists() and mail.outbox == []
+
+
+def test_a_tombstone_cannot_be_made_staff(user, staff_user):
+    services.user_delete(actor=None, user=user)
+    with pytest.raises(PermissionDenied, match="deleted person"):
+        services.user_set_staff_role(actor=staff_user, user=user, role=User.StaffRole.ADMIN)
+    user.refresh_from_db()
+    assert not user.is_staff

@@ -11,6 +11,7 @@ from django.test import Client as HttpClient
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts.models import AuditEntry, User
+from accounts.services import user_delete
 from authz.models import Consent, Group
 from authz.services import consent_remember, group_add_member, group_create, role_assign, role_create
 from tests.oauth import Pkce, exchange, get_code
@@ -228,3 +229,12 @@ def test_anonymous_browsers_are_sent_to_sign_in(user):
     for method, url in _writes(user):
         response = getattr(HttpClient(), method)(url, _form())
         assert response.status_code == HTTPStatus.FOUND and response["Location"].startswith("/login/")
+
+
+def test_nobody_picks_a_tombstone_as_a_manager(staff_client, user, staff_user):
+    gone = User.objects.create_user(email="gone@abcinc.example")
+    user_delete(actor=None, user=gone)
+    for page in (NEW, _page(user)):
+        assert "@deleted.invalid" not in staff_client.get(page).content.decode(), page
+    response = staff_client.post(NEW, _form(manager=gone.pk), **HTMX)
+    assert 'id="id_manager_error"' in response.content.decode()
