@@ -181,6 +181,39 @@ class PersonCreateForm(forms.Form):
         _choice(self, "groups").queryset = Group.objects.order_by("name")
 
 
+class PeopleImportForm(forms.Form):
+    """A CSV file of people to invite, uploaded or pasted."""
+
+    file = forms.FileField(
+        label="CSV file",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "text/csv,.csv"}),
+        help_text="Columns: email, name, worker_type, manager_email, groups (separated by semicolons).",
+    )
+    text = forms.CharField(
+        label="Or paste it",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocapitalize": "off"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        upload, text = cleaned.get("file"), cleaned.get("text", "")
+        if bool(upload) == bool(text.strip()):
+            raise ValidationError("Choose a CSV file or paste one (one of the two).")
+        if upload is not None:
+            if upload.size > MAX_UPLOAD_BYTES:
+                raise ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            try:
+                text = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValidationError("The file is not UTF-8 text.") from None
+        cleaned["csv_text"] = text
+        return cleaned
+
+
 class RoleAssignForm(forms.Form):
     role = forms.ModelChoiceField(queryset=Role.objects.none(), label="Role", empty_label="Choose a role")
 

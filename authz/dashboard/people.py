@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services as account_services
 from accounts.dashboard import (
@@ -27,7 +27,8 @@ from accounts.decorators import admin_required, staff_required
 from accounts.models import User
 
 from .. import services
-from .forms import PersonCreateForm
+from ..people_import import COLUMNS, people_import_parse, people_import_progress, people_import_start
+from .forms import PeopleImportForm, PersonCreateForm
 from .users import _detail_url, _person_or_404, _section_response
 
 logger = logging.getLogger(__name__)
@@ -183,4 +184,39 @@ def user_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         ),
         done=f"{person.email} is deleted.",
         to=reverse("accounts:user_list"),
+    )
+
+
+# --- Bulk invitations from CSV ------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def people_import(request: HtmxHttpRequest) -> HttpResponse:
+    """Upload a CSV: every error in it is listed and nothing happens, or a job invites everyone."""
+    posted = request.method == "POST"
+    form = PeopleImportForm(request.POST if posted else None, request.FILES if posted else None)
+    errors: list[str] = []
+    if form.is_valid():
+        rows, errors = people_import_parse(form.cleaned_data["csv_text"])
+        if not errors:
+            job = people_import_start(actor=request.user, rows=rows)
+            logger.info("people import queued: job=%s rows=%s by=%s", job, len(rows), request.user.pk)
+            return navigate(request, reverse("users:import_job", args=[job]))
+    context = {"form": form, "errors": errors, "columns": COLUMNS}
+    return render_page(request, "authz/users/people_import.html", context)
+
+
+@require_GET
+@staff_required
+def people_import_job(request: HtmxHttpRequest, job: str) -> HttpResponse:
+    """The job's progress bar; htmx asks again every second until it has finished."""
+    progress = people_import_progress(job)
+    if progress is None:
+        raise Http404("No such import, or it finished more than a day ago.")
+    return render_page(
+        request,
+        "authz/users/people_import_job.html",
+        {"job": job, "progress": progress},
+        fragment="progress" if wants_fragment(request) else None,
     )

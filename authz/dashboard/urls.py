@@ -50,6 +50,8 @@ transfer_urls = [
 
 users_urls = [
     path("new/", people.user_create, name="create"),
+    path("import/", people.people_import, name="import"),
+    path("import/<str:job>/", people.people_import_job, name="import_job"),
     path("<int:pk>/", users.user_detail, name="detail"),
     path("<int:pk>/profile/", users.user_update, name="update"),
     path("<int:pk>/roles/", users.role_assign, name="role_assign"),
