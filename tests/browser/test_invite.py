@@ -79,3 +79,28 @@ def test_an_invited_person_sets_a_password_and_signs_in(
     page.reload()
     expect(page.locator("#user-lifecycle")).not_to_contain_text("Invited")
     expect(page.get_by_role("button", name="Send password reset link")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "desktop"])
+def test_an_admin_invites_people_from_a_pasted_csv(page, viewport, staff_user, password):
+    page.set_viewport_size(viewport)
+    page.goto("/dashboard/users/")
+    page.get_by_label("Email address").fill(staff_user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Invite from CSV").click()
+    _fits(page, viewport["width"])
+
+    page.get_by_label("Or paste it").fill("email,name\nbob@abcinc.example,Bob\nnot-an-email,X\n")
+    page.get_by_role("button", name="Check and invite").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nobody was invited: 1 mistake in the file.")
+    expect(page.get_by_role("alert")).to_contain_text("Line 3: “not-an-email” is not an email address.")
+    assert not User.objects.filter(email="bob@abcinc.example").exists()
+
+    page.get_by_label("Or paste it").fill("email,name\nbob@abcinc.example,Bob\ncarol@abcinc.example,Carol\n")
+    page.get_by_role("button", name="Check and invite").click()
+    expect(page.get_by_role("status")).to_have_text("2 invited, 0 skipped (already here).")
+    expect(page.locator("progress")).to_have_attribute("value", "2")
+    _fits(page, viewport["width"])
+    page.get_by_role("link", name="See the invited people").click()
+    expect(page.locator("#user-results").get_by_role("row")).to_have_count(3)  # the header and two
