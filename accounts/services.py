@@ -14,10 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .audit import audit_record, snapshot
-from .emails import email_send
 from .identifiers import login_identifier
 from .models import User, UserSession
-from .self_service import link_lifetime, password_link
+from .self_service import password_link_send
 from .sessions import session_store, sessions_delete
 from .throttle import login_attempts_per_account
 
@@ -237,16 +236,12 @@ def user_invite(
 
 
 def _invitation_email(user: User, actor: User | None) -> None:
-    email_send(
-        to=user.email,
+    password_link_send(
+        user=user,
+        purpose="invitation",
         subject=f"You are invited to {settings.PRODUCT_NAME}",
         template="invitation",
-        context={
-            "user": user,
-            "invited_by": actor.get_full_name() if actor is not None and actor.pk else "",
-            "link": password_link(user, purpose="invitation"),
-            "expires_in": link_lifetime(settings.INVITATION_TIMEOUT),
-        },
+        context={"invited_by": actor.get_full_name() if actor is not None and actor.pk else ""},
     )
 
 
@@ -293,15 +288,11 @@ def password_reset_send(*, actor: User | None, user: User) -> User:
         raise ValidationError("This person is blocked or deleted: unblock them first.")
     if not user.has_usable_password():
         raise ValidationError("This person has not set a password yet: resend the invitation instead.")
-    email_send(
-        to=user.email,
+    password_link_send(
+        user=user,
+        purpose="reset",
         subject=f"Reset your {settings.PRODUCT_NAME} password",
         template="password_reset_admin",
-        context={
-            "user": user,
-            "link": password_link(user, purpose="reset"),
-            "expires_in": link_lifetime(settings.PASSWORD_RESET_TIMEOUT),
-        },
     )
     audit_record(actor=actor, action="user.password_reset_sent", target=user)
     return user
@@ -323,6 +314,9 @@ def user_delete(*, actor: User | None, user: User, revoke_access: AccessRevoker 
     if user.deleted_at:
         raise ValidationError("This person is already deleted.")
     before = {"email": user.email, "name": user.name, "is_active": user.is_active}
+    # Inactive first, as blocking does: the sessions that end now end for a person who is
+    # leaving (one back-channel message for the person, not one per browser).
+    User.objects.filter(pk=user.pk).update(is_active=False)
     sessions = sessions_delete(user=user)
     revoked = revoke_access(user=user) if revoke_access is not None else 0
     User.objects.filter(manager=user).update(manager=None)

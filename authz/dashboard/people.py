@@ -27,6 +27,7 @@ from accounts.decorators import admin_required, staff_required
 from accounts.models import User
 
 from .. import services
+from ..oauth.backchannel import with_backchannel_logout
 from ..people_import import COLUMNS, people_import_parse, people_import_progress, people_import_start
 from .forms import PeopleImportForm, PersonCreateForm
 from .users import _detail_url, _person_or_404, _section_response
@@ -79,7 +80,9 @@ def user_deactivate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "deactivate",
         consequence=DEACTIVATE_CONSEQUENCE,
         run=lambda: account_services.user_deactivate(
-            actor=request.user, user=person, revoke_access=services.user_access_revoke
+            actor=request.user,
+            user=person,
+            revoke_access=with_backchannel_logout(services.user_access_revoke),
         ),
         done=f"Blocked: {person.email} is deactivated and signed out everywhere.",
         to=_detail_url(person),
@@ -180,7 +183,9 @@ def user_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "delete",
         consequence=DELETE_CONSEQUENCE,
         run=lambda: account_services.user_delete(
-            actor=request.user, user=person, revoke_access=services.user_access_forget
+            actor=request.user,
+            user=person,
+            revoke_access=with_backchannel_logout(services.user_access_forget),
         ),
         done=f"{person.email} is deleted.",
         to=reverse("accounts:user_list"),

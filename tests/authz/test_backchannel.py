@@ -254,3 +254,19 @@ def test_every_way_a_session_ends_is_told(
     assert len(receiver.received) == 1
     claims = verify(receiver.received[0], jwks(HttpClient()), iss=ISSUER, aud=app.client_id)
     assert claims["sid"] == session_sid(session_key)
+
+
+@pytest.mark.parametrize("action", ["deactivate", "delete"])
+def test_blocking_or_deleting_in_the_dashboard_tells_each_application_once(
+    action, app, user, user_client, staff_client, receiver, django_capture_on_commit_callbacks
+):
+    """The person's applications get one logout token naming the person (no sid): the
+    browser sessions that end with it are not announced one by one."""
+    _sign_in(user_client, app)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(f"/dashboard/people/{user.pk}/{action}/", {"confirm": "on"})
+    assert response.status_code == HTTPStatus.FOUND
+    assert len(receiver.received) == 1
+    claims = verify(receiver.received[0], jwks(HttpClient()), iss=ISSUER, aud=app.client_id)
+    assert claims["sub"] == str(user.sub)
+    assert "sid" not in claims
