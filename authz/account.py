@@ -9,7 +9,7 @@ passes ``page_urls`` into ``accounts``' URL namespace (``accounts`` cannot impor
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.claims import user_claims
 from accounts.dashboard import HtmxHttpRequest, fragment_or_redirect, render_page
 
-from .account_services import consent_withdraw
-from .selectors import user_consents
+from .account_services import app_sign_out, consent_withdraw
+from .selectors import user_consents, user_signed_in_apps
 
 TEMPLATE = "authz/account/home.html"
 
@@ -28,11 +28,35 @@ def _consents_fragment(request: HtmxHttpRequest, *, notice: str) -> HttpResponse
     return render_page(request, TEMPLATE, context, fragment="consents")
 
 
+def _apps_fragment(request: HtmxHttpRequest, *, notice: str) -> HttpResponse:
+    context = {"signed_in_apps": user_signed_in_apps(request.user), "apps_notice": notice}
+    return render_page(request, TEMPLATE, context, fragment="signed_in_apps")
+
+
 @require_GET
 @login_required
 def account_home(request: HtmxHttpRequest) -> HttpResponse:
-    context = {"claims": user_claims(request.user), "consents": user_consents(request.user)}
+    context = {
+        "claims": user_claims(request.user),
+        "consents": user_consents(request.user),
+        "signed_in_apps": user_signed_in_apps(request.user),
+    }
     return render_page(request, TEMPLATE, context)
+
+
+@require_POST
+@login_required
+def app_sign_out_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Sign the person out of one application that holds refresh tokens for them (only
+    those: any other application is a 404)."""
+    client = next((app for app, _tokens in user_signed_in_apps(request.user) if app.pk == pk), None)
+    if client is None:
+        raise Http404("No such application holds a sign-in of yours.")
+    app_sign_out(actor=request.user, client=client)
+    notice = f"Signed out of “{client.name}”: it asks you to sign in again."
+    return fragment_or_redirect(
+        request, lambda: _apps_fragment(request, notice=notice), notice=notice, to="accounts:home"
+    )
 
 
 @require_POST
@@ -54,4 +78,5 @@ def consent_revoke(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 page_urls = [
     path("account/", account_home, name="home"),
     path("account/consents/<int:pk>/revoke/", consent_revoke, name="consent_revoke"),
+    path("account/apps/<int:pk>/sign-out/", app_sign_out_view, name="app_sign_out"),
 ]

@@ -338,6 +338,15 @@ def user_refresh_tokens(user: User) -> list[Any]:
     return live
 
 
+def user_signed_in_apps(user: User) -> list[tuple[Client, list[Any]]]:
+    """The applications holding live refresh tokens for ``user`` (signed in there until they
+    sign out), each with its tokens, by name."""
+    apps: dict[int, tuple[Client, list[Any]]] = {}
+    for token in user_refresh_tokens(user):
+        apps.setdefault(token.application_id, (token.application, []))[1].append(token)
+    return list(apps.values())
+
+
 def user_client_grant_ids(user: User, client: Client) -> set[UUID]:
     """The grants ``client`` holds for ``user`` through access tokens not yet expired.
 

@@ -10,7 +10,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from oauth2_provider.models import get_refresh_token_model
 
-from accounts.models import AuditEntry
+from accounts.models import AuditEntry, User
 from apis.models import Api
 from apis.tokens import InvalidToken, verify_access_token
 from authz.models import Consent
@@ -229,3 +229,39 @@ def test_the_page_links_to_password_sessions_and_email_confirmation(user_client,
     user.email_verified = True
     user.save()
     assert 'action="/account/email/verify/"' not in user_client.get("/account/").content.decode()
+
+
+# --- Applications you're signed in to ----------------------------------------------------------
+
+
+def test_the_page_lists_the_apps_that_keep_me_signed_in(
+    user_client, public_client, other_app, timesheets_api
+):
+    _sign_in_to_app(user_client, public_client, timesheets_api)
+    page = user_client.get("/account/").content.decode()
+    assert f'id="signed-in-app-{public_client.pk}"' in page
+    assert f'id="signed-in-app-{other_app.pk}"' not in page
+
+
+def test_signing_out_of_an_app_ends_its_refresh_tokens_and_keeps_the_consent(
+    user_client, user, public_client, other_app, timesheets_api
+):
+    mine = _sign_in_to_app(user_client, public_client, timesheets_api)
+    other = _sign_in_to_app(user_client, other_app, timesheets_api)
+    response = user_client.post(f"/account/apps/{public_client.pk}/sign-out/", **HTMX)
+    assert response.status_code == HTTPStatus.OK
+    body = response.content.decode()
+    assert "Signed out of" in body and "<html" not in body  # the fragment only
+    assert _refresh(public_client, mine["refresh_token"]).json()["error"] == "invalid_grant"
+    assert _refresh(other_app, other["refresh_token"]).status_code == HTTPStatus.OK
+    assert Consent.objects.filter(user=user, client=public_client).exists()
+
+
+def test_nobody_signs_someone_else_out_of_an_app(user_client, password, public_client, timesheets_api):
+    other = User.objects.create_user(email="other@abcinc.example", password=password)
+    other_http = HttpClient()
+    other_http.force_login(other)
+    theirs = _sign_in_to_app(other_http, public_client, timesheets_api)
+    response = user_client.post(f"/account/apps/{public_client.pk}/sign-out/")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert _refresh(public_client, theirs["refresh_token"]).status_code == HTTPStatus.OK
