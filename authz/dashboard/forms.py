@@ -181,9 +181,46 @@ class PersonCreateForm(forms.Form):
         _choice(self, "groups").queryset = Group.objects.order_by("name")
 
 
-class PeopleImportForm(forms.Form):
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+class UploadOrPasteForm(forms.Form):
+    """A text document uploaded as a file or pasted (CSV of people, a configuration export):
+    one of the two, at most ``MAX_UPLOAD_BYTES``, UTF-8 (a byte-order mark is dropped). The
+    text is ``cleaned_data["content"]``; a problem is shown on the field it came from.
+    Subclasses declare ``file`` and ``text`` with their own labels, and ``what``."""
+
+    what = "a file"  # as in "Choose a file or paste it"
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # Form.clean returns cleaned_data itself; its stub says None too (an override may).
+        cleaned = self.cleaned_data
+        upload, text = cleaned.get("file"), cleaned.get("text", "")
+        if bool(upload) == bool(text.strip()):
+            raise ValidationError(f"Choose {self.what} or paste it (one of the two).")
+        if upload is None:
+            cleaned["content"] = text
+            return cleaned
+        if upload.size > MAX_UPLOAD_BYTES:
+            self.add_error("file", f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            return cleaned
+        try:
+            cleaned["content"] = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.add_error("file", f"The file is not UTF-8 text: upload {self.what}.")
+        return cleaned
+
+    @property
+    def source(self) -> str:
+        """The field the text came from: where its problems are shown."""
+        return "file" if self.cleaned_data.get("file") else "text"
+
+
+class PeopleImportForm(UploadOrPasteForm):
     """A CSV file of people to invite, uploaded or pasted."""
 
+    what = "a CSV file"
     file = forms.FileField(
         label="CSV file",
         required=False,
@@ -196,22 +233,6 @@ class PeopleImportForm(forms.Form):
         strip=False,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocapitalize": "off"}),
     )
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        upload, text = cleaned.get("file"), cleaned.get("text", "")
-        if bool(upload) == bool(text.strip()):
-            raise ValidationError("Choose a CSV file or paste one (one of the two).")
-        if upload is not None:
-            if upload.size > MAX_UPLOAD_BYTES:
-                raise ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
-            try:
-                text = upload.read().decode("utf-8")
-            except UnicodeDecodeError:
-                raise ValidationError("The file is not UTF-8 text.") from None
-        cleaned["csv_text"] = text
-        return cleaned
 
 
 class RoleAssignForm(forms.Form):
@@ -288,10 +309,9 @@ class PreviewForm(forms.Form):
 
 # --- Import / Export --------------------------------------------------------------------------
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
-
-class ImportForm(forms.Form):
+class ImportForm(UploadOrPasteForm):
+    what = "the JSON file that Export gave you"
     file = forms.FileField(
         label="Export file",
         required=False,
@@ -304,32 +324,6 @@ class ImportForm(forms.Form):
         strip=False,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocapitalize": "off"}),
     )
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        # Form.clean returns cleaned_data itself; its stub says None too (an override may).
-        cleaned = self.cleaned_data
-        upload, text = cleaned.get("file"), cleaned.get("text", "")
-        if upload and text.strip():
-            raise ValidationError("Choose a file or paste the JSON, not both.")
-        if not upload and not text.strip():
-            raise ValidationError("Choose a file or paste the JSON.")
-        if upload is None:
-            cleaned["config_text"] = text
-            return cleaned
-        if upload.size > MAX_UPLOAD_BYTES:
-            self.add_error("file", f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
-            return cleaned
-        try:
-            cleaned["config_text"] = upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            self.add_error("file", "The file is not UTF-8 text: upload the JSON file that Export gave you.")
-        return cleaned
-
-    @property
-    def source(self) -> str:
-        """The field the JSON came from: where its problems are shown."""
-        return "file" if self.cleaned_data.get("file") else "text"
 
     def add_config_errors(self, error: ValidationError) -> None:
         self.add_error(self.source, error)

@@ -203,7 +203,7 @@ def people_import(request: HtmxHttpRequest) -> HttpResponse:
     form = PeopleImportForm(request.POST if posted else None, request.FILES if posted else None)
     errors: list[str] = []
     if form.is_valid():
-        rows, errors = people_import_parse(form.cleaned_data["csv_text"])
+        rows, errors = people_import_parse(form.cleaned_data["content"])
         if not errors:
             job = people_import_start(actor=request.user, rows=rows)
             logger.info("people import queued: job=%s rows=%s by=%s", job, len(rows), request.user.pk)

@@ -82,7 +82,7 @@ def transfer_preview(request: HtmxHttpRequest) -> HttpResponse:
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render(request, import_form=form)
-    text = form.cleaned_data["config_text"]
+    text = form.cleaned_data["content"]
     try:
         plan = plan_import(load_config(text))
     except ValidationError as error:

@@ -117,9 +117,9 @@ def test_the_shape_of_the_file_is_checked(db, text, error):
 
 def test_a_file_and_a_paste_together_or_neither_are_refused(staff_client):
     response = staff_client.post(URL, {"text": ""})
-    assert "Choose a CSV file or paste one" in response.content.decode()
+    assert "Choose a CSV file or paste it" in response.content.decode()
     both = {"text": GOOD, "file": SimpleUploadedFile("people.csv", GOOD.encode(), "text/csv")}
-    assert "Choose a CSV file or paste one" in staff_client.post(URL, both).content.decode()
+    assert "Choose a CSV file or paste it" in staff_client.post(URL, both).content.decode()
     assert not User.objects.filter(email="bob@abcinc.example").exists()
 
 

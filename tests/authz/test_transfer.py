@@ -396,7 +396,7 @@ def test_invalid_upload_lists_the_problems_inline_and_changes_nothing(staff_clie
     )
 
     response = staff_client.post("/dashboard/transfer/import/", {})
-    assert "Choose a file or paste the JSON." in response.content.decode()
+    assert "Choose the JSON file that Export gave you or paste it" in response.content.decode()
 
 
 def test_apply_validates_the_file_again(staff_client, configured):
