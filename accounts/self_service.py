@@ -113,7 +113,8 @@ def password_set_from_link(*, user: User, password: str, purpose: str) -> User:
     proved the mailbox, so the email counts as verified. Validators are the form's job."""
     user.set_password(password)
     user.email_verified = True
-    user.save(update_fields=["password", "email_verified", "updated_at"])
+    user.invited_at = None  # accepted: no invitation is pending any more
+    user.save(update_fields=["password", "email_verified", "invited_at", "updated_at"])
     ended = sessions_delete(user=user)
     # Whoever proved the mailbox is the person: failed guesses by others no longer lock them out.
     reset(username=user.email)

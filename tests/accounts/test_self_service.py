@@ -9,6 +9,7 @@ from http import HTTPStatus
 import pytest
 from django.core import mail
 from django.test import Client as HttpClient
+from django.utils import timezone
 
 from accounts.models import AuditEntry, User, UserSession
 from accounts.self_service import password_link
@@ -239,7 +240,9 @@ def test_the_person_signed_in_in_this_browser_is_signed_out_cleanly(user):
 
 
 def test_an_invitation_link_sets_the_first_password_and_verifies_the_email(db):
-    invited = User.objects.create_user(email="ivy@abcinc.example", password=None, email_verified=False)
+    invited = User.objects.create_user(
+        email="ivy@abcinc.example", password=None, email_verified=False, invited_at=timezone.now()
+    )
     path = password_link(invited, purpose="invitation").removeprefix("http://testserver")
     page = HttpClient().get(path)
     assert b"Welcome! Choose your password" in page.content
@@ -247,6 +250,7 @@ def test_an_invitation_link_sets_the_first_password_and_verifies_the_email(db):
     invited.refresh_from_db()
     assert invited.check_password(NEW_PASSWORD)
     assert invited.email_verified
+    assert invited.invited_at is None  # accepted: nothing pending
     assert AuditEntry.objects.filter(action="user.invitation_accept", target_id=str(invited.pk)).exists()
 
 

@@ -238,3 +238,11 @@ def test_nobody_picks_a_tombstone_as_a_manager(staff_client, user, staff_user):
         assert "@deleted.invalid" not in staff_client.get(page).content.decode(), page
     response = staff_client.post(NEW, _form(manager=gone.pk), **HTMX)
     assert 'id="id_manager_error"' in response.content.decode()
+
+
+def test_a_tombstone_page_offers_nothing_to_edit(staff_client, user):
+    user_delete(actor=None, user=user)
+    page = staff_client.get(_page(user)).content.decode()
+    assert "This record is a tombstone" in page
+    assert 'id="user-profile"' not in page
+    assert 'id="user-access"' not in page
