@@ -36,6 +36,7 @@ from clients.models import Client
 
 RefreshToken = get_refresh_token_model()
 PARAMETERS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
+NOT_ID_TOKENS = frozenset({"at+jwt", "logout+jwt"})
 CONFIRM_TEMPLATE = "oauth2_provider/logout_confirm.html"
 SIGNED_OUT_TEMPLATE = "oauth2_provider/signed_out.html"
 
@@ -48,7 +49,10 @@ def hint_claims(token: str) -> dict[str, Any] | None:
     """The claims of an ID token this server signed (any published RSA key), expired or
     not; None when it is not one of ours."""
     try:
-        kid = jwt.get_unverified_header(token).get("kid")
+        header = jwt.get_unverified_header(token)
+        if str(header.get("typ", "")).lower().removeprefix("application/") in NOT_ID_TOKENS:
+            return None  # our access and logout tokens are signed with the same keys
+        kid = header.get("kid")
         key = SigningKey.objects.filter(kid=str(kid), algorithm=RS256).first() if kid else None
         if key is None:
             return None

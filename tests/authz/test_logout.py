@@ -110,6 +110,21 @@ def test_a_hint_we_did_not_sign_is_refused_without_redirect(app, user, user_clie
     assert _signed_in(user_client)
 
 
+@pytest.mark.parametrize("typ", ["at+jwt", "application/at+jwt", "logout+jwt"])
+def test_our_access_and_logout_tokens_are_not_id_token_hints(app, user, user_client, typ):
+    current = signing_key_current()
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": str(user.sub), "aud": app.client_id, "iat": now, "exp": now + 60}
+    token = jwt.encode(
+        claims, private_key(current), algorithm="RS256", headers={"kid": current.kid, "typ": typ}
+    )
+    response = user_client.get(
+        "/oauth/logout", {"id_token_hint": token, "post_logout_redirect_uri": LOGOUT_URL}
+    )
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert _signed_in(user_client)
+
+
 def test_a_hint_for_another_client_is_refused(app, user, user_client):
     other, _ = client_create(
         app_type=Client.AppType.NATIVE, name="Other", client_id="other-app", redirect_uris=[LOGOUT_URL]
