@@ -39,18 +39,17 @@ class ClientFailureLimits:
             Limit("client-failures", per_client, 60),
         )
 
-    def wait(self, client_id: str, address: str) -> int | None:
-        return self.client_at_address.exceeded(f"{client_id} {address}") or self.address.exceeded(address)
-
     def counters(self, client_id: str, address: str) -> tuple[Counter | None, Counter | None]:
-        """The counts ``wait`` reads, to read in one ``round_trip`` with other counters."""
+        """The failure counts that may make a request wait, to read in one ``round_trip``
+        with other counters."""
         return (
             self.client_at_address.counter(f"{client_id} {address}", incr=False),
             self.address.counter(address, incr=False),
         )
 
     def wait_for(self, counters: tuple[Counter | None, Counter | None], counts: list[int]) -> int | None:
-        """``wait``, from the counts read through ``counters``."""
+        """Seconds to wait (this client at this address, or this address, failed too often),
+        from the counts read through ``counters``; None to go on."""
         client_at_address, address = counters
         return self.client_at_address.over(client_at_address, counts[0]) or self.address.over(
             address, counts[1]

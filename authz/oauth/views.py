@@ -228,7 +228,7 @@ class AuthorizationView(oauth2_views.AuthorizationView):
 
     def redirect(self, redirect_to: str, application: Client | None) -> HttpResponse:
         code = dict(parse_qsl(urlsplit(redirect_to).query)).get("code")
-        if code:
+        if code and application is not None and application.backchannel_logout_uri:
             # Every code leaves through here (consent, remembered consent, prompt=none): the
             # ID token it is exchanged for names this session (``sid``, back-channel logout).
             sid_remember(code=code, session_key=self.request.session.session_key)
