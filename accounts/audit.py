@@ -2,11 +2,14 @@
 
 Services take the ``actor`` explicitly; the client's IP address is not something a
 service should have to thread through, so a middleware puts it in a context variable.
+A machine client calling the Management API acts without a person: the API names it in
+another context variable, and its entries read ``client:<client id>``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -17,6 +20,26 @@ from .models import AuditEntry, User
 from .throttle import client_ip
 
 _client_ip: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)
+_acting_client: ContextVar[str | None] = ContextVar("audit_acting_client", default=None)
+
+CLIENT_ACTOR_PREFIX = "client:"
+
+
+@contextmanager
+def acting_client(client_id: str) -> Iterator[None]:
+    """Within this block, changes made without a person are the client ``client_id``'s."""
+    token = _acting_client.set(client_id)
+    try:
+        yield
+    finally:
+        _acting_client.reset(token)
+
+
+def _actor_label(actor: User | None) -> str:
+    if actor is not None and actor.pk:
+        return actor.email
+    client_id = _acting_client.get()
+    return f"{CLIENT_ACTOR_PREFIX}{client_id}" if client_id else "system"
 
 
 def snapshot(instance: models.Model, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -46,7 +69,7 @@ def audit_record(
     """Write one entry. Call it inside the service's transaction: no change without a trace."""
     return AuditEntry.objects.create(
         actor=actor if actor is not None and actor.pk else None,
-        actor_label=actor.email if actor is not None and actor.pk else "system",
+        actor_label=_actor_label(actor),
         action=action,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None and target.pk is not None else "",

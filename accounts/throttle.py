@@ -67,16 +67,20 @@ class Limit:
         cannot all see the count below the limit."""
         if self.requests <= 0:
             return None
+        count, remaining = self.consume(subject)
+        return remaining if count > self.requests else None
+
+    def consume(self, subject: str) -> tuple[int, int]:
+        """Count one more for ``subject`` (one atomic increment); the count so far in this
+        window and the seconds until it ends, for callers that tell clients what is left."""
         key, remaining = self._key(subject)
         if cache.add(key, 1, remaining + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, remaining + 1)
-                count = 1
-        return remaining if count > self.requests else None
+            return 1, remaining
+        try:
+            return cache.incr(key), remaining
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, remaining + 1)
+            return 1, remaining
 
     def forget(self, subject: str) -> None:
         cache.delete(self._key(subject)[0])

@@ -45,7 +45,10 @@ class ApiSettingsForm(forms.Form):
     @classmethod
     def for_api(cls, api: Api, data=None) -> ApiSettingsForm:
         initial = {name: getattr(api, name) for name in cls.base_fields}
-        return cls(data, initial=initial)
+        form = cls(data, initial=initial)
+        # The Management API keeps its name; a disabled field ignores what is posted for it.
+        form.fields["name"].disabled = api.system
+        return form
 
     def settings(self) -> dict[str, object]:
         """The cleaned values that api_update may change (everything but the identifier)."""

@@ -65,6 +65,11 @@ class Api(models.Model):
     allow_skip_consent = models.BooleanField(
         "allow skipping user consent", default=True, help_text="For first-party applications."
     )
+    system = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The server's own Management API: created by a migration, never renamed or deleted.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,6 +84,9 @@ class Api(models.Model):
             models.CheckConstraint(
                 condition=models.Q(signing_algorithm__in=["RS256", "HS256", "ES256"]),
                 name="apis_api_algorithm_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["system"], condition=models.Q(system=True), name="apis_api_one_system_api"
             ),
         ]
 
@@ -182,3 +190,28 @@ class Revocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject}"
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to a create sent with an ``Idempotency-Key``: the same client, key and
+    body get this answer again instead of a second object (apis.rest.idempotency).
+
+    Written in the create's own transaction, so only a create that happened is remembered,
+    and the unique key makes a concurrent duplicate wait for the first, then replay it.
+    """
+
+    client_id = models.CharField(max_length=100)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client_id", "key"], name="apis_idempotentrequest_client_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.key}"

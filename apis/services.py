@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.audit import audit_record, snapshot
+from accounts.errors import Conflict
 from accounts.models import User
 
 from .keys import signing_key_rotate
@@ -23,6 +24,11 @@ API_SETTINGS_FIELDS = (
 
 
 AUDITED_FIELDS = ("identifier", *API_SETTINGS_FIELDS)
+
+
+def _check_not_system(api: Api, doing: str) -> None:
+    if api.system:
+        raise Conflict(f"{api.name} is the server's own API: its {doing}.", code="protected")
 
 
 @transaction.atomic
@@ -45,6 +51,8 @@ def api_update(*, api: Api, actor: User | None = None, **fields) -> Api:
     unknown = set(fields) - set(API_SETTINGS_FIELDS)
     if unknown:
         raise TypeError(f"api_update() cannot change {', '.join(sorted(unknown))}")
+    if "name" in fields and fields["name"] != api.name:
+        _check_not_system(api, "name cannot be changed")
     before = snapshot(api, AUDITED_FIELDS)
     for name, value in fields.items():
         setattr(api, name, value)
@@ -60,6 +68,7 @@ def api_update(*, api: Api, actor: User | None = None, **fields) -> Api:
 def api_delete(*, api: Api, actor: User | None = None) -> None:
     """Delete the API; its tokens are refused from now on, even by an API registered again
     under the same identifier (RS256 tokens share the server's key)."""
+    _check_not_system(api, "registration cannot be deleted")
     audit_record(actor=actor, action="api.delete", target=api, before=snapshot(api, AUDITED_FIELDS))
     revoke_audience_tokens(api.identifier)
     api.delete()
@@ -80,6 +89,7 @@ def _scope_state(scope: Scope) -> dict[str, str]:
 
 @transaction.atomic
 def scope_create(*, api: Api, value: str, description: str, actor: User | None = None) -> Scope:
+    _check_not_system(api, "scopes are fixed by the server")
     scope = Scope(api=api, value=value.strip(), description=description.strip())
     scope.full_clean()
     scope.save()
@@ -89,6 +99,7 @@ def scope_create(*, api: Api, value: str, description: str, actor: User | None =
 
 @transaction.atomic
 def scope_update(*, scope: Scope, value: str, description: str, actor: User | None = None) -> Scope:
+    _check_not_system(scope.api, "scopes are fixed by the server")
     before = _scope_state(scope)
     scope.value = value.strip()
     scope.description = description.strip()
@@ -103,6 +114,7 @@ def scope_update(*, scope: Scope, value: str, description: str, actor: User | No
 
 @transaction.atomic
 def scope_delete(*, scope: Scope, actor: User | None = None) -> None:
+    _check_not_system(scope.api, "scopes are fixed by the server")
     audit_record(actor=actor, action="scope.delete", target=scope, before=_scope_state(scope))
     scope.delete()
 

@@ -176,6 +176,9 @@ def api_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def api_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     api = _api_or_404(pk)
+    if api.system:
+        messages.error(request, f"{api.name} is the server's own API: it cannot be deleted.")
+        return redirect("apis:detail", pk=api.pk)
     if request.method == "POST":
         name = api.name
         services.api_delete(api=api, actor=request.user)
@@ -221,7 +224,10 @@ def scope_delete(request: HtmxHttpRequest, pk: int, scope_pk: int) -> HttpRespon
     api = _api_or_404(pk)
     scope = get_object_or_404(selectors.scope_list(api=api), pk=scope_pk)
     notice = f"Scope “{scope.value}” removed."
-    services.scope_delete(scope=scope, actor=request.user)
+    try:
+        services.scope_delete(scope=scope, actor=request.user)
+    except ValidationError as error:
+        notice = " ".join(error.messages)
     return _scopes_changed(request, api, notice)
 
 

@@ -9,6 +9,7 @@ from authz import account
 
 urlpatterns = [
     path("", include("authz.oauth.urls")),
+    path("api/v2/", include("authz.api.urls")),
     path("api/", include("timesheets.urls")),
     path("time/", include("timesheets.web_urls")),
     path("dashboard/apis/", include("apis.urls")),

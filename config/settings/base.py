@@ -276,6 +276,8 @@ LOGIN_ADDRESS_FAILURE_SECONDS = int(AXES_COOLOFF_TIME * 3600)
 # client id and per address.
 RATE_LIMIT_PER_IP = int(env_str("RATE_LIMIT_PER_IP", "600"))
 RATE_LIMIT_CLIENT_FAILURES = int(env_str("RATE_LIMIT_CLIENT_FAILURES", "10"))
+# Requests per minute that one machine client may make to the Management API (0: no limit).
+MANAGEMENT_API_RATE_LIMIT = int(env_str("MANAGEMENT_API_RATE_LIMIT", "300"))
 
 # --- Internationalisation, static files ----------------------------------------------------
 
@@ -383,6 +385,8 @@ SPECTACULAR_SETTINGS = {
     # The schema reads the API's scopes from the registry, which `check --deploy` may run
     # without a database; the test suite validates the schema instead.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    # Each API's schema describes that API only; the Management API serves its own.
+    "PREPROCESSING_HOOKS": ["apis.schema.without_management_api"],
 }
 
 LOGGING = {

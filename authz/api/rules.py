@@ -1,0 +1,7 @@
+"""The Management API's rules (see the module's views)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
