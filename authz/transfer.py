@@ -1,23 +1,24 @@
-"""Export and import of the authorization configuration: roles, groups, assignments, rules.
+"""Export and import of the whole configuration: APIs, applications, client grants, roles,
+groups, assignments and rules.
 
-An export is plain JSON that names everything by what people see (role and group names,
-API identifiers and scope values, user emails), never by database ids, so a file moves
-between environments. An import makes the configuration match the file: roles and groups
-that the file does not name are removed. It is planned first (validated as a whole, with
-every problem reported at once, and compared with what is stored), then applied in one
-transaction through the audited services. The file format itself, and the checks of a
-file, are in ``transfer_format``.
+An export is plain JSON that names everything by what people see (API identifiers and
+scope values, client ids, role and group names, user emails), never by database ids, and
+never holds a secret, so a file moves between environments. An import makes the
+configuration match the file: APIs, applications, grants, roles and groups that the file
+does not name are removed; registered rules it leaves out keep their settings. It is
+planned first (validated as a whole, with every problem reported at once and where it is,
+and compared with what is stored), then applied in one transaction through the audited
+services, after checking the file again. The format is in ``transfer_format``, the checks
+of a file in ``transfer_read``, the comparison in ``transfer_diff``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.json_input import JsonInputError, json_parse
@@ -27,35 +28,44 @@ from apis.models import Scope
 from . import services
 from .models import Group, GroupNesting, Role
 from .rules import registered_rules
+from .transfer_apps import apply_apis, apply_applications, remove_apps, stored_apps
+from .transfer_diff import Change, diff
 from .transfer_format import (
+    ConfigInvalid,
     ConfigState,
     GroupSpec,
     Permission,
+    Problem,
     RoleSpec,
     RuleSpec,
     config_as_json,
-    read_config,
+    problem_at,
 )
+from .transfer_read import read_config, system_api
 
-
-@dataclass(frozen=True)
-class Change:
-    action: Literal["create", "change", "remove"]
-    kind: Literal["role", "group", "rule"]
-    name: str
-    details: tuple[str, ...] = ()
+__all__ = [
+    "Change",
+    "ConfigInvalid",
+    "ImportPlan",
+    "ImportResult",
+    "Problem",
+    "apply_import",
+    "export_config",
+]
+__all__ += ["load_config", "plan_import"]
 
 
 @dataclass
 class ImportPlan:
-    """A validated file (``state``) and what applying it would change in the stored configuration."""
+    """A validated file (``data``, read into ``state``) and what applying it would change."""
 
+    data: dict[str, Any]
     state: ConfigState
     changes: list[Change]
 
     @property
     def summary(self) -> dict[str, int]:
-        """How many roles, groups and rules would be created, changed and removed."""
+        """How many things would be created, changed and removed."""
         counts = dict.fromkeys(("create", "change", "remove"), 0)
         for change in self.changes:
             counts[change.action] += 1
@@ -68,12 +78,27 @@ class ImportPlan:
         return hashlib.sha256(json.dumps(listed, ensure_ascii=False).encode()).hexdigest()
 
 
+@dataclass
+class ImportResult:
+    """What applying did, and the secrets of the confidential applications it created (by
+    client id): they exist in clear only here, to be shown once."""
+
+    changes: list[Change]
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
 # --- Export -------------------------------------------------------------------------------------
+
+
+def _management() -> str | None:
+    api = system_api()
+    return api.identifier if api else None
 
 
 def _stored_state() -> ConfigState:
     """The stored configuration, in a fixed number of queries."""
     state = ConfigState()
+    stored_apps(state)
     roles = Role.objects.prefetch_related("permissions__api", "users").order_by("name")
     for role in roles:
         state.roles[role.name] = RoleSpec(
@@ -95,8 +120,8 @@ def _stored_state() -> ConfigState:
 
 
 def export_config() -> dict[str, Any]:
-    """The whole authorization configuration as JSON-ready data, sorted so that exports diff well."""
-    return config_as_json(_stored_state())
+    """The whole configuration as JSON-ready data, sorted so that exports diff well. No secrets."""
+    return config_as_json(_stored_state(), management=_management())
 
 
 # --- Reading a file -----------------------------------------------------------------------------
@@ -108,134 +133,76 @@ def load_config(text: str) -> dict[str, Any]:
         data = json_parse(text)
     except JsonInputError as error:
         # Also nesting too deep to read safely and integers too long to convert.
-        raise ValidationError(f"The file is not valid JSON: {error}.") from error
+        raise ConfigInvalid([Problem("", f"The file is not valid JSON: {error}.")]) from error
     if not isinstance(data, dict):
-        raise ValidationError("The file must hold a JSON object with roles, groups, assignments and rules.")
+        raise ConfigInvalid([Problem("", "The file must hold a JSON object, as an export does.")])
     return data
 
 
 # --- Planning -----------------------------------------------------------------------------------
 
 
-def _set_details(label: str, before: frozenset, after: frozenset, show=str) -> list[str]:
-    added = [f"+ {label} {show(item)}" for item in sorted(after - before)]
-    removed = [f"- {label} {show(item)}" for item in sorted(before - after)]
-    return added + removed
-
-
-def _description_details(before: str | None, after: str) -> list[str]:
-    if before is None:
-        return [f"description “{after}”"] if after else []
-    return [f"description “{before}” → “{after}”"] if before != after else []
-
-
-def _role_details(before: RoleSpec | None, after: RoleSpec) -> list[str]:
-    old = before or RoleSpec()
-    return [
-        *_description_details(before.description if before else None, after.description),
-        *_set_details("permission", old.permissions, after.permissions, show=" ".join),
-        *_set_details("user", old.users, after.users),
-    ]
-
-
-def _group_details(before: GroupSpec | None, after: GroupSpec) -> list[str]:
-    old = before or GroupSpec()
-    return [
-        *_description_details(before.description if before else None, after.description),
-        *_set_details("member", old.members, after.members),
-        *_set_details("role", old.roles, after.roles),
-        *_set_details("subgroup", old.subgroups, after.subgroups),
-    ]
-
-
-_Spec = TypeVar("_Spec", RoleSpec, GroupSpec)
-
-
-def _diff_specs(
-    kind: Literal["role", "group"],
-    before: dict[str, _Spec],
-    after: dict[str, _Spec],
-    details: Callable[[_Spec | None, _Spec], list[str]],
-    empty: _Spec,
-) -> list[Change]:
-    changes: list[Change] = []
-    for name in sorted(after.keys() - before.keys()):
-        changes.append(Change("create", kind, name, tuple(details(None, after[name]))))
-    for name in sorted(after.keys() & before.keys()):
-        if lines := details(before[name], after[name]):
-            changes.append(Change("change", kind, name, tuple(lines)))
-    for name in sorted(before.keys() - after.keys()):
-        lines = [line for line in details(before[name], empty) if line.startswith("- ")]
-        changes.append(Change("remove", kind, name, tuple(lines)))
-    return changes
-
-
-def _diff(stored: ConfigState, wanted: ConfigState) -> list[Change]:
-    changes = [
-        *_diff_specs("role", stored.roles, wanted.roles, _role_details, RoleSpec()),
-        *_diff_specs("group", stored.groups, wanted.groups, _group_details, GroupSpec()),
-    ]
-    for path, rule in wanted.rules.items():
-        current = stored.rules.get(path)
-        lines = []
-        if current is not None and current.enabled != rule.enabled:
-            lines.append("enabled" if rule.enabled else "disabled")
-        if current is not None and current.position != rule.position:
-            lines.append(f"position {current.position} → {rule.position}")
-        if lines:
-            changes.append(Change("change", "rule", path, tuple(lines)))
-    return changes
+def _wanted(data: dict[str, Any], stored: ConfigState) -> ConfigState:
+    """The state ``data`` asks for, checked against what is stored now; ConfigInvalid if not."""
+    if not isinstance(data, dict):
+        raise ConfigInvalid([Problem("", "The file must hold a JSON object, as an export does.")])
+    wanted, problems = read_config(data)
+    if problems:
+        raise ConfigInvalid(problems)
+    if wanted.partial:  # a version 1 file: APIs and applications stay as they are
+        wanted = replace(wanted, apis=stored.apis, applications=stored.applications, grants=stored.grants)
+    return wanted
 
 
 def plan_import(data: dict[str, Any]) -> ImportPlan:
     """Validate ``data`` (a loaded export) as a whole and work out what applying it changes.
 
-    Raises ValidationError listing every problem: unknown fields, APIs, scopes, users, roles
-    or groups, duplicate names, nesting cycles. Registered rules that the file leaves out
-    keep their settings; every other part of the configuration is replaced.
+    Raises ConfigInvalid (a ValidationError) listing every problem, each with its path in
+    the file: unknown fields, secrets, APIs, scopes, applications, users, roles or groups,
+    invalid URLs and settings, duplicates, nesting cycles.
     """
-    if not isinstance(data, dict):
-        raise ValidationError("The file must hold a JSON object.")
-    wanted, errors = read_config(data)
-    if errors:
-        raise ValidationError(errors)
-    return ImportPlan(state=wanted, changes=_diff(_stored_state(), wanted))
+    stored = _stored_state()
+    wanted = _wanted(data, stored)
+    return ImportPlan(data=data, state=wanted, changes=diff(stored, wanted, management=_management()))
 
 
 # --- Applying -----------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def apply_import(*, actor: User | None, plan: ImportPlan) -> list[Change]:
-    """Make the stored configuration match ``plan.state``, all or nothing, audited as ``actor``.
+def apply_import(*, actor: User | None, plan: ImportPlan) -> ImportResult:
+    """Make the stored configuration match ``plan``'s file, all or nothing, audited as ``actor``
+    (None: "system").
 
-    The changes are worked out again against what is stored now (inside the transaction),
-    so a plan made a moment ago still ends in exactly the state of its file. Returns them.
+    The file is checked again and the changes worked out again against what is stored now
+    (inside the transaction), so a plan made a moment ago still ends in exactly the state of
+    its file, or in nothing at all (ConfigInvalid). Returns the changes, and the secrets of
+    the applications it created.
     """
-    wanted = plan.state
     stored = _stored_state()
-    changes = _diff(stored, wanted)
+    wanted = _wanted(plan.data, stored)
+    changes = diff(stored, wanted, management=_management())
+    # A service refusing what the checks let through still ends in nothing written.
+    with problem_at("", "The import stopped"):
+        secrets = _apply(actor=actor, stored=stored, wanted=wanted)
+    return ImportResult(changes=changes, secrets=secrets)
 
-    scopes = {(scope.api.identifier, scope.value): scope for scope in Scope.objects.select_related("api")}
-    wanted_emails = set().union(
-        *(role.users for role in wanted.roles.values()), *(group.members for group in wanted.groups.values())
-    )
-    stored_emails = set().union(
-        *(role.users for role in stored.roles.values()), *(group.members for group in stored.groups.values())
-    )
-    users = {user.email: user for user in User.objects.filter(email__in=wanted_emails | stored_emails)}
-    referenced = {permission for role in wanted.roles.values() for permission in role.permissions}
-    # Something the plan checked may have been deleted since: refuse rather than half-apply.
-    missing = [f"no user has the email {email}" for email in sorted(wanted_emails - users.keys())]
-    missing += [f"the API {api} has no scope “{value}”" for api, value in sorted(referenced - scopes.keys())]
-    if missing:
-        raise ValidationError([f"The configuration changed: {problem}." for problem in missing])
 
+def _apply(*, actor: User | None, stored: ConfigState, wanted: ConfigState) -> dict[str, str]:
     for group in Group.objects.filter(name__in=stored.groups.keys() - wanted.groups.keys()):
         services.group_delete(actor=actor, group=group)
     for role in Role.objects.filter(name__in=stored.roles.keys() - wanted.roles.keys()):
         services.role_delete(actor=actor, role=role)
+    remove_apps(actor=actor, stored=stored, wanted=wanted)
+    apply_apis(actor=actor, stored=stored, wanted=wanted)
+    secrets = apply_applications(actor=actor, stored=stored, wanted=wanted)
 
+    emails = set().union(
+        *(role.users for role in (*stored.roles.values(), *wanted.roles.values())),
+        *(group.members for group in (*stored.groups.values(), *wanted.groups.values())),
+    )
+    users = {user.email: user for user in User.objects.filter(email__in=emails)}
+    scopes = {(scope.api.identifier, scope.value): scope for scope in Scope.objects.select_related("api")}
     roles = _apply_roles(actor=actor, stored=stored, wanted=wanted, scopes=scopes, users=users)
     groups = _apply_groups(actor=actor, stored=stored, wanted=wanted, roles=roles, users=users)
 
@@ -252,7 +219,7 @@ def apply_import(*, actor: User | None, plan: ImportPlan) -> list[Change]:
         target = wanted.rules.get(rule.path)
         if target is not None and (rule.enabled, rule.position) != (target.enabled, target.position):
             services.rule_update(actor=actor, rule=rule, enabled=target.enabled, position=target.position)
-    return changes
+    return secrets
 
 
 def _apply_roles(

@@ -1,31 +1,104 @@
-"""The file format of an authorization export: the configuration named as people see it.
+"""The file format of a configuration export: everything named as people see it.
 
-``ConfigState`` holds roles, groups and rules by name (API identifiers and scope values,
-user emails), never by database ids. ``config_as_json`` writes it; ``read_config`` reads a
-loaded file back into one, checking it as a whole and reporting every problem at once.
+``ConfigState`` holds APIs (by identifier, with their scopes and settings), applications
+(by client id, never their secrets), client grants, roles, groups and rules (by name,
+user emails), never database ids. ``config_as_json`` writes it; ``transfer_read`` reads a
+loaded file back into one. The system API (the server's own management API) is not part
+of a file; a reference to it is written ``@management``, so that a file moves between
+environments whose issuers differ.
+
+Version 2 added ``apis``, ``applications`` and ``client_grants``. A version 1 file (roles,
+groups and rules only) is still read: it leaves APIs and applications as they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
+from django.core.exceptions import ValidationError
 
-from accounts.models import User
-from apis.models import Scope
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+MANAGEMENT = "@management"  # the system API, whatever its identifier in this environment
 
-from .models import Role
-
-FORMAT_VERSION = 1
-SECTIONS = ("roles", "groups", "role_assignments", "rules")
-# Both are CharFields, which always have a max_length.
-NAME_MAX_LENGTH = cast(int, Role._meta.get_field("name").max_length)
-DESCRIPTION_MAX_LENGTH = cast(int, Role._meta.get_field("description").max_length)
-POSITION_MAX = 2_147_483_647  # PositiveIntegerField's ceiling on every database we run on
+# The settings of an API in a file, after its identifier (api_update's fields).
+API_FIELDS = (
+    "name",
+    "signing_algorithm",
+    "token_lifetime",
+    "allow_offline_access",
+    "rbac_enabled",
+    "add_permissions_claim",
+    "allow_skip_consent",
+)
+# An application's single-valued settings in a file, after client_id and app_type (the
+# type decides public or confidential and the grant types, so they are not repeated).
+CLIENT_FIELDS = (
+    "name",
+    "description",
+    "logo_uri",
+    "token_endpoint_auth_method",
+    "first_party",
+    "rotate_refresh_token",
+    "refresh_token_absolute_lifetime",
+    "refresh_token_idle_lifetime",
+    "logout_revokes_refresh_tokens",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+)
+# Its lists of URLs: the file's name for each, and the model field holding it.
+CLIENT_LISTS = {
+    "callbacks": "redirect_uris",
+    "logout_urls": "post_logout_redirect_uris",
+    "allowed_origins": "allowed_origins",
+}
 
 Permission = tuple[str, str]  # (API identifier, scope value)
+GrantKey = tuple[str, str]  # (client id, API identifier)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file: where it is (``applications[2].callbacks[0]``), and what."""
+
+    path: str
+    message: str
+
+
+class ConfigInvalid(ValidationError):
+    """A file that cannot be imported, with every problem; ``messages`` lists their texts."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__([problem.message for problem in problems])
+        self.problems = problems
+
+
+@contextmanager
+def problem_at(path: str, label: str) -> Iterator[None]:
+    """Report a service's refusal while applying as a problem of the file, at ``path``."""
+    try:
+        yield
+    except ConfigInvalid:
+        raise
+    except ValidationError as error:
+        raise ConfigInvalid([Problem(path, f"{label}: {message}") for message in error.messages]) from error
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    settings: dict[str, Any]  # API_FIELDS → value
+    scopes: dict[str, str]  # value → description
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    app_type: str
+    settings: dict[str, Any]  # CLIENT_FIELDS → value
+    lists: dict[str, frozenset[str]]  # CLIENT_LISTS keys → URLs
+    may_introspect: frozenset[str] = frozenset()  # API identifiers
 
 
 @dataclass(frozen=True)
@@ -51,22 +124,58 @@ class RuleSpec:
 
 @dataclass
 class ConfigState:
-    """An authorization configuration, keyed by names: what is stored, or what a file asks for."""
+    """A configuration, keyed by names: what is stored, or what a file asks for.
 
+    ``partial`` (a version 1 file) leaves APIs, applications and client grants as stored.
+    ``paths`` says where each entity came from in the file, for problems found on apply.
+    """
+
+    apis: dict[str, ApiSpec] = field(default_factory=dict)
+    applications: dict[str, ClientSpec] = field(default_factory=dict)
+    grants: dict[GrantKey, frozenset[str]] = field(default_factory=dict)
     roles: dict[str, RoleSpec] = field(default_factory=dict)
     groups: dict[str, GroupSpec] = field(default_factory=dict)
     rules: dict[str, RuleSpec] = field(default_factory=dict)  # in run order
+    partial: bool = False
+    paths: dict[tuple[str, str], str] = field(default_factory=dict, compare=False)
 
 
-def config_as_json(state: ConfigState) -> dict[str, Any]:
-    """``state`` as the JSON-ready data of an export file, sorted so that exports diff well."""
+def config_as_json(state: ConfigState, *, management: str | None) -> dict[str, Any]:
+    """``state`` as the JSON-ready data of an export file, sorted so that exports diff well.
+
+    ``management`` is the system API's identifier here: references to it become ``@management``.
+    """
+
+    def api(identifier: str) -> str:
+        return MANAGEMENT if identifier == management else identifier
+
     return {
         "version": FORMAT_VERSION,
+        "apis": [
+            {
+                "identifier": identifier,
+                **{name: spec.settings[name] for name in API_FIELDS},
+                "scopes": [
+                    {"value": value, "description": spec.scopes[value]} for value in sorted(spec.scopes)
+                ],
+            }
+            for identifier, spec in sorted(state.apis.items())
+        ],
+        "applications": [
+            _application_json(client_id, spec, api) for client_id, spec in sorted(state.applications.items())
+        ],
+        "client_grants": sorted(
+            (
+                {"client_id": client_id, "api": api(identifier), "scopes": sorted(scopes)}
+                for (client_id, identifier), scopes in state.grants.items()
+            ),
+            key=lambda grant: (grant["client_id"], grant["api"]),
+        ),
         "roles": [
             {
                 "name": name,
                 "description": role.description,
-                "permissions": [list(permission) for permission in sorted(role.permissions)],
+                "permissions": sorted([api(identifier), value] for identifier, value in role.permissions),
             }
             for name, role in sorted(state.roles.items())
         ],
@@ -88,213 +197,11 @@ def config_as_json(state: ConfigState) -> dict[str, Any]:
     }
 
 
-def read_config(data: dict[str, Any]) -> tuple[ConfigState, list[str]]:
-    """The configuration a loaded file asks for, and every problem found in it (none when valid)."""
-    return _Reader(data).read()
-
-
-class _Reader:
-    """Reads a file's data into a ConfigState, collecting every problem instead of stopping."""
-
-    def __init__(self, data: dict) -> None:
-        self.data = data
-        self.errors: list[str] = []
-        self.state = ConfigState()
-        self.scopes = set(Scope.objects.values_list("api__identifier", "value"))
-        self.emails: dict[str, str] = {}  # email → where it is first used, checked in one query
-
-    def read(self) -> tuple[ConfigState, list[str]]:
-        self.keys(self.data, ("version", *SECTIONS), "The file")
-        if self.data.get("version") != FORMAT_VERSION:
-            self.error(f"“version” must be {FORMAT_VERSION}.")
-        missing = [section for section in SECTIONS if section not in self.data]
-        if missing:
-            self.error(f"The file has no {', '.join(f'“{section}”' for section in missing)}.")
-        self.read_roles()
-        self.read_groups()
-        self.read_assignments()
-        self.check_users()
-        self.read_rules()
-        return self.state, self.errors
-
-    # Sections, in the order that lets later ones refer to earlier ones.
-
-    def read_roles(self) -> None:
-        identifiers = {identifier for identifier, _ in self.scopes}
-        for where, entry in self.objects("roles"):
-            self.keys(entry, ("name", "description", "permissions"), where)
-            name = self.name(entry, where)
-            label = f"Role “{name}”" if name else where
-            description = self.description(entry, label)
-            pairs = entry.get("permissions", [])
-            if not isinstance(pairs, list):
-                self.error(f"{label}: “permissions” must be a list of [API identifier, scope] pairs.")
-                pairs = []
-            permissions = set()
-            for pair in pairs:
-                if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
-                    self.error(
-                        f"{label}: a permission must be an [API identifier, scope] pair, not {pair!r}."
-                    )
-                elif pair[0] not in identifiers:
-                    self.error(f"{label}: there is no API with the identifier {pair[0]}.")
-                elif tuple(pair) not in self.scopes:
-                    self.error(f"{label}: the API {pair[0]} has no scope “{pair[1]}”.")
-                else:
-                    permissions.add((pair[0], pair[1]))
-            if name is None:
-                continue
-            if name in self.state.roles:
-                self.error(f"Role “{name}” appears more than once.")
-                continue
-            self.state.roles[name] = RoleSpec(description=description, permissions=frozenset(permissions))
-
-    def read_groups(self) -> None:
-        groups = self.state.groups
-        for where, entry in self.objects("groups"):
-            self.keys(entry, ("name", "description", "members", "roles", "subgroups"), where)
-            name = self.name(entry, where)
-            label = f"Group “{name}”" if name else where
-            description = self.description(entry, label)
-            members = self.users(entry.get("members", []), label, "members")
-            roles = frozenset(self.strings(entry.get("roles", []), label, "roles"))
-            for role in sorted(roles - self.state.roles.keys()):
-                self.error(f"{label}: there is no role “{role}” in the file.")
-            subgroups = frozenset(self.strings(entry.get("subgroups", []), label, "subgroups"))
-            if name is None:
-                continue
-            if name in groups:
-                self.error(f"Group “{name}” appears more than once.")
-                continue
-            if name in subgroups:
-                self.error(f"{label} cannot contain itself.")
-                subgroups -= {name}
-            groups[name] = GroupSpec(description, members, roles & self.state.roles.keys(), subgroups)
-        for name, group in groups.items():
-            for child in sorted(group.subgroups - groups.keys()):
-                self.error(f"Group “{name}”: there is no group “{child}” in the file.")
-        for cycle in _cycles({name: group.subgroups & groups.keys() for name, group in groups.items()}):
-            self.error(f"Groups cannot nest in a cycle: {' → '.join(cycle)}.")
-
-    def read_assignments(self) -> None:
-        assignments = self.data.get("role_assignments", {})
-        if not isinstance(assignments, dict):
-            self.error("“role_assignments” must be an object mapping role names to lists of emails.")
-            return
-        for name, emails in assignments.items():
-            label = f"Assignments of role “{name}”"
-            users = self.users(emails, label, "users")
-            role = self.state.roles.get(name)
-            if role is None:
-                self.error(f"{label}: there is no role “{name}” in the file.")
-            else:
-                self.state.roles[name] = RoleSpec(role.description, role.permissions, users)
-
-    def check_users(self) -> None:
-        found = set(User.objects.filter(email__in=list(self.emails)).values_list("email", flat=True))
-        for email, where in self.emails.items():
-            if email not in found:
-                self.error(f"{where}: no user has the email {email}.")
-
-    def read_rules(self) -> None:
-        registered = set(settings.AUTHZ_RULES)
-        for where, entry in self.objects("rules"):
-            self.keys(entry, ("path", "enabled", "position"), where)
-            path, enabled, position = entry.get("path"), entry.get("enabled"), entry.get("position")
-            if not isinstance(path, str) or path not in registered:
-                self.error(f"{where}: {path!r} is not a rule registered in settings.AUTHZ_RULES.")
-                continue
-            if not isinstance(enabled, bool):
-                self.error(f"Rule {path}: “enabled” must be true or false.")
-            if (
-                isinstance(position, bool)
-                or not isinstance(position, int)
-                or not 0 <= position <= POSITION_MAX
-            ):
-                self.error(f"Rule {path}: “position” must be a whole number, 0 or more.")
-                continue
-            if path in self.state.rules:
-                self.error(f"Rule {path} appears more than once.")
-                continue
-            self.state.rules[path] = RuleSpec(enabled=bool(enabled), position=position)
-
-    # Values.
-
-    def error(self, message: str) -> None:
-        self.errors.append(message)
-
-    def keys(self, entry: dict, allowed: Iterable[str], where: str) -> None:
-        unknown = sorted(set(entry) - set(allowed))
-        if unknown:
-            self.error(f"{where}: unknown field {', '.join(f'“{key}”' for key in unknown)}.")
-
-    def objects(self, section: str) -> list[tuple[str, dict]]:
-        if section not in self.data:
-            return []  # reported once, as missing
-        items = self.data[section]
-        if not isinstance(items, list):
-            self.error(f"“{section}” must be a list.")
-            return []
-        entries = []
-        for index, entry in enumerate(items):
-            if isinstance(entry, dict):
-                entries.append((f"{section}[{index}]", entry))
-            else:
-                self.error(f"{section}[{index}] must be an object.")
-        return entries
-
-    def name(self, entry: dict, where: str) -> str | None:
-        value = entry.get("name")
-        if not isinstance(value, str) or not value.strip():
-            self.error(f"{where}: “name” must be a non-empty string.")
-            return None
-        value = value.strip()
-        if len(value) > NAME_MAX_LENGTH:
-            self.error(f"{where}: the name “{value[:40]}…” is longer than {NAME_MAX_LENGTH} characters.")
-            return None
-        return value
-
-    def description(self, entry: dict, where: str) -> str:
-        value = entry.get("description", "")
-        if not isinstance(value, str):
-            self.error(f"{where}: “description” must be a string.")
-            return ""
-        value = value.strip()
-        if len(value) > DESCRIPTION_MAX_LENGTH:
-            self.error(f"{where}: the description is longer than {DESCRIPTION_MAX_LENGTH} characters.")
-        return value
-
-    def strings(self, value: Any, where: str, what: str) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            self.error(f"{where}: “{what}” must be a list of strings.")
-            return []
-        return [item.strip() for item in value]
-
-    def users(self, value: Any, where: str, what: str) -> frozenset[str]:
-        # Emails are stored lower-cased (accounts.UserManager).
-        emails = frozenset(email.lower() for email in self.strings(value, where, what))
-        for email in sorted(emails):
-            self.emails.setdefault(email, where)
-        return emails
-
-
-def _cycles(children: dict[str, frozenset[str]]) -> list[list[str]]:
-    """Every cycle in the nesting graph, each once, as ``[A, B, A]`` starting at its smallest name."""
-    cycles: dict[tuple[str, ...], list[str]] = {}
-    done: set[str] = set()
-
-    def visit(name: str, path: list[str]) -> None:
-        for child in sorted(children.get(name, ())):
-            if child in path:
-                loop = path[path.index(child) :]
-                start = loop.index(min(loop))
-                loop = loop[start:] + loop[:start]
-                cycles.setdefault(tuple(loop), [*loop, loop[0]])
-            elif child not in done:
-                visit(child, [*path, child])
-        done.add(name)
-
-    for name in sorted(children):
-        if name not in done:
-            visit(name, [name])
-    return list(cycles.values())
+def _application_json(client_id: str, spec: ClientSpec, api: Callable[[str], str]) -> dict[str, Any]:
+    return {
+        "client_id": client_id,
+        "app_type": spec.app_type,
+        **{name: spec.settings[name] for name in CLIENT_FIELDS},
+        **{name: sorted(spec.lists[name]) for name in CLIENT_LISTS},
+        "may_introspect": sorted(api(identifier) for identifier in spec.may_introspect),
+    }

@@ -1,6 +1,7 @@
 """The Import / Export section of the staff dashboard.
 
-Export downloads the authorization configuration as JSON. Import is two steps: upload a
+Export downloads the configuration (APIs, applications, client grants, roles, groups,
+rules; never a secret) as JSON. Import is two steps: upload a
 file and see every change it would make, then apply it. The file travels back with the
 Apply button in a hidden field (not in the session), and is validated and planned again
 before anything is written.
@@ -17,6 +18,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -42,6 +44,9 @@ def _render(request: HtmxHttpRequest, *, status: int = HTTPStatus.OK, **context:
         return render_page(request, TEMPLATE, context, fragment="importer", status=status)
     config = export_config()
     context["export"] = {
+        "apis": len(config["apis"]),
+        "applications": len(config["applications"]),
+        "client_grants": len(config["client_grants"]),
         "roles": len(config["roles"]),
         "groups": len(config["groups"]),
         "assignments": sum(len(emails) for emails in config["role_assignments"].values()),
@@ -70,9 +75,9 @@ def transfer_index(request: HtmxHttpRequest) -> HttpResponse:
 def transfer_export(request: HtmxHttpRequest) -> HttpResponse:
     body = json.dumps(export_config(), indent=2, ensure_ascii=False) + "\n"
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
-    filename = f"abc-identity-authz-{timezone.localdate():%Y-%m-%d}.json"
+    filename = f"abc-identity-config-{timezone.localdate():%Y-%m-%d}.json"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    logger.info("authorization configuration exported: user=%s", request.user.pk)
+    logger.info("configuration exported: user=%s", request.user.pk)
     return response
 
 
@@ -112,14 +117,20 @@ def transfer_apply(request: HtmxHttpRequest) -> HttpResponse:
             error="The configuration changed since this preview. Nothing was applied: review it again.",
         )
     try:
-        changes = apply_import(actor=request.user, plan=plan)
+        result = apply_import(actor=request.user, plan=plan)
     except ValidationError as error:
         return _problems(request, text, error)
-    logger.info("authorization configuration imported: changes=%s user=%s", len(changes), request.user.pk)
-    messages.success(
-        request,
+    changes = result.changes
+    logger.info("configuration imported: changes=%s user=%s", len(changes), request.user.pk)
+    summary = (
         f"Import applied: {len(changes)} change{'s' if len(changes) != 1 else ''}."
         if changes
-        else "The configuration already matched the file: nothing changed.",
+        else "The configuration already matched the file: nothing changed."
     )
+    if result.secrets:
+        # Shown on this response only: never stored in the session or a message cookie.
+        response = _render(request, applied=summary, secrets=sorted(result.secrets.items()))
+        add_never_cache_headers(response)
+        return response
+    messages.success(request, summary)
     return navigate(request, "transfer:index")

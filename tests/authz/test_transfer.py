@@ -1,4 +1,5 @@
-"""Export and import of the authorization configuration: a round trip, validation, diff, audit."""
+"""Export and import of the configuration's roles, groups and rules: a round trip, validation,
+diff, audit, and the dashboard page (APIs and applications: test_transfer_apps.py)."""
 
 from __future__ import annotations
 
@@ -74,8 +75,27 @@ def configured(user, bob, timesheets_api) -> None:
 
 
 # Mixed JSON values: the tests index into its lists and dicts.
+TIMESHEETS_ENTRY: dict[str, Any] = {
+    "identifier": TIMESHEETS_API,
+    "name": "Timesheets API",
+    "signing_algorithm": "RS256",
+    "token_lifetime": 86400,
+    "allow_offline_access": True,
+    "rbac_enabled": False,
+    "add_permissions_claim": True,
+    "allow_skip_consent": True,
+    "scopes": [
+        {"value": "approve:timesheets", "description": "Approve the timesheets of your reports"},
+        {"value": "create:timesheets", "description": "Log time"},
+        {"value": "delete:timesheets", "description": "Delete your timesheet entries"},
+        {"value": "read:timesheets", "description": "Read your timesheets"},
+    ],
+}
 EXPORTED: dict[str, Any] = {
-    "version": 1,
+    "version": 2,
+    "apis": [TIMESHEETS_ENTRY],
+    "applications": [],
+    "client_grants": [],
     "roles": [
         {
             "name": "Timesheet Approver",
@@ -182,7 +202,7 @@ def test_malformed_json_is_refused_with_where_it_breaks():
 def test_every_kind_of_problem_is_named(configured):
     data = copy.deepcopy(EXPORTED)
     data["extra"] = True
-    data["version"] = 2
+    data["version"] = 3
     data["roles"].append({"name": "Timesheet User", "permissions": [["https://nowhere.example/", "x"]]})
     data["roles"].append({"name": "  ", "permissions": "all"})
     data["groups"][1]["subgroups"].append("Managers")
@@ -196,7 +216,7 @@ def test_every_kind_of_problem_is_named(configured):
 
     assert _errors(data) == [
         "The file: unknown field “extra”.",
-        "“version” must be 1.",
+        "“version” must be 2.",
         "Role “Timesheet User”: there is no API with the identifier https://nowhere.example/.",
         "Role “Timesheet User” appears more than once.",
         "roles[3]: “name” must be a non-empty string.",
@@ -264,7 +284,7 @@ def test_apply_goes_through_the_audited_services(configured, staff_user):
     data["rules"][0]["enabled"] = True
     AuditEntry.objects.all().delete()
 
-    changes = apply_import(actor=staff_user, plan=plan_import(data))
+    changes = apply_import(actor=staff_user, plan=plan_import(data)).changes
 
     assert [(c.action, c.kind, c.name) for c in changes] == [
         ("remove", "role", "Timesheet Approver"),
@@ -316,13 +336,21 @@ def test_pages_are_for_staff_only(user_client):
 def test_export_downloads_json(staff_client, configured):
     page = staff_client.get("/dashboard/transfer/")
     assert page.status_code == HTTPStatus.OK
-    assert page.context["export"] == {"roles": 2, "groups": 3, "assignments": 2, "rules": 2}
+    assert page.context["export"] == {
+        "apis": 1,
+        "applications": 0,
+        "client_grants": 0,
+        "roles": 2,
+        "groups": 3,
+        "assignments": 2,
+        "rules": 2,
+    }
 
     response = staff_client.get("/dashboard/transfer/export/")
     assert response.status_code == HTTPStatus.OK
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert re.fullmatch(
-        r'attachment; filename="abc-identity-authz-\d{4}-\d{2}-\d{2}.json"', response["Content-Disposition"]
+        r'attachment; filename="abc-identity-config-\d{4}-\d{2}-\d{2}.json"', response["Content-Disposition"]
     )
     assert "no-cache" in response["Cache-Control"]
     assert json.loads(response.content) == EXPORTED
