@@ -328,12 +328,15 @@ class Reader:
         *,
         exclude: Iterable[str],
         rename: dict[str, str] | None = None,
+        skip: Iterable[str] = (),
     ) -> None:
         """The model's own validation, as the services run it, reported at the file's field."""
         try:
             instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
         except ValidationError as error:
             for name, messages in error.message_dict.items():
+                if name in skip:
+                    continue
                 key = (rename or {}).get(name, name)
                 path = where if name == NON_FIELD_ERRORS else f"{where}.{key}"
                 for message in messages:

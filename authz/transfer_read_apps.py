@@ -30,13 +30,12 @@ URL_WORDS = {"callbacks": "callback URL", "logout_urls": "logout URL", "allowed_
 def read_apis(r: Reader) -> None:
     """The file's APIs with their scopes and settings; the system API is not among them."""
     for where, entry in r.objects("apis"):
-        r.keys(entry, ("identifier", *API_FIELDS, "scopes"), where)
-        identifier = entry.get("identifier")
-        if not isinstance(identifier, str) or not identifier.strip():
+        identifier = _text(entry.get("identifier"))
+        label = f"API {identifier}" if identifier else where
+        r.keys(entry, ("identifier", *API_FIELDS, "scopes"), where, label)
+        if not identifier:
             r.error(f"{where}.identifier", f"{where}: “identifier” must be a non-empty string.")
             continue
-        identifier = identifier.strip()
-        label = f"API {identifier}"
         if identifier in (MANAGEMENT, r.management):
             r.error(
                 f"{where}.identifier",
@@ -75,13 +74,12 @@ def read_applications(r: Reader) -> None:
     stored_types = dict(Client.objects.values_list("client_id", "app_type"))
     allowed = ("client_id", "app_type", *CLIENT_FIELDS, *CLIENT_LISTS, "may_introspect")
     for where, entry in r.objects("applications"):
-        r.keys(entry, allowed, where)
-        client_id, app_type = entry.get("client_id"), entry.get("app_type")
-        if not isinstance(client_id, str) or not client_id.strip():
+        client_id, app_type = _text(entry.get("client_id")), entry.get("app_type")
+        label = f"Application {client_id}" if client_id else where
+        r.keys(entry, allowed, where, label)
+        if not client_id:
             r.error(f"{where}.client_id", f"{where}: “client_id” must be a non-empty string.")
             continue
-        client_id = client_id.strip()
-        label = f"Application {client_id}"
         if not isinstance(app_type, str) or app_type not in PROFILES:
             types = ", ".join(AppType.values)
             r.error(f"{where}.app_type", f"{label}: “app_type” must be one of {types}.")
@@ -117,12 +115,9 @@ def _application(
             f"{label}: a {app_type} application authenticates with {methods}.",
         )
         bad.append("token_endpoint_auth_method")
-    lists = {key: _urls(r, entry.get(key, []), f"{where}.{key}", label, app_type) for key in CLIENT_LISTS}
-    # What the dashboard's settings form does not offer for the type is refused here too.
-    if app_type != AppType.SPA and lists["allowed_origins"]:
-        r.error(f"{where}.allowed_origins", f"{label}: only single page apps have allowed web origins.")
-    if not profile.has_callbacks and (lists["logout_urls"] or values.get("backchannel_logout_uri")):
-        r.error(f"{where}.logout_urls", f"{label}: machine-to-machine applications have no sign-out URLs.")
+    lists = _lists(r, entry, where, label, app_type)
+    if not profile.has_callbacks and values.get("backchannel_logout_uri"):
+        r.error(f"{where}.backchannel_logout_uri", f"{label}: a {app_type} application has no sign-out.")
     client = Client(
         client_id=client_id,
         app_type=app_type,
@@ -134,20 +129,55 @@ def _application(
         **{field: " ".join(sorted(lists[key])) for key, field in CLIENT_LISTS.items()},
     )
     rename = {field: key for key, field in CLIENT_LISTS.items()}
-    r.full_clean(client, where, label, exclude=["client_secret", "user", *bad], rename=rename)
-    introspect = set()
-    for index, reference in enumerate(
-        r.strings(entry.get("may_introspect", []), f"{where}.may_introspect", label)
-    ):
-        identifier = r.api(reference, f"{where}.may_introspect[{index}]", label)
-        if identifier is not None:
-            introspect.add(identifier)
+    # A list with a bad URL has had it reported at its index: the model's word on the list
+    # (which no longer holds it) would only repeat it.
+    reported = {
+        CLIENT_LISTS[key]
+        for key in CLIENT_LISTS
+        if any(p.path.startswith(f"{where}.{key}[") for p in r.problems)
+    }
+    r.full_clean(client, where, label, exclude=["client_secret", "user", *bad], rename=rename, skip=reported)
+    introspect = _introspection(r, entry, where, label)
     if introspect and profile.is_public:
         r.error(
             f"{where}.may_introspect",
             f"{label}: a public application cannot authenticate to introspect tokens.",
         )
-    return ClientSpec(app_type, values, lists, frozenset(introspect))
+    return ClientSpec(app_type, values, lists, introspect)
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _lists(r: Reader, entry: dict, where: str, label: str, app_type: str) -> dict[str, frozenset[str]]:
+    """The application's URL lists; one that the dashboard does not offer for its type (a
+    machine's callbacks, a web app's origins) is refused here too."""
+    profile = PROFILES[app_type]
+    offered = {
+        "callbacks": profile.has_callbacks,
+        "logout_urls": profile.has_callbacks,
+        "allowed_origins": app_type == AppType.SPA,
+    }
+    lists = {}
+    for key, allowed in offered.items():
+        if allowed or entry.get(key, []) == []:
+            lists[key] = _urls(r, entry.get(key, []), f"{where}.{key}", label, app_type)
+        else:
+            r.error(f"{where}.{key}", f"{label}: a {app_type} application has no {URL_WORDS[key]}s.")
+            lists[key] = frozenset()
+    return lists
+
+
+def _introspection(r: Reader, entry: dict, where: str, label: str) -> frozenset[str]:
+    """The APIs whose tokens the application may introspect, by identifier."""
+    apis = set()
+    references = r.strings(entry.get("may_introspect", []), f"{where}.may_introspect", label)
+    for index, reference in enumerate(references):
+        identifier = r.api(reference, f"{where}.may_introspect[{index}]", label)
+        if identifier is not None:
+            apis.add(identifier)
+    return frozenset(apis)
 
 
 def _urls(r: Reader, value: Any, where: str, label: str, app_type: str) -> frozenset[str]:
