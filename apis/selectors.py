@@ -14,6 +14,18 @@ def api_list() -> QuerySet[Api]:
     return Api.objects.annotate(scope_count=Count("scopes")).order_by("name")
 
 
+def api_list_for_people() -> QuerySet[Api]:
+    """The APIs a person's token may be for: all but the Management API, which takes
+    machine clients' tokens only (so no role offers its scopes, no sign-in asks for them)."""
+    return api_list().filter(system=False)
+
+
+def person_scopes() -> QuerySet[Scope]:
+    """The scopes a role may hold: those of api_list_for_people, by API then value."""
+    scopes = Scope.objects.filter(api__system=False).select_related("api")
+    return scopes.order_by("api__name", "api_id", "value")
+
+
 def api_get(*, pk: int) -> Api:
     return Api.objects.get(pk=pk)
 

@@ -62,6 +62,13 @@ def role_update(*, actor: User | None, role: Role, name: str, description: str) 
 
 @transaction.atomic
 def role_set_permissions(*, actor: User | None, role: Role, permissions: Iterable[Scope]) -> Role:
+    """Give ``role`` exactly ``permissions``: scopes of APIs that people's tokens may be for."""
+    permissions = list(permissions)
+    machine_only = sorted({scope.value for scope in permissions if scope.api.system})
+    if machine_only:
+        raise ValidationError(
+            {"permissions": f"{', '.join(machine_only)}: Management API scopes are for machines, not roles."}
+        )
     before = _role_state(role)
     with permissions_watched(_role_holders(role)):
         role.permissions.set(list(permissions))

@@ -111,7 +111,7 @@ def _quickstart(client: Client, api_pk: str) -> dict[str, object]:
         granted = selectors.client_grants(client=client)
         apis = [api for api in api_selectors.api_list() if api.pk in granted]
     else:
-        apis = list(api_selectors.api_list().prefetch_related("scopes"))
+        apis = list(api_selectors.api_list_for_people().prefetch_related("scopes"))
     api = next((api for api in apis if str(api.pk) == api_pk), apis[0] if apis else None)
     values: dict[str, object] = {
         "apis": apis,
@@ -219,7 +219,7 @@ def _render_detail(
         # Every registered API gets a row, whatever the type: a web app has no grant rows.
         allowed = {api.pk for api in context["introspected_apis"]}
         context["introspection_forms"] = [
-            IntrospectionForm(api, allowed=api.pk in allowed) for api in api_selectors.api_list()
+            IntrospectionForm(api, allowed=api.pk in allowed) for api in api_selectors.api_list_for_people()
         ]
     return render_page(request, "clients/client_detail.html", context, fragment=fragment)
 

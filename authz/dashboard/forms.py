@@ -12,7 +12,7 @@ from accounts.dashboard import model_form_field
 from accounts.models import User
 from accounts.selectors import user_list
 from apis.models import Api, Scope
-from apis.selectors import api_list
+from apis.selectors import api_list, person_scopes
 from authz.models import Group, Role
 from clients.models import Client
 from clients.selectors import client_list
@@ -64,7 +64,7 @@ class PermissionsForm(forms.Form):
 
     permissions = forms.ModelMultipleChoiceField(
         label="Permissions",
-        queryset=Scope.objects.select_related("api").order_by("api__name", "api_id", "value"),
+        queryset=person_scopes(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
@@ -120,10 +120,7 @@ class WhoCanForm(forms.Form):
 
     def __init__(self, data=None) -> None:
         super().__init__(data, auto_id="id_who_can_%s")
-        self.scopes = {
-            scope.pk: scope
-            for scope in Scope.objects.select_related("api").order_by("api__name", "api_id", "value")
-        }
+        self.scopes = {scope.pk: scope for scope in person_scopes()}
         by_api: dict[int, tuple[str, list[tuple[int, str]]]] = {}
         for scope in self.scopes.values():
             by_api.setdefault(scope.api_id, (scope.api.name, []))[1].append((scope.pk, scope.value))

@@ -26,7 +26,7 @@ def test_creating_an_api_in_the_dashboard_is_audited(staff_client_at_address):
         "/dashboard/apis/new/",
         {"name": "Reports", "identifier": "https://reports.abcinc.example/api", "signing_algorithm": "RS256"},
     )
-    api = Api.objects.get()
+    api = Api.objects.get(system=False)
     entry = AuditEntry.objects.get(action="api.create")
     assert entry.actor_label == "admin@abcinc.example"
     assert entry.ip == "203.0.113.7"

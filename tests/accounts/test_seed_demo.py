@@ -35,7 +35,7 @@ def test_seed_creates_abc_inc_and_is_idempotent():
     ]
     assert User.objects.get(email="alice@abcinc.example").check_password("Demo-password-2026")
 
-    api = Api.objects.get()
+    api = Api.objects.get(system=False)
     assert api.identifier == "https://timesheets.abcinc.example/api"
     assert api.signing_algorithm == "RS256"
     assert api.allow_offline_access and api.rbac_enabled
@@ -62,7 +62,9 @@ def test_seed_registers_the_timesheets_applications(monkeypatch):
     batch = Client.objects.get(client_id="timesheets-batch")
     assert batch.app_type == Client.AppType.M2M
     assert check_password(secret, batch.client_secret)
-    assert client_grants(client=batch) == {Api.objects.get().pk: {"create:timesheets", "read:timesheets"}}
+    assert client_grants(client=batch) == {
+        Api.objects.get(system=False).pk: {"create:timesheets", "read:timesheets"}
+    }
 
 
 def test_the_batch_secret_can_be_chosen_and_must_be_long():

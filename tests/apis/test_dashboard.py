@@ -15,6 +15,7 @@ from django.test import Client as HttpClient
 
 from apis import services
 from apis.models import Api, Scope, SigningKey
+from apis.system import MANAGEMENT_API_NAME, MANAGEMENT_SCOPES
 from apis.tokens import ApiSigning, mint_access_token
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def test_anonymous_users_are_sent_to_login(api):
         response = getattr(HttpClient(), method)(path, {"value": "write:x", "description": "x"})
         assert response.status_code == HTTPStatus.FOUND, path
         assert response["Location"].startswith("/login/?next="), path
-    assert Api.objects.count() == 1
+    assert Api.objects.filter(system=False).count() == 1
     assert list(api.scopes.values_list("value", flat=True)) == ["read:timesheets"]
 
 
@@ -77,7 +78,7 @@ def test_non_staff_users_are_forbidden(user_client, api):
         assert b"timesheets.abcinc.example" not in response.content
     api.refresh_from_db()
     assert api.name == "Timesheets"
-    assert Api.objects.count() == 1
+    assert Api.objects.filter(system=False).count() == 1
     assert not Scope.objects.filter(value="write:x").exists()
 
 
@@ -98,6 +99,7 @@ def test_list_shows_apis_with_their_scope_count(staff_client, api, hs256_api):
     assert "https://timesheets.abcinc.example/" in content
     assert "HS256" in content
     assert [(row.name, row.scope_count) for row in response.context["apis"]] == [
+        (MANAGEMENT_API_NAME, len(MANAGEMENT_SCOPES)),
         ("Legacy", 0),
         ("Timesheets", 1),
     ]
@@ -143,7 +145,7 @@ def test_create_api_shows_errors_inline_and_creates_nothing(staff_client, api, d
     assert any(message in error for error in response.context["form"].errors[field])
     content = html.unescape(response.content.decode())
     assert f'<p class="field-error" id="id_{field}_error">{message}' in content
-    assert Api.objects.count() == 1
+    assert Api.objects.filter(system=False).count() == 1
 
 
 def test_settings_update(staff_client, api):

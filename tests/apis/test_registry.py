@@ -29,7 +29,7 @@ def test_identifiers_must_be_absolute_uris(identifier):
     with pytest.raises(ValidationError) as error:
         api_create(identifier=identifier, name="Bad")
     assert "identifier" in error.value.message_dict
-    assert not Api.objects.exists()
+    assert not Api.objects.filter(system=False).exists()
 
 
 def test_identifiers_are_unique(timesheets_api):

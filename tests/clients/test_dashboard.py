@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client as HttpClient
 
 from apis.models import Api
+from apis.system import MANAGEMENT_SCOPES
 from clients import selectors, services
 from clients.models import Client, ClientGrant
 from tests.oauth import ISSUER, MOBILE_CALLBACK, consent_fields, redirect_params
@@ -510,7 +511,9 @@ def test_apis_tab_lists_every_api_with_its_scopes(staff_client, m2m_app, payroll
     for api in (payroll_api, timesheets_api):
         assert f'id="grant-{api.pk}"' in content
         assert f'hx-post="/dashboard/applications/{client.pk}/apis/{api.pk}/"' in content
-    assert content.count('name="scopes"') == 2 + 4
+    # The Management API is listed like any other: that is how a machine gets management rights.
+    assert content.count('name="scopes"') == 2 + 4 + len(MANAGEMENT_SCOPES)
+    assert f'id="grant-{Api.objects.get(system=True).pk}"' in content
     assert re.search(rf'name="authorized" id="id_grant_{payroll_api.pk}_authorized" checked', content)
     assert not re.search(rf'name="authorized" id="id_grant_{timesheets_api.pk}_authorized" checked', content)
     assert re.search(r'value="run:payroll"[^>]*checked', content)
