@@ -31,6 +31,7 @@ from accounts.dashboard import (
 from accounts.decorators import staff_required
 from apis import selectors as api_selectors
 from apis.models import Api
+from apis.system import MANAGEMENT_API_PATH
 
 from . import selectors, services
 from .forms import ClientCreateForm, ClientSettingsForm, GrantForm, IntrospectionForm
@@ -124,6 +125,8 @@ def _quickstart(client: Client, api_pk: str) -> dict[str, object]:
         if api is not None:
             scopes = sorted(granted[api.pk])
             values["curl"] = _curl_client_credentials(client, api, scopes)
+            if api.system:
+                values["api_call"] = _curl_management_call()
         return values
 
     callbacks = client.redirect_uris.split()
@@ -191,6 +194,12 @@ def _curl_client_credentials(client: Client, api: Api, scopes: list[str]) -> str
     if scopes:
         options.append("--data-urlencode " + shlex.quote(f"scope={' '.join(scopes)}"))
     return _curl(options)
+
+
+def _curl_management_call() -> str:
+    """The first call a provisioning script makes: the people, a page at a time."""
+    url = settings.OIDC_ISSUER.rstrip("/") + MANAGEMENT_API_PATH + "users?page_size=10"
+    return f'curl {shlex.quote(url)} \\\n  --header "Authorization: Bearer $ACCESS_TOKEN"'
 
 
 def _render_detail(

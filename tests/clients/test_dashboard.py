@@ -763,6 +763,23 @@ def test_m2m_quickstart_gets_a_token(staff_client, m2m_app, timesheets_api, payr
     assert _run_curl(curl, CLIENT_SECRET=secret).status_code == HTTPStatus.OK
 
 
+def test_m2m_quickstart_calls_the_management_api_with_its_token(staff_client, m2m_app, user):
+    client, secret = m2m_app
+    management = Api.objects.get(system=True)
+    services.client_grant_set(client=client, api=management, scopes=["read:users"])
+
+    response = staff_client.get(f"/dashboard/applications/{client.pk}/?tab=quickstart&api={management.pk}")
+    token_request, call = _snippets(response)
+    token = _run_curl(token_request, CLIENT_SECRET=secret).json()["access_token"]
+
+    words = shlex.split(call.replace("\\\n", " ").replace("$ACCESS_TOKEN", token))
+    assert words[:2] == ["curl", f"{ISSUER}/api/v2/users?page_size=10"]
+    assert words[2] == "--header"
+    answer = HttpClient().get("/api/v2/users?page_size=10", HTTP_AUTHORIZATION=words[3].split(": ", 1)[1])
+    assert answer.status_code == HTTPStatus.OK, answer.content
+    assert user.email in [person["email"] for person in answer.json()["results"]]
+
+
 # --- Delete -----------------------------------------------------------------------------------
 
 
