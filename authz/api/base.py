@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models, transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -137,6 +137,27 @@ def problems(*statuses: int) -> dict:
         (code, PROBLEM_JSON): OpenApiResponse(ProblemSerializer, description=_PROBLEM_DESCRIPTIONS[code])
         for code in sorted({*COMMON, *statuses})
     }
+
+
+_pages: dict[type, type] = {}
+
+
+def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The schema of a cursor page of ``item``s, as ``ManagementApi.page`` answers it."""
+    if item not in _pages:
+        noun = item.__name__.removesuffix("Serializer")
+        _pages[item] = type(
+            f"{noun}PageSerializer",
+            (serializers.Serializer,),
+            {
+                "__module__": item.__module__,
+                "__doc__": f"A page of {noun} objects; follow `next` for more.",
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": item(many=True),
+            },
+        )
+    return _pages[item]
 
 
 def responses(ok: dict, *statuses: int) -> dict:

@@ -14,7 +14,7 @@ from apis import selectors, services
 from apis.models import MAX_TOKEN_LIFETIME, Api, Scope
 from apis.rest.serializers import StrictSerializer
 
-from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, responses
+from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
 
 SETTINGS = (
     "token_lifetime",
@@ -81,7 +81,7 @@ class ResourceServerListApi(ManagementApi):
     @extend_schema(
         operation_id="resource_servers_list",
         parameters=CURSOR_PARAMETERS,
-        responses=responses({200: ResourceServerSerializer(many=True)}),
+        responses=responses({200: page_of(ResourceServerSerializer)}),
     )
     def get(self, request: Request) -> Response:
         return self.page(_queryset(), ResourceServerSerializer)
