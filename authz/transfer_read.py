@@ -313,7 +313,18 @@ class Reader:
             else:
                 valid, kind = isinstance(value, str), "a string"
                 value = value.strip() if isinstance(value, str) else value
-            if valid:
+            if (
+                valid
+                and isinstance(model_field, models.TextField)
+                and len(value) > (model_field.max_length or len(value))
+            ):
+                # The model leaves a text's length to its form (the dashboard's): checked as it does.
+                self.error(
+                    f"{where}.{name}",
+                    f"{label}: “{name}” is longer than {model_field.max_length} characters.",
+                )
+                bad.append(name)
+            elif valid:
                 values[name] = value
             else:
                 self.error(f"{where}.{name}", f"{label}: “{name}” must be {kind}.")

@@ -115,6 +115,9 @@ def _application(
             f"{label}: a {app_type} application authenticates with {methods}.",
         )
         bad.append("token_endpoint_auth_method")
+    if values.get("name") == "":
+        # The model allows a nameless application (DOT's), the dashboard does not.
+        r.error(f"{where}.name", f"{label}: “name” must be a non-empty string.")
     lists = _lists(r, entry, where, label, app_type)
     if not profile.has_callbacks and values.get("backchannel_logout_uri"):
         r.error(f"{where}.backchannel_logout_uri", f"{label}: a {app_type} application has no sign-out.")

@@ -11,6 +11,7 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
+from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
@@ -30,6 +31,7 @@ from authz.services import (
     rule_update,
 )
 from authz.transfer import Change, apply_import, export_config, load_config, plan_import
+from clients.models import Client
 from tests.oauth import TIMESHEETS_API
 
 pytestmark = pytest.mark.django_db
@@ -463,3 +465,26 @@ def test_apply_stops_when_the_configuration_moved_on_since_the_preview(staff_cli
     assert "The configuration changed since this preview" in response.content.decode()
     assert "- user alice@abcinc.example" in response.content.decode()
     assert Role.objects.get(name="Timesheet Approver").users.filter(pk=user.pk).exists()
+
+
+def test_apply_shows_the_secret_of_a_created_application_once(staff_client, configured):
+    data = copy.deepcopy(EXPORTED)
+    data["applications"] = [{"client_id": "reports-batch", "app_type": "m2m", "name": "Reports batch"}]
+    content = _preview(staff_client, data).content.decode()
+    assert "a new client secret is generated and shown once" in content
+
+    response = staff_client.post(
+        "/dashboard/transfer/import/apply/",
+        {"config": _hidden(content, "config"), "fingerprint": _hidden(content, "fingerprint")},
+    )
+
+    content = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "Import applied: 1 change." in content
+    assert "Copy their client secrets now: they will not be shown again." in content
+    match = re.search(r'<dt>reports-batch</dt><dd><code class="secret">([^<]+)</code>', content)
+    assert match
+    assert check_password(match.group(1), Client.objects.get(client_id="reports-batch").client_secret)
+    assert "no-store" in response["Cache-Control"]
+    # Nothing keeps it: the next page has no trace of it.
+    assert match.group(1) not in staff_client.get("/dashboard/transfer/").content.decode()

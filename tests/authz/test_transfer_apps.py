@@ -179,6 +179,7 @@ def test_every_kind_of_problem_is_named_with_its_path(populated, management):
     mobile["may_introspect"] = [REPORTS_API]
     data["applications"].append(dict(mobile, app_type="m2m", callbacks=[]))
     data["applications"].append({"client_id": "robot", "app_type": "robot"})
+    _entry(data, "applications", "client_id", "test-spa").update(name=" ", description="x" * 1001)
     reports = _entry(data, "apis", "identifier", REPORTS_API)
     reports["hs256_secret"] = "x" * 64
     reports["token_lifetime"] = 10
@@ -240,6 +241,11 @@ def test_every_kind_of_problem_is_named_with_its_path(populated, management):
             "applications[1].may_introspect",
             "Application test-mobile: a public application cannot authenticate to introspect tokens.",
         ),
+        (
+            "applications[2].description",
+            "Application test-spa: “description” is longer than 1000 characters.",
+        ),
+        ("applications[2].name", "Application test-spa: “name” must be a non-empty string."),
         (
             "applications[3].client_secret",
             "Application test-web: “client_secret”: secrets are never imported or exported.",
