@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from apis.system import MANAGEMENT_API_NAME
 
-from . import client_grants, clients, groups, logs, resource_servers, roles, rules, stats, users
+from . import client_grants, clients, config, groups, logs, resource_servers, roles, rules, stats, users
 
 app_name = "management-api"
 
@@ -21,6 +21,7 @@ resource_patterns = [
     *rules.urlpatterns,
     *logs.urlpatterns,
     *stats.urlpatterns,
+    *config.urlpatterns,
     *resource_servers.urlpatterns,
 ]
 
