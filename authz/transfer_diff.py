@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
+from django.db import models
+
+from apis.models import Api
+from clients.models import Client
 from clients.types import PROFILES
 
 from .transfer_format import (
@@ -50,13 +54,20 @@ def _value(value: Any) -> str:
     return f"“{value}”" if isinstance(value, str) else json.dumps(value)
 
 
+def _defaults(model: type[models.Model], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: cast(models.Field, model._meta.get_field(name)).get_default() for name in names}
+
+
 def _field_details(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any], names: tuple[str, ...]
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    names: tuple[str, ...],
+    defaults: Mapping[str, Any],
 ) -> list[str]:
     if not after:
         return []  # removed: only what goes away is listed
-    if before is None:
-        return [f"{name} {_value(after[name])}" for name in names if after.get(name) not in ("", None)]
+    if before is None:  # created: what differs from a new one's defaults
+        return [f"{name} {_value(after[name])}" for name in names if after[name] != defaults.get(name)]
     return [
         f"{name} {_value(before[name])} → {_value(after[name])}"
         for name in names
@@ -74,7 +85,7 @@ def _api_details(before: ApiSpec | None, after: ApiSpec) -> list[str]:
     old = before.scopes if before else {}
     return [
         *_field_details(
-            before.settings if before else None, after.settings, ("name",) if before is None else API_FIELDS
+            before.settings if before else None, after.settings, API_FIELDS, _defaults(Api, API_FIELDS)
         ),
         *_set_details("scope", frozenset(old), frozenset(after.scopes)),
         *[
@@ -91,7 +102,10 @@ def _client_details(before: ClientSpec | None, after: ClientSpec, management: st
         lines.append(f"app_type {after.app_type}")
         if after.app_type and not PROFILES[after.app_type].is_public:
             lines.append("a new client secret is generated and shown once")
-    lines += _field_details(before.settings if before else None, after.settings, CLIENT_FIELDS)
+    defaults = _defaults(Client, CLIENT_FIELDS)
+    if after.app_type:
+        defaults["token_endpoint_auth_method"] = PROFILES[after.app_type].default_auth_method
+    lines += _field_details(before.settings if before else None, after.settings, CLIENT_FIELDS, defaults)
     for key in CLIENT_LISTS:
         lines += _set_details(LIST_WORDS[key], before.lists[key] if before else frozenset(), after.lists[key])
 

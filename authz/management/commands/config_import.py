@@ -50,7 +50,8 @@ class Command(BaseCommand):
                 f"{file} cannot be imported: {count} problem{'s' if count != 1 else ''}. Nothing was changed."
             ) from error
         count = len(result.changes)
-        self.stdout.write(self.style.SUCCESS(f"Applied {count} change{'s' if count != 1 else ''}."))
+        if count:
+            self.stdout.write(self.style.SUCCESS(f"Applied {count} change{'s' if count != 1 else ''}."))
         for client_id, secret in sorted(result.secrets.items()):
             self.stdout.write(f"  {client_id} client secret: {secret}")
         if result.secrets:
