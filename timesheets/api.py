@@ -25,11 +25,22 @@ from clients.models import Client
 from . import bulk_upload, decisions, selectors, services
 from .models import MAX_BULK_ROWS, Entry
 from .parsers import BulkJSONParser, CsvParser
+from .schema import (
+    CSV_UPLOAD,
+    ENTRY_ID,
+    JOB_ID,
+    JOB_LOCATION,
+    WWW_AUTHENTICATE,
+    BodyRequiredSchema,
+    BulkUploadErrorSerializer,
+    responses,
+)
 from .scopes import APPROVE, CREATE, DELETE, READ
 from .serializers import (
     BulkJobSerializer,
     BulkUploadSerializer,
     EntryFilterSerializer,
+    EntryPageSerializer,
     EntrySerializer,
     EntryWriteSerializer,
     RejectSerializer,
@@ -134,15 +145,30 @@ WORKER_PARAMETER = OpenApiParameter(
     OpenApiTypes.EMAIL,
     description=f"One worker's entries, by email: approvers (`{APPROVE}`) and machine clients.",
 )
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "cursor",
+        str,
+        description="Where the page starts: take it from `next` or `previous`, never build it "
+        "(one that is not ours is 404).",
+    ),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": EntryPagination.max_page_size},
+        description=f"Entries a page (default {EntryPagination.page_size}); more than "
+        f"{EntryPagination.max_page_size} are {EntryPagination.max_page_size}.",
+    ),
+]
 
 
 class TimesheetListApi(TimesheetsApi):
     required_scopes = {"GET": READ, "POST": CREATE}
 
     @extend_schema(
+        operation_id="timesheets_list",  # a page is one object: spectacular would say "retrieve"
         description=LIST_DESCRIPTION,
-        parameters=[EntryFilterSerializer, WORKER_PARAMETER],
-        responses=EntrySerializer(many=True),
+        parameters=[EntryFilterSerializer, WORKER_PARAMETER, *PAGE_PARAMETERS, WWW_AUTHENTICATE],
+        responses=responses({200: EntryPageSerializer}, 400, 404),
     )
     def get(self, request: Request) -> Response:
         params, worker_email, team = list_filters(request)
@@ -160,7 +186,13 @@ class TimesheetListApi(TimesheetsApi):
             )
         return entry_page(request, self, entries)
 
-    @extend_schema(request=EntryWriteSerializer, responses={201: EntrySerializer})
+    @extend_schema(
+        description="Log time: a person's own entry, a draft. Hours go in quarter hours, and a "
+        "day's entries add up to 24 hours at most (400 otherwise).",
+        request=EntryWriteSerializer,
+        responses=responses({201: EntrySerializer}, 400, 413, 415),
+        parameters=[WWW_AUTHENTICATE],
+    )
     def post(self, request: Request) -> Response:
         data = EntryWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -178,12 +210,19 @@ class TimesheetDetailApi(TimesheetsApi):
             "One entry: a person's own, or a report's for approvers (anyone's for staff); any "
             "entry for a machine client with read:timesheets. Anything else is 404."
         ),
-        responses=EntrySerializer,
+        responses=responses({200: EntrySerializer}, 404),
+        parameters=[ENTRY_ID, WWW_AUTHENTICATE],
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(EntrySerializer(self.visible_entry(pk)).data)
 
-    @extend_schema(request=EntryWriteSerializer(partial=True), responses=EntrySerializer)
+    @extend_schema(
+        description="Edit one's own draft, or correct a rejected entry (a draft again); "
+        "submitted and approved entries are 409.",
+        request=EntryWriteSerializer(partial=True),
+        responses=responses({200: EntrySerializer}, 400, 404, 409, 413, 415),
+        parameters=[ENTRY_ID, WWW_AUTHENTICATE],
+    )
     def patch(self, request: Request, pk: int) -> Response:
         entry = self.own_entry(pk)
         data = EntryWriteSerializer(data=request.data, partial=True)
@@ -191,7 +230,11 @@ class TimesheetDetailApi(TimesheetsApi):
         entry = services.entry_update(entry=entry, **data.validated_data)
         return Response(EntrySerializer(entry).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        description="Delete one's own entry, unless it is approved (409).",
+        responses=responses({204: None}, 404, 409),
+        parameters=[ENTRY_ID, WWW_AUTHENTICATE],
+    )
     def delete(self, request: Request, pk: int) -> Response:
         services.entry_delete(entry=self.own_entry(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -200,7 +243,12 @@ class TimesheetDetailApi(TimesheetsApi):
 class TimesheetSubmitApi(TimesheetsApi):
     required_scopes = {"POST": CREATE}
 
-    @extend_schema(request=None, responses=EntrySerializer)
+    @extend_schema(
+        description="Submit one's own draft for approval; any other status is 409.",
+        request=None,
+        responses=responses({200: EntrySerializer}, 404, 409),
+        parameters=[ENTRY_ID, WWW_AUTHENTICATE],
+    )
     def post(self, request: Request, pk: int) -> Response:
         return Response(EntrySerializer(services.entry_submit(entry=self.own_entry(pk))).data)
 
@@ -208,7 +256,13 @@ class TimesheetSubmitApi(TimesheetsApi):
 class TimesheetApproveApi(TimesheetsApi):
     required_scopes = {"POST": APPROVE}
 
-    @extend_schema(request=None, responses=EntrySerializer)
+    @extend_schema(
+        description="Approve a report's submitted entry (anyone's for staff); one's own is 403, "
+        "any status but submitted 409.",
+        request=None,
+        responses=responses({200: EntrySerializer}, 404, 409),
+        parameters=[ENTRY_ID, WWW_AUTHENTICATE],
+    )
     def post(self, request: Request, pk: int) -> Response:
         entry = decisions.entry_decide(entry=self.visible_entry(pk), approver=self.person(), approve=True)
         return Response(EntrySerializer(entry).data)
@@ -217,7 +271,12 @@ class TimesheetApproveApi(TimesheetsApi):
 class TimesheetRejectApi(TimesheetsApi):
     required_scopes = {"POST": APPROVE}
 
-    @extend_schema(request=RejectSerializer, responses=EntrySerializer)
+    @extend_schema(
+        description="Reject a report's submitted entry, saying why; the worker is emailed.",
+        request=RejectSerializer,
+        responses=responses({200: EntrySerializer}, 400, 404, 409, 413, 415),
+        parameters=[ENTRY_ID, WWW_AUTHENTICATE],
+    )
     def post(self, request: Request, pk: int) -> Response:
         data = RejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -235,6 +294,7 @@ class BulkUploadApi(TimesheetsApi):
 
     required_scopes = {"POST": CREATE}
     parser_classes = [BulkJSONParser, CsvParser]
+    schema = BodyRequiredSchema()
 
     def client(self) -> Client:
         principal = token_principal(self.request)
@@ -246,11 +306,17 @@ class BulkUploadApi(TimesheetsApi):
         return client
 
     @extend_schema(
-        request=BulkUploadSerializer,
+        description=f"Up to {MAX_BULK_ROWS:,} entries at once, for batch clients: JSON "
+        '(`{"rows": [...]}` or the bare array) or CSV. The upload is checked as a whole before '
+        "anything is imported: every worker must be an active person, hours quarter hours, and "
+        "no `external_id` may repeat within it (one imported before is skipped). Then a job "
+        "imports it (202, `Location`: the job).",
+        request={"application/json": BulkUploadSerializer, "text/csv": CSV_UPLOAD},
         responses={
-            202: BulkJobSerializer,
-            400: OpenApiResponse(description="Per-row errors; nothing is imported."),
+            **responses({202: BulkJobSerializer}, 404, 413, 415),
+            400: OpenApiResponse(BulkUploadErrorSerializer, "Nothing is imported: what is wrong."),
         },
+        parameters=[WWW_AUTHENTICATE, JOB_LOCATION],
     )
     def post(self, request: Request) -> Response:
         client = self.client()
@@ -274,7 +340,11 @@ class BulkUploadApi(TimesheetsApi):
 class BulkJobApi(TimesheetsApi):
     required_scopes = {"GET": CREATE}
 
-    @extend_schema(responses=BulkJobSerializer)
+    @extend_schema(
+        description="A bulk upload's job, for the client that uploaded it (404 for anyone else).",
+        responses=responses({200: BulkJobSerializer}, 404),
+        parameters=[JOB_ID, WWW_AUTHENTICATE],
+    )
     def get(self, request: Request, pk: int) -> Response:
         principal = token_principal(request)
         if not principal.is_machine:
@@ -283,3 +353,15 @@ class BulkJobApi(TimesheetsApi):
         if job is None:
             raise exceptions.NotFound("No such job.")
         return Response(BulkJobSerializer(job).data)
+
+
+class TimesheetsNotFoundApi(APIView):
+    """Any other path under /api/timesheets/ (an ``{id}`` that is not a number, say): the
+    API's JSON 404, not Django's HTML page, whatever the method and the token."""
+
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+    schema = None  # not an operation
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        raise exceptions.NotFound()

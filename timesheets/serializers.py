@@ -16,17 +16,30 @@ from rest_framework.fields import empty
 from .models import MAX_BULK_ROWS, BulkJob, Entry
 
 
-def _hours_field(**kwargs: Any) -> serializers.DecimalField:
+class HoursField(serializers.DecimalField):
+    """Hours as a request gives them: 0.25 to 24, two decimals; the schema says quarter hours
+    (``timesheets.schema``), which the services enforce."""
+
+
+class TextField(serializers.CharField):
+    """A CharField whose schema also says what DRF refuses in text: NUL characters, lone
+    surrogates and, unless blank is allowed, only whitespace (``timesheets.schema``)."""
+
+
+def _hours_field(field_class: type[serializers.DecimalField] = HoursField, **kwargs: Any) -> Any:
     """Hours as the API reads and writes them: 0.25 to 24, two decimals."""
-    return serializers.DecimalField(
+    return field_class(
         max_digits=4, decimal_places=2, min_value=Decimal("0.25"), max_value=Decimal("24"), **kwargs
     )
 
 
 class EntrySerializer(serializers.ModelSerializer):
     worker = serializers.EmailField(source="worker.email", read_only=True)
-    hours = _hours_field(read_only=True)
-    decided_by = serializers.EmailField(source="decided_by.email", read_only=True, default=None)
+    # As the API writes them: a decimal string, "7.50".
+    hours = _hours_field(serializers.DecimalField, read_only=True)
+    decided_by = serializers.EmailField(
+        source="decided_by.email", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Entry
@@ -116,38 +129,44 @@ class EntryWriteSerializer(serializers.Serializer):
     """What a person may write: never the worker, the status or the decision."""
 
     date = serializers.DateField()
-    project = serializers.CharField(max_length=100, trim_whitespace=True)
+    project = TextField(max_length=100)
     hours = _hours_field()
-    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    notes = TextField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class EntryPageSerializer(serializers.Serializer):
+    """One page of the list (cursor pagination): follow ``next`` until it is null."""
+
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null on the first.")
+    results = EntrySerializer(many=True)
 
 
 class RejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, trim_whitespace=True)
+    reason = TextField(max_length=1000)
 
 
 class EntryFilterSerializer(serializers.Serializer):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = serializers.DateField(required=False, help_text="Entries on or after this day.")
+    # A range that ends before it starts is empty, like any other range with nothing in it.
+    date_to = serializers.DateField(
+        required=False, help_text="Entries on or before this day (before date_from: none)."
+    )
     status = serializers.ChoiceField(choices=Entry.Status.choices, required=False)
-    project = serializers.CharField(required=False, max_length=100)
+    project = TextField(required=False, max_length=100)
     worker = serializers.EmailField(required=False, help_text="Approvers only: one worker's entries.")
     team = serializers.BooleanField(
         required=False, default=False, help_text="Approvers only: your reports' entries."
     )
 
-    def validate(self, attrs):
-        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_to": "date_to is before date_from."})
-        return attrs
-
 
 class BulkRowSerializer(serializers.Serializer):
     worker = serializers.EmailField(help_text="The worker's email address.")
     date = serializers.DateField()
-    project = serializers.CharField(max_length=100)
+    project = TextField(max_length=100)
     hours = _hours_field()
-    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    notes = TextField(max_length=2000, required=False, allow_blank=True, default="")
+    external_id = TextField(max_length=100, required=False, allow_blank=True, default="")
 
 
 def bulk_rows_parse(rows: list[Any]) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, list[str]]]]:
@@ -164,10 +183,9 @@ def bulk_rows_parse(rows: list[Any]) -> tuple[dict[int, dict[str, Any]], dict[in
 
 
 class BulkUploadSerializer(serializers.Serializer):
-    # What many=True builds, spelled out: the stub's Serializer takes no list arguments.
-    rows: serializers.ListSerializer[Any] = serializers.ListSerializer(
-        child=BulkRowSerializer(), allow_empty=False, max_length=MAX_BULK_ROWS
-    )
+    """A bulk upload as JSON (the API also reads the bare array of rows)."""
+
+    rows = serializers.ListField(child=BulkRowSerializer(), min_length=1, max_length=MAX_BULK_ROWS)
 
 
 class BulkJobSerializer(serializers.ModelSerializer):

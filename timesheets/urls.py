@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from csp.decorators import csp_update
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import api
@@ -18,6 +18,7 @@ urlpatterns = [
     path("timesheets/<int:pk>/submit", api.TimesheetSubmitApi.as_view(), name="submit"),
     path("timesheets/<int:pk>/approve", api.TimesheetApproveApi.as_view(), name="approve"),
     path("timesheets/<int:pk>/reject", api.TimesheetRejectApi.as_view(), name="reject"),
+    re_path(r"^timesheets/", api.TimesheetsNotFoundApi.as_view(), name="not-found"),
     path(
         "schema", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"
     ),

@@ -226,9 +226,14 @@ def test_filters_and_keyset_pagination(api_as, worker):
     seen = [row["id"] for row in first["results"] + second["results"]]
     assert len(seen) == len(set(seen)) == 6
 
-    bad = api.get(LIST, date_from="2026-11-20", date_to="2026-11-10")
+    # A range that ends before it starts holds nothing (the schema cannot relate two
+    # parameters, so the API does not refuse what the schema allows).
+    empty = api.get(LIST, date_from="2026-11-20", date_to="2026-11-10")
+    assert empty.status_code == HTTPStatus.OK
+    assert empty.json() == {"next": None, "previous": None, "results": []}
+    bad = api.get(LIST, date_from="yesterday")
     assert bad.status_code == HTTPStatus.BAD_REQUEST
-    assert api.get(LIST, date_from="yesterday").status_code == HTTPStatus.BAD_REQUEST
+    assert list(bad.json()) == ["date_from"]
 
 
 def test_approvers_see_their_reports(api_as, worker, bob, manager):

@@ -145,23 +145,21 @@ def test_the_list_reads_any_page_in_a_few_queries(api_as, worker, manager, djang
         assert len(api.get(LIST, page_size=200).json()["results"]) == 72
 
 
-def test_the_lists_schema_is_still_a_list_of_entry_serializers(timesheets_api):
+def test_the_lists_schema_is_a_page_of_entry_serializers(timesheets_api):
     out = StringIO()
     call_command("spectacular", "--format", "openapi-json", stdout=out)
     schema = json.loads(out.getvalue())
     listing = schema["paths"][LIST]["get"]
-    assert listing["responses"] == {
-        "200": {
-            "content": {
-                "application/json": {
-                    "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}}
-                }
-            },
-            "description": "",
-        }
+    # The cursor page the list answers (it was documented as a bare array before).
+    assert listing["responses"]["200"] == {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EntryPage"}}},
+        "description": "",
     }
+    page = schema["components"]["schemas"]["EntryPage"]
+    assert page["properties"]["results"] == {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}}
+    assert page["required"] == ["next", "previous", "results"]
     assert [p["name"] for p in listing["parameters"]] == [
-        "date_from", "date_to", "project", "status", "team", "worker"
+        "cursor", "date_from", "date_to", "page_size", "project", "status", "team", "worker"
     ]  # fmt: skip
     entry = schema["components"]["schemas"]["Entry"]
     assert list(entry["properties"]) == list(EntrySerializer().fields)
