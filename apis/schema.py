@@ -3,7 +3,7 @@ with the scope each operation needs taken from the view's ``required_scopes``.""
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 
 from accounts.issuer import issuer_url
 
@@ -45,3 +45,43 @@ def without_management_api(endpoints):
 def only_management_api(endpoints):
     """drf-spectacular hook for the Management API's own schema."""
     return [endpoint for endpoint in endpoints if endpoint[0].startswith(MANAGEMENT_API_PATH)]
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """A StrictSerializer refuses fields it does not know: its schema says so."""
+
+    target_class = "apis.rest.serializers.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
+_NO_NUL = "^[^\\x00]*$"
+
+
+def _strings_without_nul(schema) -> None:
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and not {"format", "enum", "pattern"} & schema.keys():
+            schema["pattern"] = _NO_NUL
+        for value in schema.values():
+            _strings_without_nul(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            _strings_without_nul(item)
+
+
+def strings_without_nul(result, generator, request, public):
+    """drf-spectacular postprocessing hook: DRF refuses a NUL character in any string it
+    reads (the database could not store it), and the schema of every input says so:
+    parameters, request bodies, and the request components (``...Request``)."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _strings_without_nul(schema)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                _strings_without_nul(operation.get("parameters", []))
+                _strings_without_nul(operation.get("requestBody", {}))
+    return result

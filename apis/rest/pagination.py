@@ -9,7 +9,7 @@ from rest_framework.pagination import CursorPagination
 class CursorPage(CursorPagination):
     """Keyset pagination; a view sets ``ordering`` on a unique key (or ends it with ``id``).
 
-    A cursor that does not decode is a bad request (400), not a missing page (DRF's 404).
+    A cursor that does not decode names no page: 404, as DRF answers it.
     """
 
     ordering = ("id",)
@@ -17,11 +17,7 @@ class CursorPage(CursorPagination):
     max_page_size = 100
     page_size_query_param = "page_size"
 
-    def decode_cursor(self, request):
-        try:
-            return super().decode_cursor(request)
-        except exceptions.NotFound:
-            raise exceptions.ValidationError({"cursor": ["This cursor is not one we gave out."]}) from None
+    invalid_cursor_message = "No such page: this cursor is not one we gave out."
 
     def get_page_size(self, request):
         size = request.query_params.get(self.page_size_query_param)

@@ -31,6 +31,20 @@ class ConflictError(exceptions.APIException):
     default_code = "conflict"
 
 
+class UnknownReference(exceptions.NotFound):
+    """A body names an object that does not exist (a role id, a client id): 404, as Auth0 and
+    Keycloak answer it, with a pointer to each name in ``field_errors``."""
+
+    default_detail = "The request names something that does not exist."
+    default_code = "not_found"
+
+    def __init__(self, field_errors: dict[str, list[str]]) -> None:
+        super().__init__(
+            "; ".join(f"{field}: {' '.join(messages)}" for field, messages in field_errors.items())
+        )
+        self.field_errors = field_errors
+
+
 def _from_django(exc: Exception) -> Exception:
     """What our services raise, in DRF's terms: a Conflict is 409, other refusals of input 400."""
     if isinstance(exc, DjangoValidationError):
@@ -42,7 +56,8 @@ def _from_django(exc: Exception) -> Exception:
         return exceptions.ValidationError(detail)
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
-    if isinstance(exc, ObjectDoesNotExist | Http404):
+    # An id beyond any database integer (SQLite raises OverflowError) names no object either.
+    if isinstance(exc, ObjectDoesNotExist | Http404 | OverflowError):
         return exceptions.NotFound()
     return exc
 

@@ -114,13 +114,27 @@ class ManagementApi(APIView):
         return self.with_etag(represent(result if result is not None else instance))
 
 
+class NotFoundApi(APIView):
+    """Any path under /api/v2/ that names no operation: a problem+json 404, whoever asks."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    renderer_classes = [JSONRenderer]
+
+    def get_exception_handler(self):
+        return problem_exception_handler
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        raise exceptions.NotFound("There is no such operation in the Management API.")
+
+
 # --- OpenAPI: the statuses every operation may answer, with problem bodies ---------------
 
 _PROBLEM_DESCRIPTIONS = {
     400: "The request is not valid: `errors` lists each field's problem.",
     401: "No access token, or one that is invalid or expired (see WWW-Authenticate).",
     403: "The token is not a machine client's, or lacks the scope this operation needs.",
-    404: "No such object.",
+    404: "No such object (or, for a list, no such cursor).",
     409: "The write would break an invariant (a cycle, a duplicate, a protected object).",
     412: "If-Match names an ETag that is no longer current.",
     413: "The request body is too large.",
@@ -161,6 +175,10 @@ def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
 
 
 def responses(ok: dict, *statuses: int) -> dict:
+    """An operation's answers: ``ok`` and the problems it may answer. A list (a cursor page)
+    may answer 404, for a cursor it did not give out (DRF's choice, kept)."""
+    if any(answer in _pages.values() for answer in ok.values()):
+        statuses = (*statuses, 404)
     return {**ok, **problems(*statuses)}
 
 
@@ -173,7 +191,7 @@ IF_MATCH = OpenApiParameter(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
     OpenApiParameter.HEADER,
     required=False,
     description="Up to 255 printable ASCII characters. The same key and body within a day return the first "
@@ -181,5 +199,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 CURSOR_PARAMETERS = [
     OpenApiParameter("cursor", str, description="The `next` or `previous` link's cursor."),
-    OpenApiParameter("page_size", int, description="1 to 100; 50 by default."),
+    OpenApiParameter(
+        "page_size", {"type": "integer", "minimum": 1, "maximum": 100}, description="50 by default."
+    ),
 ]

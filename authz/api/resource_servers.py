@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apis import selectors, services
-from apis.models import MAX_TOKEN_LIFETIME, Api, Scope
+from apis.models import IDENTIFIER_PATTERN, MAX_TOKEN_LIFETIME, Api, Scope
 from apis.rest.serializers import StrictSerializer
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
@@ -56,7 +56,11 @@ class ResourceServerUpdateSerializer(StrictSerializer):
 
 class ResourceServerCreateSerializer(ResourceServerUpdateSerializer):
     name = serializers.CharField(max_length=100)
-    identifier = serializers.CharField(max_length=255, help_text="The audience; it cannot be changed later.")
+    identifier = serializers.RegexField(
+        IDENTIFIER_PATTERN,
+        max_length=255,
+        help_text="The audience (an absolute URI); it cannot be changed later.",
+    )
     scopes = ScopeSerializer(many=True, required=False, max_length=200)
 
     def validate_scopes(self, scopes: list[dict]) -> list[dict]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from csp.decorators import csp_update
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apis.system import MANAGEMENT_API_NAME
 
 from . import client_grants, clients, config, groups, logs, resource_servers, roles, rules, stats, users
+from .base import NotFoundApi
 
 app_name = "management-api"
 
@@ -33,6 +34,17 @@ SCHEMA_SETTINGS = {
     "problem details.",
     "VERSION": "2.0.0",
     "PREPROCESSING_HOOKS": ["apis.schema.only_management_api"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apis.schema.strings_without_nul",
+    ],
+    # A PATCH body is described as the view validates it, required fields included.
+    "COMPONENT_SPLIT_PATCH": False,
+    # What the routes' converters match: no negative ids, no "/" inside a path segment.
+    "PATH_CONVERTER_OVERRIDES": {
+        "int": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+        "str": {"type": "string", "pattern": "^[^/]+$"},
+    },
 }
 
 urlpatterns = [
@@ -57,4 +69,6 @@ urlpatterns = [
         ),
         name="docs",
     ),
+    # Anything else under /api/v2/ is a problem+json 404, as an API client expects.
+    re_path(r"^.*$", NotFoundApi.as_view(), name="not-found"),
 ]

@@ -216,11 +216,20 @@ def test_the_system_api_cannot_be_deleted_or_renamed(admin_api, management_api):
     assert management_api.name == MANAGEMENT_API_NAME
 
 
-def test_an_invalid_cursor_is_400(admin_api):
+def test_a_cursor_we_did_not_give_out_names_no_page(admin_api):
     response = admin_api.get("resource-servers?cursor=nonsense")
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.json()["errors"][0]["pointer"] == "#/cursor"
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response["Content-Type"] == PROBLEM
+    assert "cursor" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["nowhere", "roles/99999999999999999999999", "resource-servers/-1"])
+def test_unknown_paths_and_ids_beyond_any_row_are_problem_404s(admin_api, path):
+    response = admin_api.get(path)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response["Content-Type"] == PROBLEM
 
 
 @pytest.mark.parametrize("body", ["[1, 2", '"a string"', "[]"])
