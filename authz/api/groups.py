@@ -12,7 +12,7 @@ from uuid import UUID
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +21,7 @@ from apis.rest.serializers import StrictSerializer
 from authz import selectors, services
 from authz.models import Group
 
-from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, responses
+from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
 from .groups_links import urlpatterns as link_patterns
 from .roles_serializers import (
     GroupSerializer,
@@ -30,6 +30,8 @@ from .roles_serializers import (
     description_field,
     name_field,
     people_named,
+    query_text,
+    text_query,
 )
 
 
@@ -46,8 +48,8 @@ def represent(group: Group) -> dict:
     return GroupSerializer(group).data
 
 
-NAME_FILTER = OpenApiParameter(
-    "name_filter", str, description="Only groups whose name contains this (any case)."
+NAME_FILTER = text_query(
+    "name_filter", max_length=100, description="Only groups whose name contains this (any case)."
 )
 
 
@@ -57,11 +59,11 @@ class GroupListApi(ManagementApi):
     @extend_schema(
         operation_id="groups_list",
         parameters=[NAME_FILTER, *CURSOR_PARAMETERS],
-        responses=responses({200: GroupSerializer(many=True)}),
+        responses=responses({200: page_of(GroupSerializer)}),
     )
     def get(self, request: Request) -> Response:
         groups = selectors.group_list()
-        if name := request.query_params.get("name_filter"):
+        if name := query_text(request.query_params, "name_filter", max_length=100):
             groups = groups.filter(name__icontains=name)
         return self.page(groups, GroupSerializer)
 
@@ -124,7 +126,7 @@ class GroupMembersApi(ManagementApi):
     @extend_schema(
         operation_id="groups_members_list",
         parameters=CURSOR_PARAMETERS,
-        responses=responses({200: PersonSerializer(many=True)}, 404),
+        responses=responses({200: page_of(PersonSerializer)}, 404),
         description="The group's own members (members of groups nested in it are listed there).",
     )
     def get(self, request: Request, pk: int) -> Response:

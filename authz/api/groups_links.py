@@ -20,7 +20,7 @@ from apis.rest.serializers import StrictSerializer
 from authz import services
 from authz.models import Group
 
-from .base import CURSOR_PARAMETERS, ManagementApi, responses
+from .base import CURSOR_PARAMETERS, ManagementApi, page_of, responses
 from .roles_serializers import MAX_ITEMS, GroupSerializer, RoleSerializer, objects_named, roles_named
 
 
@@ -48,7 +48,7 @@ class GroupRolesApi(ManagementApi):
     @extend_schema(
         operation_id="groups_roles_list",
         parameters=CURSOR_PARAMETERS,
-        responses=responses({200: RoleSerializer(many=True)}, 404),
+        responses=responses({200: page_of(RoleSerializer)}, 404),
         description="The roles given to the group: its members, and those of groups nested in it, hold them.",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -92,7 +92,7 @@ class GroupChildrenApi(ManagementApi):
     @extend_schema(
         operation_id="groups_children_list",
         parameters=CURSOR_PARAMETERS,
-        responses=responses({200: GroupSerializer(many=True)}, 404),
+        responses=responses({200: page_of(GroupSerializer)}, 404),
         description="The groups nested directly inside this one: their members are members of this one too.",
     )
     def get(self, request: Request, pk: int) -> Response:

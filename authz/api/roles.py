@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,9 +22,9 @@ from apis.rest.serializers import StrictSerializer
 from authz import selectors, services
 from authz.models import Role
 
-from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, responses
+from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
 from .roles_holders import urlpatterns as holder_patterns
-from .roles_serializers import RoleSerializer, description_field, name_field
+from .roles_serializers import RoleSerializer, description_field, name_field, query_text, text_query
 
 MAX_PERMISSIONS = 1000
 
@@ -79,8 +79,8 @@ def scopes_named(permissions: list[dict[str, str]]) -> list[Scope]:
     return list({known[key].pk: known[key] for key in wanted}.values())
 
 
-NAME_FILTER = OpenApiParameter(
-    "name_filter", str, description="Only roles whose name contains this (any case)."
+NAME_FILTER = text_query(
+    "name_filter", max_length=100, description="Only roles whose name contains this (any case)."
 )
 
 
@@ -90,11 +90,11 @@ class RoleListApi(ManagementApi):
     @extend_schema(
         operation_id="roles_list",
         parameters=[NAME_FILTER, *CURSOR_PARAMETERS],
-        responses=responses({200: RoleSerializer(many=True)}),
+        responses=responses({200: page_of(RoleSerializer)}),
     )
     def get(self, request: Request) -> Response:
         roles = selectors.role_list()
-        if name := request.query_params.get("name_filter"):
+        if name := query_text(request.query_params, "name_filter", max_length=100):
             roles = roles.filter(name__icontains=name)
         return self.page(roles, RoleSerializer)
 
@@ -171,11 +171,14 @@ class RolePermissionsApi(ManagementApi):
     def put(self, request: Request, pk: int) -> Response:
         data = PermissionsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        scopes = scopes_named(data.validated_data["permissions"])
+        wanted = data.validated_data["permissions"]
+        # The role first (404), then what the list names (400 on its items).
         return self.guarded_write(
             Role.objects.all(),
             represent_permissions,
-            lambda role: services.role_set_permissions(role=role, permissions=scopes, actor=None),
+            lambda role: services.role_set_permissions(
+                role=role, permissions=scopes_named(wanted), actor=None
+            ),
             pk=pk,
         )
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,9 +18,9 @@ from apis.models import Scope
 from authz import services
 from authz.models import Role
 
-from .base import CURSOR_PARAMETERS, ManagementApi, responses
+from .base import CURSOR_PARAMETERS, ManagementApi, page_of, responses
 from .roles_selectors import holders, permission_find, permission_holder_routes, role_holder_routes
-from .roles_serializers import HolderSerializer, UserIdsSerializer, people_named
+from .roles_serializers import HolderSerializer, UserIdsSerializer, people_named, query_text, text_query
 
 # Holders are listed by email, as on the dashboard (email is unique).
 BY_EMAIL = ("email",)
@@ -32,7 +32,7 @@ class RoleUsersApi(ManagementApi):
     @extend_schema(
         operation_id="roles_users_list",
         parameters=CURSOR_PARAMETERS,
-        responses=responses({200: HolderSerializer(many=True)}, 404),
+        responses=responses({200: page_of(HolderSerializer)}, 404),
         description="Everyone holding the role: assigned directly, or a member of a group that has "
         "it (or of a group nested in one), with every route.",
     )
@@ -76,14 +76,11 @@ class RoleUserApi(ManagementApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class WhoCanQuerySerializer(serializers.Serializer):
-    resource_server_identifier = serializers.CharField(max_length=255)
-    permission_name = serializers.CharField(max_length=100)
-
-
 WHO_CAN_PARAMETERS = [
-    OpenApiParameter("resource_server_identifier", str, required=True, description="The API's identifier."),
-    OpenApiParameter("permission_name", str, required=True, description="One of its scopes."),
+    text_query(
+        "resource_server_identifier", max_length=255, required=True, description="The API's identifier."
+    ),
+    text_query("permission_name", max_length=100, required=True, description="One of its scopes."),
 ]
 
 
@@ -93,7 +90,7 @@ class WhoCanApi(ManagementApi):
     @extend_schema(
         operation_id="who_can",
         parameters=[*WHO_CAN_PARAMETERS, *CURSOR_PARAMETERS],
-        responses=responses({200: HolderSerializer(many=True)}, 404),
+        responses=responses({200: page_of(HolderSerializer)}, 404),
         description="Everyone holding the permission, with each route: which role, and through "
         "which groups. 404 when the API has no such permission.",
     )
@@ -106,9 +103,18 @@ class WhoCanApi(ManagementApi):
 
 
 def _permission(request: Request) -> Scope:
-    query = WhoCanQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return permission_find(**query.validated_data)
+    """The permission the query names (404 if none); 400 if a parameter is missing."""
+    missing = [
+        name for name in ("resource_server_identifier", "permission_name") if name not in request.query_params
+    ]
+    if missing:
+        raise serializers.ValidationError({name: ["This parameter is required."] for name in missing})
+    return permission_find(
+        resource_server_identifier=query_text(
+            request.query_params, "resource_server_identifier", max_length=255
+        ),
+        permission_name=query_text(request.query_params, "permission_name", max_length=100),
+    )
 
 
 urlpatterns: list[URLPattern] = [

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
@@ -23,6 +23,21 @@ TEXT_PATTERN = r"^[^\x00]*$"
 MAX_ITEMS = 100
 
 M = TypeVar("M", bound=Model)
+
+
+def text_query(name: str, *, max_length: int, description: str, required: bool = False) -> OpenApiParameter:
+    """A free-text query parameter, declared as ``query_text`` reads it."""
+    schema = {"type": "string", "maxLength": max_length, "pattern": TEXT_PATTERN}
+    return OpenApiParameter(name, schema, required=required, description=description)
+
+
+def query_text(query: Any, name: str, *, max_length: int) -> str:
+    """The query parameter ``name`` ("" when absent); a 400 beyond ``max_length`` or with a
+    NUL, which no database column can be compared with."""
+    value = query.get(name, "")
+    if len(value) > max_length or "\x00" in value:
+        raise serializers.ValidationError({name: [f"At most {max_length} characters, without NUL."]})
+    return value
 
 
 def name_field(*, required: bool = True) -> serializers.Field:
