@@ -58,7 +58,14 @@ class AppliedSerializer(PlanSerializer):
 
 
 def _pointer(path: str) -> str:
-    """``applications[2].callbacks[0]`` -> ``applications/2/callbacks/0`` (a JSON Pointer's body)."""
+    """``applications[2].callbacks[0]`` -> ``applications/2/callbacks/0`` (a JSON Pointer's body).
+
+    ``role_assignments.<role name>`` names a key that may hold any character: escaped as
+    RFC 6901 says (``~`` as ``~0``, ``/`` as ``~1``).
+    """
+    section, dot, name = path.partition(".")
+    if section == "role_assignments" and dot:
+        return f"{section}/" + name.replace("~", "~0").replace("/", "~1")
     return re.sub(r"\[(\d+)\]", r"/\1", path).replace(".", "/")
 
 

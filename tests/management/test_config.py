@@ -131,3 +131,13 @@ def test_a_body_that_is_not_a_configuration_is_400(admin_api):
         response = admin_api.put("config", body)
         assert response.status_code == HTTPStatus.BAD_REQUEST, body
         assert response.json()["errors"]
+
+
+def test_a_problem_under_a_role_name_points_at_it_escaped(admin_api):
+    config = _export(admin_api)
+    config["role_assignments"] = {"Ops/Payroll.team": ["nobody@abcinc.example"]}
+
+    response = admin_api.put("config", config)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "#/role_assignments/Ops~1Payroll.team" in {error["pointer"] for error in response.json()["errors"]}
