@@ -14,7 +14,7 @@ hypothesis test is built here from the operation's own strategies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -55,20 +55,32 @@ CHECKS = [
 
 # Examples per operation and principal: the whole file stays well under a minute.
 EXAMPLES = 30
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]
 # Enough seeded entries that a generated `{id}` can be swapped for a real one.
 SEEDED = 8
 
 
 @pytest.fixture
-def wsgi_app() -> Iterator[WSGIHandler]:
+def wsgi_app() -> WsgiApp:
     """The Django application as a server runs it, except that, as with Django's own test
     client, a request does not close the database connection (and with it the test's
     transaction, which holds the seeded data) when it starts and ends."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield WSGIHandler()
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    handler = WSGIHandler()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            response = handler(environ, start_response)
+            try:
+                return [b"".join(response)]
+            finally:
+                response.close()  # as a server does: this sends request_finished
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+
+    return app
 
 
 @pytest.fixture
@@ -104,7 +116,7 @@ def bearer(request, token_for, manager, confidential_client, timesheets_api) -> 
     return response.json()["access_token"]
 
 
-def timesheets_operations(app: WSGIHandler) -> list[Any]:
+def timesheets_operations(app: WsgiApp) -> list[Any]:
     """The Timesheets operations of the schema the application serves."""
     schema = schemathesis.openapi.from_wsgi("/api/schema", app).include(path_regex=r"^/api/timesheets")
     operations = []
