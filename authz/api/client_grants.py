@@ -22,8 +22,8 @@ from apis.rest.serializers import StrictSerializer
 from clients import services
 from clients.models import Client, ClientGrant
 
-from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, responses
-from .clients_selectors import client_grant_list, client_grants
+from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
+from .clients_selectors import NO_NUL, client_grant_list, client_grants
 
 
 class ClientGrantSerializer(serializers.Serializer):
@@ -37,24 +37,27 @@ class ClientGrantSerializer(serializers.Serializer):
         return sorted(scope.value for scope in grant.scopes.all())
 
 
-def _scope_list() -> serializers.ListField:
+def _scope_list(*, required: bool) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.CharField(max_length=100),
+        # One word of printable characters, as every API scope is (apis.models.scope_value_validator).
+        child=serializers.RegexField(r"^[\x21\x23-\x5B\x5D-\x7E]+$", max_length=100),
         max_length=200,
         allow_empty=True,
+        required=required,
         help_text="Scopes of the API, granted in full; an empty list grants the API with no scope.",
     )
 
 
 class ClientGrantUpdateSerializer(StrictSerializer):
-    scope = _scope_list()
+    scope = _scope_list(required=False)
 
 
-class ClientGrantCreateSerializer(ClientGrantUpdateSerializer):
+class ClientGrantCreateSerializer(StrictSerializer):
     client_id = serializers.CharField(
         max_length=100, help_text="A machine-to-machine application: only those are granted APIs."
     )
     audience = serializers.CharField(max_length=255, help_text="The identifier of the API to grant.")
+    scope = _scope_list(required=True)
 
 
 def represent(grant: ClientGrant) -> dict[str, Any]:
@@ -63,14 +66,23 @@ def represent(grant: ClientGrant) -> dict[str, Any]:
 
 def _grant_set(*, client: Client, api: Api, scopes: list[str]) -> ClientGrant:
     """client_grant_set, its refusals pointed at the field they concern: the service checks the
-    application's type first, then the scopes."""
+    application's type first (another type is a 409: the application is what it is), then
+    the scopes (400)."""
     try:
         return services.client_grant_set(client=client, api=api, scopes=scopes, actor=None)
     except ValidationError as error:
         if hasattr(error, "error_dict"):
             raise
-        field = "client_id" if client.app_type != Client.AppType.M2M else "scope"
-        raise exceptions.ValidationError({field: error.messages}) from error
+        if client.app_type != Client.AppType.M2M:
+            raise Conflict({"client_id": error.messages}) from error
+        raise exceptions.ValidationError({"scope": error.messages}) from error
+
+
+def _not_found(field: str, message: str) -> exceptions.NotFound:
+    """A 404 for an object the body names, with the field's pointer."""
+    error = exceptions.NotFound(message)
+    error.field_errors = {field: [message]}  # type: ignore[attr-defined]
+    return error
 
 
 def _grant_create(data: dict[str, Any]) -> ClientGrant:
@@ -78,12 +90,12 @@ def _grant_create(data: dict[str, Any]) -> ClientGrant:
     PATCH), where the service would quietly replace its scopes."""
     api = Api.objects.filter(identifier=data["audience"]).first()
     if api is None:
-        raise exceptions.ValidationError({"audience": ["No API has this identifier."]})
+        raise _not_found("audience", "No API has this identifier.")
     with transaction.atomic():
         # The application's row lock makes two concurrent creates of one grant take turns.
         client = Client.objects.select_for_update().filter(client_id=data["client_id"]).first()
         if client is None:
-            raise exceptions.ValidationError({"client_id": ["No application has this client id."]})
+            raise _not_found("client_id", "No application has this client id.")
         existing = ClientGrant.objects.filter(client=client, api=api).values_list("pk", flat=True).first()
         if existing is not None:
             raise Conflict(
@@ -93,8 +105,16 @@ def _grant_create(data: dict[str, Any]) -> ClientGrant:
         return _grant_set(client=client, api=api, scopes=data["scope"])
 
 
-CLIENT_ID = OpenApiParameter("client_id", str, description="Only this application's grants.")
-AUDIENCE = OpenApiParameter("audience", str, description="Only grants on the API with this identifier.")
+CLIENT_ID = OpenApiParameter(
+    "client_id",
+    {"type": "string", "maxLength": 100, "pattern": NO_NUL},
+    description="Only this application's grants.",
+)
+AUDIENCE = OpenApiParameter(
+    "audience",
+    {"type": "string", "maxLength": 255, "pattern": NO_NUL},
+    description="Only grants on the API with this identifier.",
+)
 
 
 class ClientGrantListApi(ManagementApi):
@@ -103,7 +123,7 @@ class ClientGrantListApi(ManagementApi):
     @extend_schema(
         operation_id="client_grants_list",
         parameters=[CLIENT_ID, AUDIENCE, *CURSOR_PARAMETERS],
-        responses=responses({200: ClientGrantSerializer(many=True)}),
+        responses=responses({200: page_of(ClientGrantSerializer)}),
     )
     def get(self, request: Request) -> Response:
         return self.page(client_grant_list(request.query_params), ClientGrantSerializer, ordering=("id",))
@@ -112,10 +132,10 @@ class ClientGrantListApi(ManagementApi):
         operation_id="client_grants_create",
         parameters=[IDEMPOTENCY_KEY],
         request=ClientGrantCreateSerializer,
-        responses=responses({201: ClientGrantSerializer}, 409, 413, 415, 422),
-        description="Authorize a machine-to-machine application to call an API with some of its scopes "
-        "(400 for another type of application or a scope the API does not define; 409 when the "
-        "application already has a grant on that API).",
+        responses=responses({201: ClientGrantSerializer}, 404, 409, 413, 415, 422),
+        description="Authorize a machine-to-machine application to call an API with some of its scopes: "
+        "400 for a scope the API does not define, 404 for an unknown client_id or audience, 409 for "
+        "another type of application or when the application already has a grant on that API.",
     )
     def post(self, request: Request) -> Response:
         data = ClientGrantCreateSerializer(data=request.data)
@@ -150,11 +170,15 @@ class ClientGrantDetailApi(ManagementApi):
     def patch(self, request: Request, pk: int) -> Response:
         data = ClientGrantUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        scopes = data.validated_data.get("scope")
+
+        def write(grant: ClientGrant) -> ClientGrant:
+            if scopes is None:  # nothing to change
+                return grant
+            return _grant_set(client=grant.client, api=grant.api, scopes=scopes)
+
         return self.guarded_write(
-            ClientGrant.objects.select_related("client", "api"),
-            represent,
-            lambda grant: _grant_set(client=grant.client, api=grant.api, scopes=data.validated_data["scope"]),
-            pk=pk,
+            ClientGrant.objects.select_related("client", "api"), represent, write, pk=pk
         )
 
     @extend_schema(

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,7 +21,7 @@ from clients import services
 from clients.forms import MAX_REFRESH_LIFETIME
 from clients.models import Client
 
-from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, responses
+from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
 from .clients_selectors import client_list, client_settings_editable
 
 URL_LISTS = ("redirect_uris", "post_logout_redirect_uris", "allowed_origins")
@@ -139,11 +140,22 @@ def _no_store(response: Response) -> Response:
 
 
 CLIENT_ID = OpenApiParameter(
-    "client_id", str, OpenApiParameter.PATH, description="The application's client id."
+    "client_id",
+    {"type": "string", "maxLength": 100},
+    OpenApiParameter.PATH,
+    description="The application's client id.",
 )
 APP_TYPE = OpenApiParameter(
     "app_type", str, enum=list(Client.AppType.values), description="Only applications of this type."
 )
+
+
+def _by(client_id: str) -> dict[str, str]:
+    """The lookup of the client named in the path. No client id holds a NUL, which PostgreSQL
+    could not even compare: such a path names nobody."""
+    if "\x00" in client_id:
+        raise Http404
+    return {"client_id": client_id}
 
 
 def _client_url(client: Client) -> str:
@@ -156,7 +168,7 @@ class ClientListApi(ManagementApi):
     @extend_schema(
         operation_id="clients_list",
         parameters=[APP_TYPE, *CURSOR_PARAMETERS],
-        responses=responses({200: ClientSerializer(many=True)}),
+        responses=responses({200: page_of(ClientSerializer)}),
     )
     def get(self, request: Request) -> Response:
         return self.page(client_list(request.query_params), ClientSerializer, ordering=("id",))
@@ -192,7 +204,7 @@ class ClientDetailApi(ManagementApi):
         operation_id="clients_get", parameters=[CLIENT_ID], responses=responses({200: ClientSerializer}, 404)
     )
     def get(self, request: Request, client_id: str) -> Response:
-        return self.with_etag(represent(get_object_or_404(Client, client_id=client_id)))
+        return self.with_etag(represent(get_object_or_404(Client, **_by(client_id))))
 
     @extend_schema(
         operation_id="clients_update",
@@ -210,7 +222,7 @@ class ClientDetailApi(ManagementApi):
             _refuse_settings_the_type_lacks(client.app_type, data.validated_data)
             return services.client_update(client=client, **data.validated_data, actor=None)
 
-        return self.guarded_write(Client.objects.all(), represent, write, client_id=client_id)
+        return self.guarded_write(Client.objects.all(), represent, write, **_by(client_id))
 
     @extend_schema(
         operation_id="clients_delete",
@@ -220,7 +232,7 @@ class ClientDetailApi(ManagementApi):
     )
     def delete(self, request: Request, client_id: str) -> Response:
         with transaction.atomic():
-            client = get_object_or_404(Client.objects.select_for_update(), client_id=client_id)
+            client = get_object_or_404(Client.objects.select_for_update(), **_by(client_id))
             services.client_delete(client=client, actor=None)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -238,7 +250,7 @@ class ClientSecretRotateApi(ManagementApi):
     )
     def post(self, request: Request, client_id: str) -> Response:
         with transaction.atomic():
-            client = get_object_or_404(Client.objects.select_for_update(), client_id=client_id)
+            client = get_object_or_404(Client.objects.select_for_update(), **_by(client_id))
             secret = services.client_secret_rotate(client=client, actor=None)
         return _no_store(Response({**represent(client), "client_secret": secret}))
 

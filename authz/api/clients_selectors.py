@@ -12,6 +12,10 @@ from clients import selectors
 from clients.forms import ClientSettingsForm
 from clients.models import Client, ClientGrant
 
+# Query parameters are text without NUL (a database cannot compare with it; django-filter's
+# fields refuse it): the schema says so.
+NO_NUL = "^[^\\x00]*$"
+
 
 def filtered(
     filterset_class: type[django_filters.FilterSet], params: QueryDict, queryset: QuerySet

@@ -13,7 +13,8 @@ from rest_framework.response import Response
 
 from accounts.models import AuditEntry
 
-from .base import CURSOR_PARAMETERS, ManagementApi, responses
+from .base import CURSOR_PARAMETERS, ManagementApi, page_of, responses
+from .clients_selectors import NO_NUL
 from .logs_selectors import log_entries, log_list
 
 
@@ -33,15 +34,23 @@ class LogEntrySerializer(serializers.Serializer):
     ip = serializers.CharField(allow_null=True, help_text="The address the change came from, when known.")
 
 
+def _text(max_length: int) -> dict:
+    return {"type": "string", "maxLength": max_length, "pattern": NO_NUL}
+
+
 FILTERS = [
     OpenApiParameter(
-        "actor", str, description="Exactly this actor: an email, client:<client id>, or system (any case)."
+        "actor",
+        _text(254),
+        description="Exactly this actor: an email, client:<client id>, or system (any case).",
     ),
-    OpenApiParameter("action", str, description="Actions starting with this, e.g. client. or security.login"),
     OpenApiParameter(
-        "target_type", str, description="The target's model, e.g. clients.client or accounts.user."
+        "action", _text(60), description="Actions starting with this, e.g. client. or security.login"
     ),
-    OpenApiParameter("target_id", str, description="The target's id (with target_type)."),
+    OpenApiParameter(
+        "target_type", _text(50), description="The target's model, e.g. clients.client or accounts.user."
+    ),
+    OpenApiParameter("target_id", _text(64), description="The target's id (with target_type)."),
     OpenApiParameter(
         "from", OpenApiTypes.DATETIME, description="Entries at or after this instant (ISO 8601)."
     ),
@@ -55,7 +64,7 @@ class LogListApi(ManagementApi):
     @extend_schema(
         operation_id="logs_list",
         parameters=[*FILTERS, *CURSOR_PARAMETERS],
-        responses=responses({200: LogEntrySerializer(many=True)}),
+        responses=responses({200: page_of(LogEntrySerializer)}),
         description="The audit log, newest first.",
     )
     def get(self, request: Request) -> Response:

@@ -56,29 +56,27 @@ def test_a_grant_lets_the_machine_get_a_token_with_its_scopes(admin_api, batch, 
 def test_only_machine_clients_are_granted(admin_api, public_client, timesheets_api):
     response = admin_api.post("client-grants", _grant(public_client.client_id, "read:timesheets"))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.CONFLICT
     assert "Only machine-to-machine" in _errors(response)["#/client_id"]
     assert not ClientGrant.objects.filter(client=public_client).exists()
 
 
 @pytest.mark.parametrize(
-    ("body", "pointer", "words"),
+    ("body", "status", "pointer", "words"),
     [
-        (_grant("test-batch", "read:timesheets", "fly:planes"), "#/scope", "no scope fly:planes"),
-        (_grant("nobody", "read:timesheets"), "#/client_id", "No application"),
-        (
-            _grant("test-batch", "read:timesheets", audience="https://nowhere.example/"),
-            "#/audience",
-            "No API",
-        ),
-        ({**_grant("test-batch"), "scopes": []}, "#/scopes", "not known"),
-        ({"client_id": "test-batch", "audience": TIMESHEETS_API}, "#/scope", "required"),
+        (_grant("test-batch", "read:timesheets", "fly:planes"), 400, "#/scope", "no scope fly:planes"),
+        (_grant("nobody", "read:timesheets"), 404, "#/client_id", "No application"),
+        (_grant("test-batch", audience="https://nowhere.example/"), 404, "#/audience", "No API"),
+        ({**_grant("test-batch"), "scopes": []}, 400, "#/scopes", "not known"),
+        ({"client_id": "test-batch", "audience": TIMESHEETS_API}, 400, "#/scope", "required"),
     ],
 )
-def test_bad_grants_are_refused_on_their_field(admin_api, batch, timesheets_api, body, pointer, words):
+def test_bad_grants_are_refused_on_their_field(
+    admin_api, batch, timesheets_api, body, status, pointer, words
+):
     response = admin_api.post("client-grants", body)
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST, response.content
+    assert response.status_code == status, response.content
     assert words in _errors(response)[pointer]
     assert not ClientGrant.objects.filter(client=batch[0]).exists()
 
