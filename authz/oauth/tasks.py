@@ -7,6 +7,7 @@ from celery import Task, shared_task
 from oauth2_provider.models import clear_expired
 
 from apis.keys import signing_keys_purge
+from apis.rest.idempotency import idempotency_keys_forget
 from apis.revocation import revocations_purge
 from clients.models import Client
 
@@ -22,13 +23,14 @@ BACKCHANNEL_BACKOFF_SECONDS = 30
 def clear_expired_tokens() -> None:
     """Delete refresh-token families past their absolute lifetime (their start and their
     tokens), expired tokens and grants (django-oauth-toolkit's cleartokens), and retired
-    signing keys that signed nothing still valid, revocations no live token can need, and
-    redeemed codes past any replay."""
+    signing keys that signed nothing still valid, revocations no live token can need,
+    redeemed codes past any replay, and Management API idempotency keys older than a day."""
     grant_families_purge()
     clear_expired()
     signing_keys_purge()
     revocations_purge()
     redeemed_codes_purge()
+    idempotency_keys_forget()
 
 
 @shared_task(bind=True, max_retries=BACKCHANNEL_RETRIES)

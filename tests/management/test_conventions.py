@@ -4,16 +4,19 @@ problem details, ETag / If-Match, Idempotency-Key, rate limits, unknown fields, 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
 from django.test import Client as HttpClient
 from django.test import override_settings
+from django.utils import timezone
 
 from accounts.models import AuditEntry
 from apis.models import Api, IdempotentRequest
 from apis.system import MANAGEMENT_API_NAME, MANAGEMENT_SCOPES
 from apis.tokens import ApiSigning, mint_access_token
+from authz.oauth.tasks import clear_expired_tokens
 from clients.services import client_grant_set
 
 from ..oauth import client_credentials
@@ -253,3 +256,15 @@ def test_the_schema_declares_each_operations_scope(db, management_api):
     assert "/api/timesheets" not in schema["paths"]
     flows = schema["components"]["securitySchemes"]["oauth2"]["flows"]
     assert list(flows) == ["clientCredentials"]
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(admin_api):
+    admin_api.post("resource-servers", NEW_API, **{"Idempotency-Key": "old"})
+    IdempotentRequest.objects.update(created_at=timezone.now() - timedelta(hours=25))
+
+    clear_expired_tokens.delay()
+
+    assert not IdempotentRequest.objects.exists()
+    # A day later the key is free again: the same request is a new create (here, a duplicate).
+    again = admin_api.post("resource-servers", NEW_API, **{"Idempotency-Key": "old"})
+    assert again.status_code == HTTPStatus.CONFLICT
