@@ -23,12 +23,11 @@ from accounts import services as account_services
 from accounts.errors import Conflict
 from accounts.identifiers import login_identifier
 from accounts.models import User
-from apis.rest.pagination import CursorPage
 
 from .. import services
 from ..oauth.backchannel import with_backchannel_logout
 from . import users_access, users_sign_in
-from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, responses
+from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
 from .users_guards import keep_an_administrator, person_for_write, refuse_tombstone
 from .users_selectors import user_by_id, user_search
 from .users_serializers import (
@@ -69,13 +68,11 @@ def _invite(data: dict) -> User:
 
 class UserListApi(ManagementApi):
     required_scopes = {"GET": "read:users", "POST": "create:users"}
-    # For the schema only (``page`` paginates): the 200 is a cursor page, not a bare array.
-    pagination_class = CursorPage
 
     @extend_schema(
         operation_id="users_list",
         parameters=[UserFilterSerializer, *CURSOR_PARAMETERS],
-        responses=responses({200: UserSerializer(many=True)}),
+        responses=responses({200: page_of(UserSerializer)}),
         description="People by email address, a page at a time; tombstones only with status=deleted.",
     )
     def get(self, request: Request) -> Response:

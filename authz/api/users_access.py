@@ -21,17 +21,15 @@ from rest_framework.response import Response
 from apis.rest.serializers import StrictSerializer
 
 from .. import services
-from ..models import Role
 from ..selectors import user_groups, user_permissions, user_roles
 from .base import ManagementApi, responses
+from .roles_serializers import roles_named
 from .users_guards import person_for_write
 from .users_selectors import user_by_id
-from .users_serializers import MAX_ID, groups_by_id
-
-MAX_IDS = 100
+from .users_serializers import groups_named, ids_field, path_id
 
 
-class HeldRoleSerializer(serializers.Serializer):
+class UserHeldRoleSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
@@ -43,7 +41,7 @@ class HeldRoleSerializer(serializers.Serializer):
     )
 
 
-class MembershipSerializer(serializers.Serializer):
+class UserGroupMembershipSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="group.id")
     name = serializers.CharField(source="group.name")
     description = serializers.CharField(source="group.description")
@@ -55,7 +53,7 @@ class MembershipSerializer(serializers.Serializer):
     )
 
 
-class PermissionSerializer(serializers.Serializer):
+class UserPermissionSerializer(serializers.Serializer):
     resource_server_identifier = serializers.CharField(source="api")
     permission_name = serializers.CharField(source="scope")
     reasons = serializers.ListField(
@@ -63,26 +61,18 @@ class PermissionSerializer(serializers.Serializer):
     )
 
 
-class RoleIdsSerializer(StrictSerializer):
-    roles = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=MAX_IDS
-    )
+class UserRoleIdsSerializer(StrictSerializer):
+    role_ids = ids_field("The ids of the roles to assign.")
 
-    def validate_roles(self, ids: list[int]) -> list[Role]:
-        found = Role.objects.in_bulk(ids)
-        missing = [pk for pk in dict.fromkeys(ids) if pk not in found]
-        if missing:
-            raise serializers.ValidationError(f"No role with id {', '.join(map(str, missing))}.")
-        return [found[pk] for pk in dict.fromkeys(ids)]
+    def validate(self, attrs: dict) -> dict:
+        return {"roles": roles_named(attrs["role_ids"])}
 
 
-class GroupIdsSerializer(StrictSerializer):
-    groups = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=MAX_IDS
-    )
+class UserGroupIdsSerializer(StrictSerializer):
+    group_ids = ids_field("The ids of the groups to join.")
 
-    def validate_groups(self, ids: list[int]) -> list:
-        return groups_by_id(ids)
+    def validate(self, attrs: dict) -> dict:
+        return {"groups": groups_named(attrs["group_ids"])}
 
 
 class UserRolesApi(ManagementApi):
@@ -90,7 +80,7 @@ class UserRolesApi(ManagementApi):
 
     @extend_schema(
         operation_id="users_roles_list",
-        responses=responses({200: HeldRoleSerializer(many=True)}, 404),
+        responses=responses({200: UserHeldRoleSerializer(many=True)}, 404),
         description="Every role the person holds, directly or through groups, by name.",
     )
     def get(self, request: Request, user_id: UUID) -> Response:
@@ -106,17 +96,17 @@ class UserRolesApi(ManagementApi):
             }
             for role, how in user_roles(person)
         ]
-        return Response(HeldRoleSerializer(rows, many=True).data)
+        return Response(UserHeldRoleSerializer(rows, many=True).data)
 
     @extend_schema(
         operation_id="users_roles_assign",
-        request=RoleIdsSerializer,
+        request=UserRoleIdsSerializer,
         responses=responses({204: None}, 404, 409, 413, 415),
         description="Assign roles to the person directly (those they have already stay). All or "
         "none: an unknown id is 400 and nothing is assigned.",
     )
     def post(self, request: Request, user_id: UUID) -> Response:
-        data = RoleIdsSerializer(data=request.data)
+        data = UserRoleIdsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             person = person_for_write(user_id)
@@ -130,6 +120,7 @@ class UserRoleApi(ManagementApi):
 
     @extend_schema(
         operation_id="users_roles_remove",
+        parameters=[path_id("role_id", "role")],
         responses=responses({204: None}, 404, 409),
         description="Take a directly assigned role away. A role held only through a group is 404 "
         "here: remove it from the group, or the person from the group.",
@@ -147,21 +138,21 @@ class UserGroupsApi(ManagementApi):
 
     @extend_schema(
         operation_id="users_groups_list",
-        responses=responses({200: MembershipSerializer(many=True)}, 404),
+        responses=responses({200: UserGroupMembershipSerializer(many=True)}, 404),
         description="The groups the person is in directly, then those these are nested in.",
     )
     def get(self, request: Request, user_id: UUID) -> Response:
-        return Response(MembershipSerializer(user_groups(user_by_id(user_id)), many=True).data)
+        return Response(UserGroupMembershipSerializer(user_groups(user_by_id(user_id)), many=True).data)
 
     @extend_schema(
         operation_id="users_groups_add",
-        request=GroupIdsSerializer,
+        request=UserGroupIdsSerializer,
         responses=responses({204: None}, 404, 409, 413, 415),
         description="Add the person to groups (those they are in already stay). All or none: an "
         "unknown id is 400 and nothing changes.",
     )
     def post(self, request: Request, user_id: UUID) -> Response:
-        data = GroupIdsSerializer(data=request.data)
+        data = UserGroupIdsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             person = person_for_write(user_id)
@@ -175,6 +166,7 @@ class UserGroupApi(ManagementApi):
 
     @extend_schema(
         operation_id="users_groups_remove",
+        parameters=[path_id("group_id", "group")],
         responses=responses({204: None}, 404, 409),
         description="Take the person out of a group they are in directly. A group they are in only "
         "through nesting is 404 here.",
@@ -192,12 +184,12 @@ class UserPermissionsApi(ManagementApi):
 
     @extend_schema(
         operation_id="users_permissions_list",
-        responses=responses({200: PermissionSerializer(many=True)}, 404),
+        responses=responses({200: UserPermissionSerializer(many=True)}, 404),
         description="The person's effective permissions on every API, each with every reason it "
         "is held (a role assigned directly, or through a chain of groups).",
     )
     def get(self, request: Request, user_id: UUID) -> Response:
-        return Response(PermissionSerializer(user_permissions(user_by_id(user_id)), many=True).data)
+        return Response(UserPermissionSerializer(user_permissions(user_by_id(user_id)), many=True).data)
 
 
 urlpatterns: list[URLPattern] = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
@@ -18,8 +18,27 @@ from accounts.selectors import STATUSES, user_list
 from apis.rest.serializers import StrictSerializer
 
 from ..models import Group
+from .roles_serializers import MAX_ITEMS, objects_named
 
 MAX_ID = 2**63 - 1  # database ids are 64-bit
+
+
+def path_id(name: str, what: str) -> OpenApiParameter:
+    """A database id in the path, as the ``<int:…>`` converter matches it (no sign)."""
+    return OpenApiParameter(
+        name, {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description=f"The {what}'s id."
+    )
+
+
+def ids_field(help_text: str, *, optional: bool = False) -> serializers.ListField:
+    """A list of database ids, as the Management API's other batch writes take them: at least
+    one, unless ``optional`` (then an empty list when left out)."""
+    child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    if optional:
+        return serializers.ListField(
+            child=child, max_length=MAX_ITEMS, help_text=help_text, required=False, default=list
+        )
+    return serializers.ListField(child=child, min_length=1, max_length=MAX_ITEMS, help_text=help_text)
 
 
 def _field(name: str) -> Any:
@@ -144,25 +163,16 @@ class UserCreateSerializer(StrictSerializer):
     manager = serializers.UUIDField(
         allow_null=True, required=False, default=None, help_text="The user_id of their manager."
     )
-    groups = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
-        required=False,
-        default=list,
-        max_length=100,
-        help_text="Ids of the groups they join on creation.",
-    )
+    group_ids = ids_field("The ids of the groups they join on creation.", optional=True)
 
     def validate_manager(self, user_id: UUID | None) -> User | None:
         return _manager(user_id)
 
-    def validate_groups(self, ids: list[int]) -> list[Group]:
-        return groups_by_id(ids)
+    def validate(self, attrs: dict) -> dict:
+        attrs["groups"] = groups_named(attrs.pop("group_ids"))
+        return attrs
 
 
-def groups_by_id(ids: list[int]) -> list[Group]:
-    """The groups, in the order given (each once); a ValidationError naming the unknown ids."""
-    found = Group.objects.in_bulk(ids)
-    missing = [pk for pk in dict.fromkeys(ids) if pk not in found]
-    if missing:
-        raise serializers.ValidationError(f"No group with id {', '.join(map(str, missing))}.")
-    return [found[pk] for pk in dict.fromkeys(ids)]
+def groups_named(ids: list[int]) -> list[Group]:
+    """The groups with these ids, in order; a 400 pointing at each unknown one in ``group_ids``."""
+    return objects_named(Group.objects.all(), "pk", ids, pointer="group_ids", what="group")

@@ -25,11 +25,12 @@ from .. import services
 from ..selectors import user_refresh_tokens
 from .base import ManagementApi, responses
 from .users_selectors import user_by_id
+from .users_serializers import path_id
 
 RefreshToken = get_refresh_token_model()
 
 
-class SessionSerializer(serializers.Serializer):
+class UserSessionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     ip = serializers.IPAddressField(allow_null=True, help_text="The address it signed in from.")
     user_agent = serializers.CharField()
@@ -37,7 +38,7 @@ class SessionSerializer(serializers.Serializer):
     last_seen = serializers.DateTimeField()
 
 
-class RefreshTokenSerializer(serializers.Serializer):
+class UserRefreshTokenSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     client_id = serializers.CharField(source="application.client_id")
     client_name = serializers.CharField(source="application.name")
@@ -52,11 +53,11 @@ class UserSessionsApi(ManagementApi):
 
     @extend_schema(
         operation_id="users_sessions_list",
-        responses=responses({200: SessionSerializer(many=True)}, 404),
+        responses=responses({200: UserSessionSerializer(many=True)}, 404),
         description="The person's browser sessions on this server that have not ended, newest first.",
     )
     def get(self, request: Request, user_id: UUID) -> Response:
-        return Response(SessionSerializer(user_session_list(user=user_by_id(user_id)), many=True).data)
+        return Response(UserSessionSerializer(user_session_list(user=user_by_id(user_id)), many=True).data)
 
 
 class UserSessionApi(ManagementApi):
@@ -64,6 +65,7 @@ class UserSessionApi(ManagementApi):
 
     @extend_schema(
         operation_id="users_sessions_end",
+        parameters=[path_id("session_id", "session")],
         responses=responses({204: None}, 404),
         description="Sign that browser out: its next request is anonymous.",
     )
@@ -79,13 +81,13 @@ class UserRefreshTokensApi(ManagementApi):
 
     @extend_schema(
         operation_id="users_refresh_tokens_list",
-        responses=responses({200: RefreshTokenSerializer(many=True)}, 404),
+        responses=responses({200: UserRefreshTokenSerializer(many=True)}, 404),
         description="The person's live refresh tokens (not revoked, not idle past their "
         "application's limit), by application.",
     )
     def get(self, request: Request, user_id: UUID) -> Response:
         tokens = user_refresh_tokens(user_by_id(user_id))
-        return Response(RefreshTokenSerializer(tokens, many=True).data)
+        return Response(UserRefreshTokenSerializer(tokens, many=True).data)
 
 
 class UserRefreshTokenApi(ManagementApi):
@@ -93,6 +95,7 @@ class UserRefreshTokenApi(ManagementApi):
 
     @extend_schema(
         operation_id="users_refresh_tokens_revoke",
+        parameters=[path_id("token_id", "refresh token")],
         responses=responses({204: None}, 404),
         description="Revoke a refresh token with the rest of its grant: every refresh token of "
         "the family and the access tokens minted from them. One already revoked is 404.",

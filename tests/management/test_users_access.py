@@ -86,23 +86,25 @@ def test_roles_say_how_each_is_held(admin_api, user, approver, nested):
 def test_roles_are_assigned_all_or_none_and_audited_with_the_client(admin_api, user, approver):
     reader = role_create(actor=None, name="Reader")
 
-    refused = admin_api.post(f"users/{user.sub}/roles", {"roles": [reader.pk, 999999]})
+    refused = admin_api.post(f"users/{user.sub}/roles", {"role_ids": [reader.pk, 999999]})
     assert refused.status_code == HTTPStatus.BAD_REQUEST
-    assert refused.json()["errors"][0]["pointer"] == "#/roles"
+    assert refused.json()["errors"] == [{"pointer": "#/role_ids/1", "detail": "No role with this id."}]
     assert not user.roles.exists()
 
-    response = admin_api.post(f"users/{user.sub}/roles", {"roles": [reader.pk, approver.pk, reader.pk]})
+    response = admin_api.post(f"users/{user.sub}/roles", {"role_ids": [reader.pk, approver.pk, reader.pk]})
 
     assert response.status_code == HTTPStatus.NO_CONTENT
     assert set(user.roles.all()) == {reader, approver}
     entries = AuditEntry.objects.filter(action="role.assign")
     assert {entry.actor_label for entry in entries} == {f"client:{admin_api.client_id}"}
     assert entries.count() == 2
-    again = admin_api.post(f"users/{user.sub}/roles", {"roles": [reader.pk]})
+    again = admin_api.post(f"users/{user.sub}/roles", {"role_ids": [reader.pk]})
     assert again.status_code == HTTPStatus.NO_CONTENT and entries.count() == 2
 
 
-@pytest.mark.parametrize("body", [{}, {"roles": []}, {"roles": ["x"]}, {"roles": [1], "groups": [1]}])
+@pytest.mark.parametrize(
+    "body", [{}, {"role_ids": []}, {"role_ids": ["x"]}, {"role_ids": [1], "group_ids": [1]}, {"roles": [1]}]
+)
 def test_a_malformed_role_list_is_400(admin_api, user, body):
     response = admin_api.post(f"users/{user.sub}/roles", body)
 
@@ -147,7 +149,7 @@ def test_groups_list_direct_ones_first_with_their_path(admin_api, user, nested):
 def test_groups_are_joined_and_left_through_the_services(admin_api, user, nested):
     staff, leads = nested
 
-    added = admin_api.post(f"users/{user.sub}/groups", {"groups": [staff.pk]})
+    added = admin_api.post(f"users/{user.sub}/groups", {"group_ids": [staff.pk]})
 
     assert added.status_code == HTTPStatus.NO_CONTENT
     assert set(user.authz_groups.all()) == {staff, leads}
@@ -155,9 +157,9 @@ def test_groups_are_joined_and_left_through_the_services(admin_api, user, nested
     assert admin_api.delete(f"users/{user.sub}/groups/{leads.pk}").status_code == HTTPStatus.NO_CONTENT
     assert _actor_of("group.remove_member") == f"client:{admin_api.client_id}"
     assert list(user.authz_groups.all()) == [staff]
-    refused = admin_api.post(f"users/{user.sub}/groups", {"groups": [leads.pk, 999999]})
+    refused = admin_api.post(f"users/{user.sub}/groups", {"group_ids": [leads.pk, 999999]})
     assert refused.status_code == HTTPStatus.BAD_REQUEST
-    assert "999999" in refused.json()["errors"][0]["detail"]
+    assert refused.json()["errors"] == [{"pointer": "#/group_ids/1", "detail": "No group with this id."}]
     assert list(user.authz_groups.all()) == [staff]
 
 
@@ -172,8 +174,8 @@ def test_a_tombstones_access_cannot_be_given_back(admin_api, user, approver, nes
     user_delete(actor=None, user=user, revoke_access=user_access_forget)
 
     for response in (
-        admin_api.post(f"users/{user.sub}/roles", {"roles": [approver.pk]}),
-        admin_api.post(f"users/{user.sub}/groups", {"groups": [leads.pk]}),
+        admin_api.post(f"users/{user.sub}/roles", {"role_ids": [approver.pk]}),
+        admin_api.post(f"users/{user.sub}/groups", {"group_ids": [leads.pk]}),
     ):
         assert response.status_code == HTTPStatus.CONFLICT
     assert not user.roles.exists() and not user.authz_groups.exists()
