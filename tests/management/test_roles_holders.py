@@ -163,3 +163,21 @@ def test_a_deleted_role_has_no_holders_to_list(admin_api, org):
         admin_api.post(f"roles/{pk}/users", {"user_ids": [str(org["dan"].sub)]}).status_code
         == HTTPStatus.NOT_FOUND
     )
+
+
+def test_who_can_a_blank_permission_is_404(admin_api, org):
+    response = admin_api.get("who-can?resource_server_identifier=&permission_name=")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.parametrize("collection", ["roles", "groups", "who-can"])
+def test_a_nul_or_overlong_query_text_is_400_not_a_database_error(admin_api, collection):
+    name = "resource_server_identifier" if collection == "who-can" else "name_filter"
+    for value in ("a\x00b", "x" * 256):
+        query = {name: value, "permission_name": "read"} if collection == "who-can" else {name: value}
+
+        response = admin_api.get(f"{collection}?{urlencode(query)}")
+
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+        assert response.json()["errors"][0]["pointer"] == f"#/{name}"
