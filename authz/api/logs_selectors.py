@@ -3,7 +3,7 @@ target, time range), with an exact actor, a target id and instants instead of da
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
@@ -17,24 +17,25 @@ from .clients_selectors import filtered
 
 
 class _RangeForm(forms.Form):
-    """``from`` and ``to`` as UTC instants; a range may not run backwards."""
+    """``from`` and ``to`` as UTC instants. A range that runs backwards holds no entry (it is
+    not refused: nothing in the schema could say so)."""
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         for name in ("from", "to"):
             value = cleaned.get(name)
-            if value is None:
-                continue
-            try:
-                # An offset at the ends of the calendar has no UTC instant to compare with.
-                cleaned[name] = value.astimezone(UTC)
-            except OverflowError:
-                self.add_error(name, "This instant is out of range.")
-                cleaned.pop(name, None)
-        since, until = cleaned.get("from"), cleaned.get("to")
-        if since is not None and until is not None and until < since:
-            self.add_error("to", "The end is before the start.")
+            if value is not None:
+                cleaned[name] = _utc(value)
         return cleaned
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # An offset at an end of the calendar puts the instant beyond it: every entry is
+        # after the first day's, and before the last's.
+        return datetime.min.replace(tzinfo=UTC) if value.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 class _LogFilterBase(django_filters.FilterSet):

@@ -22,7 +22,8 @@ MAX_DAYS = 366
 
 
 class DailyStatsQuery(serializers.Serializer):
-    """``from`` and ``to`` (a Python keyword and its pair): days, both included."""
+    """``from`` and ``to`` (a Python keyword and its pair): days, both included. A range that
+    runs backwards holds no day."""
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {"from": serializers.DateField(required=False), "to": serializers.DateField(required=False)}
@@ -32,8 +33,6 @@ class DailyStatsQuery(serializers.Serializer):
         since = data.get("from")
         if since is None:
             since = until - timedelta(days=DEFAULT_DAYS - 1) if until.toordinal() > DEFAULT_DAYS else date.min
-        if until < since:
-            raise serializers.ValidationError({"to": ["The last day is before the first."]})
         if (until - since).days + 1 > MAX_DAYS:
             raise serializers.ValidationError({"from": [f"At most {MAX_DAYS} days at a time."]})
         return {"since": since, "until": until}
@@ -64,7 +63,8 @@ class DailyStatsApi(ManagementApi):
             OpenApiParameter("to", OpenApiTypes.DATE, description="The last day (UTC); today by default."),
         ],
         responses=responses({200: DayStatsSerializer(many=True)}),
-        description=f"One entry per day, oldest first; at most {MAX_DAYS} days.",
+        description=f"One entry per day, oldest first; at most {MAX_DAYS} days "
+        "(none when `to` is before `from`).",
     )
     def get(self, request: Request) -> Response:
         query = DailyStatsQuery(data=request.query_params)

@@ -41,6 +41,8 @@ def _start_of(day: date) -> datetime:
 
 def daily_stats(*, since: date, until: date) -> list[DayStats]:
     """One entry per UTC day from ``since`` to ``until`` (both included), oldest first."""
+    if until < since:
+        return []
     entries = AuditEntry.objects.filter(action__in=(SIGN_IN, SIGN_IN_FAILED), at__gte=_start_of(since))
     if until < date.max:
         entries = entries.filter(at__lt=_start_of(until + timedelta(days=1)))

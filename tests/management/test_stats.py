@@ -69,7 +69,6 @@ def test_each_event_counts_on_its_utc_day(admin_api, user):
 @pytest.mark.parametrize(
     ("query", "pointer"),
     [
-        ("?from=2026-03-05&to=2026-03-04", "#/to"),
         ("?from=2025-01-01&to=2026-01-02", "#/from"),
         ("?from=0001-01-01", "#/from"),
         ("?from=March", "#/from"),
@@ -89,14 +88,17 @@ def test_bad_ranges_are_400_on_their_parameter(admin_api, query, pointer):
         ("?from=2025-01-01&to=2026-01-01", date(2025, 1, 1), 366),
         ("?from=9999-12-01&to=9999-12-31", date(9999, 12, 1), 31),
         ("?to=0001-01-05", date(1, 1, 1), 5),
+        ("?from=2026-03-05&to=2026-03-04", None, 0),
+        (f"?from={date.max.isoformat()}", None, 0),
     ],
 )
-def test_ranges_up_to_a_year_and_the_ends_of_the_calendar(admin_api, query, first, count):
+def test_ranges_up_to_a_year_backwards_and_at_the_ends_of_the_calendar(admin_api, query, first, count):
     response = admin_api.get(f"stats/daily{query}")
 
     assert response.status_code == HTTPStatus.OK, response.content
-    assert response.json()[0]["date"] == first.isoformat()
     assert len(response.json()) == count
+    if first is not None:
+        assert response.json()[0]["date"] == first.isoformat()
 
 
 def test_stats_need_read_stats(machine_token):
