@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.errors import Conflict as StateConflict
 from accounts.models import User
 from apis.authentication import BearerTokenAuthentication, token_principal
 from apis.permissions import HasRequiredScopes
@@ -103,7 +104,9 @@ class TimesheetsApi(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         # Service errors speak Django; answer them in the API's terms.
-        if isinstance(exc, DjangoValidationError):
+        if isinstance(exc, StateConflict):
+            exc = Conflict(" ".join(exc.messages))
+        elif isinstance(exc, DjangoValidationError):
             exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
         elif isinstance(exc, DjangoPermissionDenied):
             exc = exceptions.PermissionDenied(str(exc))
@@ -188,9 +191,9 @@ class TimesheetListApi(TimesheetsApi):
 
     @extend_schema(
         description="Log time: a person's own entry, a draft. Hours go in quarter hours, and a "
-        "day's entries add up to 24 hours at most (400 otherwise).",
+        "day's entries add up to 24 hours at most (409 otherwise).",
         request=EntryWriteSerializer,
-        responses=responses({201: EntrySerializer}, 400, 413, 415),
+        responses=responses({201: EntrySerializer}, 400, 409, 413, 415),
         parameters=[WWW_AUTHENTICATE],
     )
     def post(self, request: Request) -> Response:

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.errors import Conflict
 from accounts.models import User
 from clients.models import Client
 
@@ -47,7 +48,8 @@ def _check_day_total(
     # Lock the worker's row so two writes for one day cannot both pass the check.
     User.objects.select_for_update().filter(pk=worker.pk).first()
     if day_minutes(worker=worker, date=date, exclude_pk=exclude_pk) + minutes > MINUTES_PER_DAY:
-        raise ValidationError({"hours": f"That would make more than 24 hours on {date:%a %d %b %Y}."})
+        # What is stored decides, not the request's form: a Conflict (409 at the API).
+        raise Conflict({"hours": f"That would make more than 24 hours on {date:%a %d %b %Y}."})
 
 
 @transaction.atomic

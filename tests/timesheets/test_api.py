@@ -195,8 +195,9 @@ def test_a_day_holds_at_most_24_hours(api_as, worker):
         == HTTPStatus.CREATED
     )
     response = api.post(LIST, {"date": "2026-11-16", "project": "B", "hours": "4.25"})
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert "24 hours" in response.json()["hours"][0]
+    # The request is well formed; what is stored refuses it.
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert "24 hours" in response.json()["detail"]
     assert (
         api.post(LIST, {"date": "2026-11-16", "project": "B", "hours": "4"}).status_code == HTTPStatus.CREATED
     )
