@@ -42,10 +42,22 @@ def _url_list(help_text: str) -> serializers.ListField:
     )
 
 
+def _name(*, required: bool) -> serializers.RegexField:
+    # A visible character, whitespace being what either Python (which trims the name) or a
+    # JSON Schema pattern calls so: what the schema accepts is never blank once trimmed.
+    return serializers.RegexField(
+        r"[^\s\x1c-\x1f\x85\ufeff]",
+        max_length=255,
+        required=required,
+        error_messages={"invalid": "The name needs a visible character."},
+        help_text="Shown to people on the consent screen.",
+    )
+
+
 class ClientSettingsSerializer(StrictSerializer):
     """What may be changed; the type and client id never change."""
 
-    name = serializers.CharField(max_length=255, required=False)
+    name = _name(required=False)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
     logo_uri = serializers.URLField(max_length=500, required=False, allow_blank=True)
     redirect_uris = _url_list("Allowed callback URLs.")
@@ -73,7 +85,7 @@ class ClientSettingsSerializer(StrictSerializer):
 
 
 class ClientCreateSerializer(ClientSettingsSerializer):
-    name = serializers.CharField(max_length=255)
+    name = _name(required=True)
     app_type = serializers.ChoiceField(choices=Client.AppType.choices)
 
 

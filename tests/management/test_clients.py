@@ -85,6 +85,7 @@ def test_the_audit_log_names_the_calling_client(admin_api):
             "https",
         ),
         ({**WEB_APP, "name": ""}, "#/name", "blank"),
+        ({**WEB_APP, "name": "\ufeff"}, "#/name", "visible character"),
         ({**WEB_APP, "app_type": "desktop"}, "#/app_type", "not a valid choice"),
         ({**WEB_APP, "client_secret": "mine"}, "#/client_secret", "not known"),
         (
@@ -117,6 +118,7 @@ def test_the_list_filters_by_type_and_refuses_an_unknown_one(admin_api, public_c
 
 def test_an_unknown_client_is_404(admin_api):
     assert admin_api.get("clients/nobody").status_code == HTTPStatus.NOT_FOUND
+    assert admin_api.get("clients/nobody%00").status_code == HTTPStatus.NOT_FOUND
     assert admin_api.patch("clients/nobody", {"name": "x"}).status_code == HTTPStatus.NOT_FOUND
     assert admin_api.delete("clients/nobody").status_code == HTTPStatus.NOT_FOUND
     assert admin_api.post("clients/nobody/rotate-secret").status_code == HTTPStatus.NOT_FOUND
