@@ -7,6 +7,7 @@ exactly as in the dashboard.
 
 from __future__ import annotations
 
+from functools import partial
 from uuid import UUID
 
 from django.db import transaction
@@ -23,8 +24,10 @@ from authz.models import Group
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
 from .groups_links import urlpatterns as link_patterns
+from .roles_selectors import group_member_chains, holders
 from .roles_serializers import (
     GroupSerializer,
+    MemberSerializer,
     PersonSerializer,
     UserIdsSerializer,
     description_field,
@@ -149,6 +152,24 @@ class GroupMembersApi(ManagementApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class GroupAllMembersApi(ManagementApi):
+    required_scopes = {"GET": "read:groups"}
+
+    @extend_schema(
+        operation_id="groups_members_all",
+        parameters=CURSOR_PARAMETERS,
+        responses=responses({200: page_of(MemberSerializer)}, 404),
+        description="Everyone who counts as a member: the group's own members and those of every "
+        "group nested in it, however deep; for each group they are in directly, the (shortest) chain "
+        "of groups that leads here "
+        '(`[["Managers"]]` for a direct member, `[["Team leads", "Managers"]]` through a nested group).',
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        paths = group_member_chains(get_object_or_404(Group, pk=pk))
+        serializer = partial(MemberSerializer, context={"paths": paths})
+        return self.page(holders(paths), serializer, ordering=("email",))
+
+
 class GroupMemberApi(ManagementApi):
     required_scopes = {"DELETE": "update:groups"}
 
@@ -170,6 +191,7 @@ urlpatterns: list[URLPattern] = [
     path("groups", GroupListApi.as_view(), name="groups"),
     path("groups/<int:pk>", GroupDetailApi.as_view(), name="group"),
     path("groups/<int:pk>/members", GroupMembersApi.as_view(), name="group-members"),
+    path("groups/<int:pk>/all-members", GroupAllMembersApi.as_view(), name="group-all-members"),
     path("groups/<int:pk>/members/<uuid:user_id>", GroupMemberApi.as_view(), name="group-member"),
     *link_patterns,
 ]

@@ -1,4 +1,5 @@
-"""Reads for the Management API's roles: who holds a role or a permission, and by which route.
+"""Reads for the Management API's roles and groups: who holds a role or a permission, and by
+which route; who is in a group, and through which nested groups.
 
 ``authz.selectors.holders_of_roles`` answers the same question for the dashboard in words
 ("role Approver via group Managers (through Team A)"); a program wants the route as data:
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -24,7 +26,8 @@ from authz.selectors import GroupMember, GroupRole, RoleUser
 @dataclass(frozen=True)
 class Route:
     """How a person holds ``role``: directly when ``groups`` is empty, else through these
-    groups, from the one they are a member of out to the one the role is given to."""
+    groups, from the one they are a member of out to the one the role is given to (the
+    shortest chain between those two, as the dashboard's selectors find it)."""
 
     role: str
     groups: tuple[str, ...] = ()
@@ -44,6 +47,14 @@ def _group_chains(group_id: int, children: dict[int, list[int]], names: dict[int
     return chains
 
 
+def _nesting() -> tuple[dict[int, list[int]], dict[int, str]]:
+    """The nesting edges (parent to children) and every group's name: two queries."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for parent, child in GroupNesting.objects.values_list("parent_id", "child_id"):
+        children[parent].append(child)
+    return children, dict(Group.objects.values_list("id", "name"))
+
+
 def holder_routes(role_ids: dict[int, str]) -> dict[int, list[Route]]:
     """``{user id: routes}`` for everyone holding any of the roles ``{id: name}``.
 
@@ -52,10 +63,7 @@ def holder_routes(role_ids: dict[int, str]) -> dict[int, list[Route]]:
     routes: dict[int, set[Route]] = defaultdict(set)
     for user_id, role_id in RoleUser.objects.filter(role_id__in=role_ids).values_list("user_id", "role_id"):
         routes[user_id].add(Route(role_ids[role_id]))
-    children: dict[int, list[int]] = defaultdict(list)
-    for parent, child in GroupNesting.objects.values_list("parent_id", "child_id"):
-        children[parent].append(child)
-    names = dict(Group.objects.values_list("id", "name"))
+    children, names = _nesting()
     # The groups whose members hold a role, each with the chains that lead to it.
     by_group: dict[int, list[Route]] = defaultdict(list)
     for group_id, role_id in GroupRole.objects.filter(role_id__in=role_ids).values_list(
@@ -73,7 +81,27 @@ def holder_routes(role_ids: dict[int, str]) -> dict[int, list[Route]]:
     }
 
 
-def holders(routes: dict[int, list[Route]]) -> QuerySet[User]:
+def group_member_chains(group: Group) -> dict[int, list[tuple[str, ...]]]:
+    """``{user id: chains}`` for everyone in ``group``, as a member of it or of a group nested
+    in it at any depth; one chain per group they are in directly (the shortest, as the
+    dashboard's selectors find it), from that group out to ``group``.
+
+    Three queries, whatever the nesting depth.
+    """
+    children, names = _nesting()
+    chains = {
+        member_group: tuple(reversed(chain))
+        for member_group, chain in _group_chains(group.pk, children, names).items()
+    }
+    found: dict[int, list[tuple[str, ...]]] = defaultdict(list)
+    for group_id, user_id in GroupMember.objects.filter(group_id__in=chains).values_list(
+        "group_id", "user_id"
+    ):
+        found[user_id].append(chains[group_id])
+    return {user_id: sorted(paths, key=lambda path: (len(path), path)) for user_id, paths in found.items()}
+
+
+def holders(routes: dict[int, Any]) -> QuerySet[User]:
     """The people of ``routes``, as a queryset to page through."""
     return User.objects.filter(pk__in=list(routes))
 

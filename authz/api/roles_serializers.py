@@ -73,7 +73,8 @@ class RouteSerializer(serializers.Serializer):
     groups = serializers.ListField(
         child=serializers.CharField(),
         help_text="Empty when the role is assigned to the person directly; else the groups it "
-        "comes through, from the one the person is a member of out to the one the role is given to.",
+        "comes through, from the one the person is a member of out to the one the role is given to "
+        "(the shortest such chain).",
     )
 
 
@@ -87,6 +88,17 @@ class HolderSerializer(PersonSerializer):
         return [
             {"role": route.role, "groups": list(route.groups)} for route in self.context["routes"][person.pk]
         ]
+
+
+class MemberSerializer(PersonSerializer):
+    """A person in a group, directly or through groups nested in it."""
+
+    paths = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.ListField(child=serializers.CharField())))
+    def get_paths(self, person: User) -> list[list[str]]:
+        """For each group the person is in directly, the (shortest) chain from it out to this one."""
+        return [list(path) for path in self.context["paths"][person.pk]]
 
 
 class UserIdsSerializer(StrictSerializer):

@@ -42,6 +42,7 @@ OPERATIONS = [
     ("GET", "groups/{id}/members", "read:groups"),
     ("POST", "groups/{id}/members", "update:groups"),
     ("DELETE", f"groups/{{id}}/members/{ZERO}", "update:groups"),
+    ("GET", "groups/{id}/all-members", "read:groups"),
     ("GET", "groups/{id}/roles", "read:groups"),
     ("POST", "groups/{id}/roles", "update:groups"),
     ("DELETE", "groups/{id}/roles/1", "update:groups"),
@@ -118,6 +119,33 @@ def test_members_are_added_listed_and_removed(admin_api, managers, user):
     assert sorted(entries.values_list("action", flat=True)) == ["group.add_member"] * 2 + [
         "group.remove_member"
     ]
+
+
+def test_all_members_include_nested_groups_with_their_paths(admin_api, managers, user):
+    leads, shift = group_create(actor=None, name="Team leads"), group_create(actor=None, name="Shift leads")
+    group_nest(actor=None, parent=managers, child=leads)
+    group_nest(actor=None, parent=leads, child=shift)
+    group_nest(actor=None, parent=managers, child=shift)
+    bob = User.objects.create_user(email="bob@abcinc.example", name="Bob")
+    group_add_member(actor=None, group=managers, user=user)
+    group_add_member(actor=None, group=shift, user=bob)
+
+    response = admin_api.get(f"groups/{managers.pk}/all-members")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["results"] == [
+        {"user_id": str(user.sub), "email": user.email, "name": user.name, "paths": [["Managers"]]},
+        {
+            "user_id": str(bob.sub),
+            "email": bob.email,
+            "name": "Bob",
+            "paths": [["Shift leads", "Managers"]],  # the shortest way, as the dashboard shows it
+        },
+    ]
+    assert admin_api.get(f"groups/{leads.pk}/all-members").json()["results"][0]["paths"] == [
+        ["Shift leads", "Team leads"]
+    ]
+    assert admin_api.get("groups/999/all-members").status_code == HTTPStatus.NOT_FOUND
 
 
 def test_unknown_members_are_400_and_nobody_is_added(admin_api, managers, user):
