@@ -38,8 +38,6 @@ from .users_serializers import (
     represent,
 )
 
-PROFILE_FIELDS = ("name", "nickname", "picture", "worker_type", "manager")
-
 
 def _invite(data: dict) -> User:
     """``user_invite`` with the initial groups joined in its transaction, as the dashboard's
@@ -129,7 +127,7 @@ class UserDetailApi(ManagementApi):
 
         def write(person: User) -> User:
             refuse_tombstone(person)
-            profile = {name: getattr(person, name) for name in PROFILE_FIELDS}
+            profile = {name: getattr(person, name) for name in account_services.PROFILE_FIELDS}
             return account_services.user_update_profile(
                 actor=None, user=person, **{**profile, **data.validated_data}
             )
