@@ -38,10 +38,9 @@ class UnknownReference(exceptions.NotFound):
     default_detail = "The request names something that does not exist."
     default_code = "not_found"
 
-    def __init__(self, field_errors: dict[str, list[str]]) -> None:
-        super().__init__(
-            "; ".join(f"{field}: {' '.join(messages)}" for field, messages in field_errors.items())
-        )
+    def __init__(self, field_errors: dict[str, Any]) -> None:
+        named = "; ".join(f"{error['pointer'][2:]}: {error['detail']}" for error in _pointers(field_errors))
+        super().__init__(f"The request names something that does not exist: {named}")
         self.field_errors = field_errors
 
 

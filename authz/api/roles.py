@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apis.models import Scope
+from apis.rest.problems import UnknownReference
 from apis.rest.serializers import StrictSerializer
 from authz import selectors, services
 from authz.models import Role
@@ -62,7 +63,7 @@ def represent_permissions(role: Role) -> dict:
 
 
 def scopes_named(permissions: list[dict[str, str]]) -> list[Scope]:
-    """The scopes the request names, in one query; a 400 pointing at each unknown one."""
+    """The scopes the request names, in one query; a 404 pointing at each unknown one."""
     identifiers = {item["resource_server_identifier"] for item in permissions}
     known = {
         (scope.api.identifier, scope.value): scope
@@ -75,7 +76,7 @@ def scopes_named(permissions: list[dict[str, str]]) -> list[Scope]:
         if key not in known
     }
     if missing:
-        raise serializers.ValidationError({"permissions": missing})
+        raise UnknownReference({"permissions": missing})
     return list({known[key].pk: known[key] for key in wanted}.values())
 
 

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import user_list
+from apis.rest.problems import UnknownReference
 from apis.rest.serializers import StrictSerializer
 from apis.selectors import api_list
 from authz.preview import token_preview
@@ -70,10 +71,10 @@ class TokenPreviewSerializer(serializers.Serializer):
 
 
 def _one(queryset: QuerySet, field: str, **lookup: Any) -> Any:
-    """The object ``lookup`` names, or a 400 on the request's ``field``."""
+    """The object ``lookup`` names, or a 404 pointing at the request's ``field``."""
     found = queryset.filter(**lookup).first()
     if found is None:
-        raise serializers.ValidationError({field: ["There is no such one."]})
+        raise UnknownReference({field: ["There is no such one."]})
     return found
 
 
@@ -83,7 +84,7 @@ class TokenPreviewApi(ManagementApi):
     @extend_schema(
         operation_id="token_preview",
         request=TokenQuestionSerializer,
-        responses=responses({200: TokenPreviewSerializer}, 413, 415),
+        responses=responses({200: TokenPreviewSerializer}, 404, 413, 415),
         description="What the token endpoint would issue to this application for this person and "
         "API: each scope's decision, and the claims after the enabled rules ran. Needs `read:rules` "
         "(it shows what the rules add). Nothing is issued; unknown people, applications or APIs are 400.",

@@ -173,7 +173,7 @@ def test_permissions_are_read_and_replaced_whole(admin_api, approver, timesheets
     assert approver.permissions.count() == 2
 
 
-def test_an_unknown_permission_is_400_on_its_item_and_nothing_changes(admin_api, approver, timesheets_api):
+def test_an_unknown_permission_is_404_on_its_item_and_nothing_changes(admin_api, approver, timesheets_api):
     wanted = [
         _permission("read:timesheets"),
         _permission("fly:planes"),
@@ -182,7 +182,7 @@ def test_an_unknown_permission_is_400_on_its_item_and_nothing_changes(admin_api,
 
     response = admin_api.put(f"roles/{approver.pk}/permissions", {"permissions": wanted})
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.NOT_FOUND
     pointers = [error["pointer"] for error in response.json()["errors"]]
     assert pointers == ["#/permissions/1/permission_name", "#/permissions/2/permission_name"]
     assert list(approver.permissions.values_list("value", flat=True)) == ["approve:timesheets"]

@@ -233,16 +233,22 @@ def test_the_preview_says_why_no_token_would_be_issued(admin_api, confidential_c
 
 
 def test_the_preview_refuses_unknown_references_with_their_pointer(admin_api, public_client, user):
-    for body, pointer in [
-        ({"client_id": "nope"}, "#/client_id"),
+    # A name of nothing is 404 (as Auth0 answers it); a malformed body is 400.
+    for body, pointer, status in [
+        ({"client_id": "nope"}, "#/client_id", HTTPStatus.NOT_FOUND),
         (
             {"client_id": public_client.client_id, "user_id": "7f0e1c5e-0000-4000-8000-000000000000"},
             "#/user_id",
+            HTTPStatus.NOT_FOUND,
         ),
-        ({"client_id": public_client.client_id, "audience": "https://nope.example/"}, "#/audience"),
-        ({"client_id": public_client.client_id, "scope": "openid"}, "#/scope"),
-        ({}, "#/client_id"),
+        (
+            {"client_id": public_client.client_id, "audience": "https://nope.example/"},
+            "#/audience",
+            HTTPStatus.NOT_FOUND,
+        ),
+        ({"client_id": public_client.client_id, "scope": "openid"}, "#/scope", HTTPStatus.BAD_REQUEST),
+        ({}, "#/client_id", HTTPStatus.BAD_REQUEST),
     ]:
         response = admin_api.post("token-preview", body)
-        assert response.status_code == HTTPStatus.BAD_REQUEST, body
+        assert response.status_code == status, body
         assert response.json()["errors"][0]["pointer"] == pointer
