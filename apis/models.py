@@ -17,7 +17,7 @@ scope_value_validator = RegexValidator(
 # An identifier is the RFC 8707 resource indicator of the API: an absolute URI with a
 # scheme and a host, and no fragment.
 # The same rule as a JSON Schema pattern (ECMA regex: no \Z, no flags) for the APIs' schemas.
-IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s#]*$"
+IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#\x00]+[^\s#\x00]*$"
 identifier_validator = RegexValidator(
     r"^[a-z][a-z0-9+.-]*://[^\s/?#]+[^\s#]*\Z",
     "Use an absolute URI without spaces or fragment, such as https://api.abcinc.example/.",
