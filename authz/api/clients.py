@@ -33,9 +33,14 @@ EDITABLE_HELP = (
 )
 
 
+# Not whitespace, as Python (which trims strings and splits the stored lists) or a JSON Schema
+# pattern (ECMAScript's \s) calls it, so that the API and its schema agree on what is blank.
+VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
+
+
 def _url_list(help_text: str) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.RegexField(r"^\S+$", max_length=500),
+        child=serializers.RegexField(f"^{VISIBLE}+$", max_length=500),
         max_length=100,
         required=False,
         help_text=help_text,
@@ -43,10 +48,9 @@ def _url_list(help_text: str) -> serializers.ListField:
 
 
 def _name(*, required: bool) -> serializers.RegexField:
-    # A visible character, whitespace being what either Python (which trims the name) or a
-    # JSON Schema pattern calls so: what the schema accepts is never blank once trimmed.
+    # What the schema accepts is never blank once trimmed.
     return serializers.RegexField(
-        r"[^\s\x1c-\x1f\x85\ufeff]",
+        VISIBLE,
         max_length=255,
         required=required,
         error_messages={"invalid": "The name needs a visible character."},

@@ -86,6 +86,7 @@ def test_the_audit_log_names_the_calling_client(admin_api):
         ),
         ({**WEB_APP, "name": ""}, "#/name", "blank"),
         ({**WEB_APP, "name": "\ufeff"}, "#/name", "visible character"),
+        ({**WEB_APP, "redirect_uris": ["https://a.example/\x1c/cb"]}, "#/redirect_uris/0", "pattern"),
         ({**WEB_APP, "app_type": "desktop"}, "#/app_type", "not a valid choice"),
         ({**WEB_APP, "client_secret": "mine"}, "#/client_secret", "not known"),
         (
