@@ -24,7 +24,6 @@ from clients.models import Client
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
 from .clients_selectors import client_list, client_settings_editable
 
-URL_LISTS = ("redirect_uris", "post_logout_redirect_uris", "allowed_origins")
 EDITABLE_HELP = (
     "Each application type has its own settings, as in the dashboard: a machine-to-machine "
     "application has no callbacks, logout URLs, back-channel logout, first-party flag or refresh-token "
