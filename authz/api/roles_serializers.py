@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.selectors import user_list
+from apis.rest.problems import UnknownReference
 from apis.rest.serializers import StrictSerializer
 from authz.models import Role
 
@@ -110,14 +111,14 @@ class UserIdsSerializer(StrictSerializer):
 def objects_named(
     queryset: QuerySet[M], field: str, wanted: list[Any], *, pointer: str, what: str
 ) -> list[M]:
-    """The objects of ``queryset`` whose ``field`` is each of ``wanted``, in that order; a 400
+    """The objects of ``queryset`` whose ``field`` is each of ``wanted``, in that order; a 404
     pointing at every item of the request's ``pointer`` list that names none."""
     found = {getattr(obj, field): obj for obj in queryset.filter(**{f"{field}__in": set(wanted)})}
     missing = {
         str(index): [f"No {what} with this id."] for index, value in enumerate(wanted) if value not in found
     }
     if missing:
-        raise serializers.ValidationError({pointer: missing})
+        raise UnknownReference({pointer: missing})
     return [found[value] for value in wanted]
 
 

@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.selectors import STATUSES, user_list
+from apis.rest.problems import UnknownReference
 from apis.rest.serializers import StrictSerializer
 
 from ..models import Group
@@ -101,7 +102,7 @@ def _manager(user_id: UUID | None) -> User | None:
         return None
     manager = user_list().filter(sub=user_id).first()
     if manager is None:
-        raise serializers.ValidationError("No such person (deleted people cannot be managers).")
+        raise UnknownReference({"manager": ["No such person (deleted people cannot be managers)."]})
     return manager
 
 

@@ -155,7 +155,7 @@ def test_unknown_members_are_400_and_nobody_is_added(admin_api, managers, user):
     empty = admin_api.post(f"groups/{managers.pk}/members", {"user_ids": []})
     not_uuid = admin_api.post(f"groups/{managers.pk}/members", {"user_ids": ["alice"]})
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.NOT_FOUND
     assert [error["pointer"] for error in response.json()["errors"]] == ["#/user_ids/1"]
     assert empty.status_code == not_uuid.status_code == HTTPStatus.BAD_REQUEST
     assert not managers.members.exists()
@@ -173,7 +173,7 @@ def test_roles_are_added_listed_and_removed(admin_api, managers):
     assert added.status_code == removed.status_code == HTTPStatus.NO_CONTENT
     assert [role["name"] for role in listed] == ["Approver", "Payroll"]
     assert again.status_code == HTTPStatus.NOT_FOUND
-    assert unknown.status_code == HTTPStatus.BAD_REQUEST
+    assert unknown.status_code == HTTPStatus.NOT_FOUND
     assert unknown.json()["errors"][0]["pointer"] == "#/role_ids/1"
     assert list(managers.roles.all()) == [approver]
     assert AuditEntry.objects.get(action="group.remove_role").actor_label == f"client:{admin_api.client_id}"

@@ -142,7 +142,7 @@ def test_unknown_people_are_400_on_their_item_and_nobody_is_assigned(admin_api, 
         f"roles/{org['approver'].pk}/users", {"user_ids": [str(org["dan"].sub), str(uuid.uuid4())]}
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.NOT_FOUND
     assert [error["pointer"] for error in response.json()["errors"]] == ["#/user_ids/1"]
     assert not org["approver"].users.filter(pk=org["dan"].pk).exists()
 

@@ -87,7 +87,7 @@ def test_roles_are_assigned_all_or_none_and_audited_with_the_client(admin_api, u
     reader = role_create(actor=None, name="Reader")
 
     refused = admin_api.post(f"users/{user.sub}/roles", {"role_ids": [reader.pk, 999999]})
-    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert refused.status_code == HTTPStatus.NOT_FOUND
     assert refused.json()["errors"] == [{"pointer": "#/role_ids/1", "detail": "No role with this id."}]
     assert not user.roles.exists()
 
@@ -158,7 +158,7 @@ def test_groups_are_joined_and_left_through_the_services(admin_api, user, nested
     assert _actor_of("group.remove_member") == f"client:{admin_api.client_id}"
     assert list(user.authz_groups.all()) == [staff]
     refused = admin_api.post(f"users/{user.sub}/groups", {"group_ids": [leads.pk, 999999]})
-    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert refused.status_code == HTTPStatus.NOT_FOUND
     assert refused.json()["errors"] == [{"pointer": "#/group_ids/1", "detail": "No group with this id."}]
     assert list(user.authz_groups.all()) == [staff]
 
