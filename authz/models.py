@@ -1,5 +1,5 @@
 """The authorization tables: roles, groups and their nesting, consents, rule settings, access
-tokens and the start of each refresh-token family."""
+tokens, the start of each refresh-token family, and how many access tokens were issued."""
 
 from __future__ import annotations
 
@@ -156,3 +156,35 @@ class RuleSetting(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class TokenIssuance(models.Model):
+    """How many access tokens were issued on a UTC day, per grant type, audience and client.
+
+    Nothing else outlives issuance: machine clients' tokens are never stored and people's
+    token rows go when they expire, rotate or are revoked. The audience (the API's
+    identifier, empty for a token for /userinfo alone) and the client are kept by name, not
+    by key: what was issued stays counted after the client or the API is deleted. Written by
+    ``authz.oauth.issuance_counts`` in increments, never per token.
+    """
+
+    class GrantType(models.TextChoices):
+        AUTHORIZATION_CODE = "authorization_code"
+        REFRESH_TOKEN = "refresh_token"  # noqa: S105 - a grant type's name
+        CLIENT_CREDENTIALS = "client_credentials"
+
+    day = models.DateField(help_text="The UTC day the tokens were issued.")
+    grant_type = models.CharField(max_length=32, choices=GrantType.choices)
+    audience = models.CharField(max_length=255, blank=True)
+    client_id = models.CharField(max_length=255)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "grant_type", "audience", "client_id"], name="authz_tokenissuance_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.grant_type} {self.client_id} → {self.audience or '/userinfo'}: {self.count}"

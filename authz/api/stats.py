@@ -1,6 +1,6 @@
 """Daily statistics: sign-ins that succeeded and failed, and access tokens issued, per UTC day
-(Auth0's ``GET /api/v2/stats/daily``). What each number is counted from, and why the token
-count is not known yet, is in ``stats_selectors``."""
+(Auth0's ``GET /api/v2/stats/daily``). What each number is counted from is in
+``stats_selectors``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,14 @@ class DailyStatsQuery(serializers.Serializer):
         return {"since": since, "until": until}
 
 
+class TokensByGrantTypeSerializer(serializers.Serializer):
+    """Every grant type this server issues access tokens with, 0 when none was issued."""
+
+    authorization_code = serializers.IntegerField(help_text="Codes redeemed: people signing in to an app.")
+    refresh_token = serializers.IntegerField(help_text="Refreshes of people's tokens.")
+    client_credentials = serializers.IntegerField(help_text="Machine clients' tokens.")
+
+
 class DayStatsSerializer(serializers.Serializer):
     date = serializers.DateField(help_text="A day in UTC.")
     sign_ins_successful = serializers.IntegerField(help_text="Password sign-ins that succeeded.")
@@ -45,9 +53,11 @@ class DayStatsSerializer(serializers.Serializer):
         help_text="Sign-ins refused: a wrong password, an unknown account, or an account locked out."
     )
     access_tokens_issued = serializers.IntegerField(
-        allow_null=True,
-        help_text="Not recorded yet, so always null: machine clients' tokens are never stored and people's "
-        "are deleted when they expire or rotate, so no record counts them all.",
+        help_text="Access tokens issued, by every grant type. Each server process adds its count every few "
+        "seconds, so the last seconds of today may not be in yet.",
+    )
+    access_tokens_by_grant_type = TokensByGrantTypeSerializer(
+        help_text="The same tokens by the grant they were issued with."
     )
 
 

@@ -35,6 +35,7 @@ from clients.hashers import client_secret_matches
 from clients.models import Client
 from clients.selectors import client_by_client_id, client_grant_scopes
 
+from . import issuance_counts
 from .context import CLIENT_CREDENTIALS
 
 # What an ordinary request sends; anything else goes the generic way.
@@ -130,6 +131,8 @@ def fast_client_credentials(request: HttpRequest) -> HttpResponse | None:
         grant_id=uuid.uuid4(),
     )
     token = mint_access_token(claims, signing=ApiSigning.of(api))
+    # In memory, no query (see issuance_counts); the generic path counts in its generator.
+    issuance_counts.count(grant_type=CLIENT_CREDENTIALS, audience=api.identifier, client_id=client.client_id)
     body = {"access_token": token, "expires_in": lifetime, "token_type": "Bearer", "scope": " ".join(scopes)}
     response = HttpResponse(json.dumps(body), content_type="application/json")
     response["Cache-Control"] = "no-store"

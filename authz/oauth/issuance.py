@@ -9,9 +9,11 @@ code and the refresh token without help. Each hook reads and writes the request'
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
+from django.db import transaction
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -21,6 +23,7 @@ from authz.rules import PROTOCOLS, RuleContext, RuleDenied, run_rules
 from authz.token_claims import access_token_claims, access_token_lifetime, refresh_token_allowed
 from clients.selectors import client_grant_scopes
 
+from . import issuance_counts
 from .context import (
     REFRESH_TOKEN,
     TokenRequestContext,
@@ -104,7 +107,8 @@ def access_token_generator(request: Request) -> str:
     """Mint the RFC 9068 JWT access token (django-oauth-toolkit's ACCESS_TOKEN_GENERATOR).
 
     Records on the context the grant the token belongs to (a refresh continues its
-    family's) and the claims, for the record that revocation and introspection read.
+    family's) and the claims, for the record that revocation and introspection read, and
+    counts the token for the daily stats (``issuance_counts``).
     """
     context = request_context(request)
     if request.grant_type == REFRESH_TOKEN:
@@ -121,7 +125,19 @@ def access_token_generator(request: Request) -> str:
         grant_id=context.grant_id,
     )
     signing = ApiSigning.of(context.audience) if context.audience is not None else None
-    return mint_access_token(context.claims, signing=signing)
+    token = mint_access_token(context.claims, signing=signing)
+    # Counted once what the token endpoint saves with it is committed: a redemption or a
+    # refresh that fails after this point rolls back and counts nothing. (A machine
+    # client's token saves nothing: outside a transaction this counts at once.)
+    transaction.on_commit(
+        partial(
+            issuance_counts.count,
+            grant_type=str(request.grant_type),
+            audience=context.audience_identifier,
+            client_id=context.client.client_id,
+        )
+    )
+    return token
 
 
 def refresh_token_policy(token: dict[str, Any], token_handler: Any, request: Request) -> dict[str, Any]:

@@ -348,6 +348,8 @@ AUTHZ_RULES = [
 ]
 # Claims that rules add live under this URL, so they never clash with standard claims.
 AUTHZ_CLAIM_NAMESPACE = env_str("AUTHZ_CLAIM_NAMESPACE", "https://abcinc.example/")
+# How old a process's in-memory token counts get before it writes them (issuance_counts).
+TOKEN_STATS_FLUSH_SECONDS = float(env_str("TOKEN_STATS_FLUSH_SECONDS", "5"))
 
 # The Timesheets API is the resource server of this project: the audience its views accept.
 TIMESHEETS_API_AUDIENCE = env_str("TIMESHEETS_API_AUDIENCE", "https://timesheets.abcinc.example/api")

@@ -1,4 +1,5 @@
-"""/api/v2/stats/daily: sign-ins per UTC day counted from the audit log; tokens not recorded."""
+"""/api/v2/stats/daily: sign-ins per UTC day counted from the audit log, access tokens issued
+from the daily issuance counts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ from django.test import Client as HttpClient
 from accounts.audit import audit_record
 from accounts.models import AuditEntry
 from apis.system import MANAGEMENT_SCOPES
+from authz.models import TokenIssuance
+from authz.oauth import issuance_counts
+
+NO_TOKENS = {"authorization_code": 0, "refresh_token": 0, "client_credentials": 0}
+
+
+@pytest.fixture(autouse=True)
+def _no_counts_of_other_tests():
+    """Token counts live in the process until written: start without earlier tests'."""
+    issuance_counts.take()
 
 
 def _at(entry: AuditEntry, when: datetime) -> None:
@@ -39,9 +50,49 @@ def test_todays_sign_ins_by_default_over_thirty_days(machine_token, user, passwo
         "date": today.isoformat(),
         "sign_ins_successful": 2,
         "sign_ins_failed": 2,
-        "access_tokens_issued": None,
+        "access_tokens_issued": 1,  # the reader's own, not yet written to the table
+        "access_tokens_by_grant_type": NO_TOKENS | {"client_credentials": 1},
     }
     assert all(day["sign_ins_successful"] == day["sign_ins_failed"] == 0 for day in days[:-1])
+    assert all(day["access_tokens_issued"] == 0 for day in days[:-1])
+
+
+def test_tokens_issued_per_utc_day_by_grant_type(admin_api):
+    def issued(day: date, grant_type: str, count: int, *, audience="https://api.example", client_id="app"):
+        TokenIssuance.objects.create(
+            day=day, grant_type=grant_type, audience=audience, client_id=client_id, count=count
+        )
+
+    issued(date(2026, 3, 1), "authorization_code", 4)
+    issued(date(2026, 3, 1), "authorization_code", 3, client_id="other-app")
+    issued(date(2026, 3, 1), "refresh_token", 10, audience="")
+    issued(date(2026, 3, 3), "client_credentials", 7)
+    issued(date(2026, 3, 3), "client_credentials", 1, audience="https://other.example")
+    issued(date(2026, 2, 28), "client_credentials", 100)
+    issued(date(2026, 3, 4), "client_credentials", 100)
+
+    days = admin_api.get("stats/daily?from=2026-03-01&to=2026-03-03").json()
+
+    assert [
+        (day["date"], day["access_tokens_issued"], day["access_tokens_by_grant_type"]) for day in days
+    ] == [
+        ("2026-03-01", 17, NO_TOKENS | {"authorization_code": 7, "refresh_token": 10}),
+        ("2026-03-02", 0, NO_TOKENS),
+        ("2026-03-03", 8, NO_TOKENS | {"client_credentials": 8}),
+    ]
+
+
+def test_tokens_issued_today_include_those_written_and_those_held(admin_api):
+    today = datetime.now(UTC).date()
+    TokenIssuance.objects.create(
+        day=today, grant_type="refresh_token", audience="", client_id=admin_api.client_id, count=5
+    )  # another process's
+
+    days = admin_api.get(f"stats/daily?from={today.isoformat()}").json()
+
+    assert [(day["access_tokens_issued"], day["access_tokens_by_grant_type"]) for day in days] == [
+        (6, NO_TOKENS | {"refresh_token": 5, "client_credentials": 1}),
+    ]
 
 
 def test_each_event_counts_on_its_utc_day(admin_api, user):
