@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 # RFC 6749 §3.3 scope-token: printable ASCII except space, double quote and backslash.
+SCOPE_PATTERN = r"^[\x21\x23-\x5B\x5D-\x7E]+$"  # the same, for JSON Schema (ECMA: no \Z)
 scope_value_validator = RegexValidator(
     r"^[\x21\x23-\x5B\x5D-\x7E]+\Z",
     "A scope is one word of printable characters: no spaces, quotes or backslashes.",
@@ -17,7 +18,8 @@ scope_value_validator = RegexValidator(
 # An identifier is the RFC 8707 resource indicator of the API: an absolute URI with a
 # scheme and a host, and no fragment.
 # The same rule as a JSON Schema pattern (ECMA regex: no \Z, no flags) for the APIs' schemas.
-IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#\x00]+[^\s#\x00]*$"
+# Python's \s also covers \x1c-\x1f and \x85, ECMAScript's \ufeff: both are named.
+IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#\x00\x1c-\x1f\x85\ufeff]+[^\s#\x00\x1c-\x1f\x85\ufeff]*$"
 identifier_validator = RegexValidator(
     r"^[a-z][a-z0-9+.-]*://[^\s/?#]+[^\s#]*\Z",
     "Use an absolute URI without spaces or fragment, such as https://api.abcinc.example/.",

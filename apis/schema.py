@@ -3,10 +3,15 @@ with the scope each operation needs taken from the view's ``required_scopes``.""
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
 
 from accounts.issuer import issuer_url
 
+from .rest.serializers import HTTP_URL_PATTERN
 from .selectors import api_by_identifier
 from .system import MANAGEMENT_API_PATH
 
@@ -59,12 +64,16 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
 
 
 _NO_NUL = "^[^\\x00]*$"
+# A character DRF does not trim away (str.strip) and that neither Python's nor ECMAScript's
+# \s calls whitespace, nor NUL: a required string holds at least one.
+_VISIBLE = "[^\\s\\x00\\x1c-\\x1f\\x85\\ufeff]"
+_NOT_BLANK = f"^[^\\x00]*{_VISIBLE}[^\\x00]*$"
 
 
 def _strings_without_nul(schema) -> None:
     if isinstance(schema, dict):
         if schema.get("type") == "string" and not {"format", "enum", "pattern"} & schema.keys():
-            schema["pattern"] = _NO_NUL
+            schema["pattern"] = _NOT_BLANK if schema.get("minLength", 0) >= 1 else _NO_NUL
         for value in schema.values():
             _strings_without_nul(value)
     elif isinstance(schema, list):
@@ -74,7 +83,8 @@ def _strings_without_nul(schema) -> None:
 
 def strings_without_nul(result, generator, request, public):
     """drf-spectacular postprocessing hook: DRF refuses a NUL character in any string it
-    reads (the database could not store it), and the schema of every input says so:
+    reads (the database could not store it), and trims a string before checking that it is
+    not blank; the schema of every input says both:
     parameters, request bodies, and the request components (``...Request``)."""
     for name, schema in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request"):
@@ -85,3 +95,14 @@ def strings_without_nul(result, generator, request, public):
                 _strings_without_nul(operation.get("parameters", []))
                 _strings_without_nul(operation.get("requestBody", {}))
     return result
+
+
+class HttpUrlFieldSchema(OpenApiSerializerFieldExtension):
+    """An HttpUrlField's schema: a URL the API accepts (blank too, where the field allows it)."""
+
+    target_class = "apis.rest.serializers.HttpUrlField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        pattern = HTTP_URL_PATTERN if not self.target.allow_blank else f"^$|{HTTP_URL_PATTERN}"
+        return {**schema, "pattern": pattern}

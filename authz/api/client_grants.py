@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts.errors import Conflict
 from apis.models import Api
+from apis.rest.problems import UnknownReference
 from apis.rest.serializers import StrictSerializer
 from clients import services
 from clients.models import Client, ClientGrant
@@ -67,7 +68,7 @@ def represent(grant: ClientGrant) -> dict[str, Any]:
 def _grant_set(*, client: Client, api: Api, scopes: list[str]) -> ClientGrant:
     """client_grant_set, its refusals pointed at the field they concern: the service checks the
     application's type first (another type is a 409: the application is what it is), then
-    the scopes (400)."""
+    the scopes (a scope the API does not define names nothing: 404)."""
     try:
         return services.client_grant_set(client=client, api=api, scopes=scopes, actor=None)
     except ValidationError as error:
@@ -75,7 +76,7 @@ def _grant_set(*, client: Client, api: Api, scopes: list[str]) -> ClientGrant:
             raise
         if client.app_type != Client.AppType.M2M:
             raise Conflict({"client_id": error.messages}) from error
-        raise exceptions.ValidationError({"scope": error.messages}) from error
+        raise UnknownReference({"scope": error.messages}) from error
 
 
 def _not_found(field: str, message: str) -> exceptions.NotFound:
@@ -134,7 +135,7 @@ class ClientGrantListApi(ManagementApi):
         request=ClientGrantCreateSerializer,
         responses=responses({201: ClientGrantSerializer}, 404, 409, 413, 415, 422),
         description="Authorize a machine-to-machine application to call an API with some of its scopes: "
-        "400 for a scope the API does not define, 404 for an unknown client_id or audience, 409 for "
+        "404 for a scope the API does not define or an unknown client_id or audience, 409 for "
         "another type of application or when the application already has a grant on that API.",
     )
     def post(self, request: Request) -> Response:

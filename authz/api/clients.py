@@ -16,7 +16,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apis.rest.serializers import StrictSerializer
+from apis.rest.serializers import HttpUrlField, StrictSerializer
 from clients import services
 from clients.forms import MAX_REFRESH_LIFETIME
 from clients.models import Client
@@ -34,7 +34,7 @@ EDITABLE_HELP = (
 
 # Not whitespace, as Python (which trims strings and splits the stored lists) or a JSON Schema
 # pattern (ECMAScript's \s) calls it, so that the API and its schema agree on what is blank.
-VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
+VISIBLE = r"[^\s\x00\x1c-\x1f\x85\ufeff]"
 
 
 def _url_list(help_text: str) -> serializers.ListField:
@@ -62,7 +62,7 @@ class ClientSettingsSerializer(StrictSerializer):
 
     name = _name(required=False)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    logo_uri = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    logo_uri = HttpUrlField(max_length=500, required=False, allow_blank=True)
     redirect_uris = _url_list("Allowed callback URLs.")
     post_logout_redirect_uris = _url_list("Where people may be sent back after signing out.")
     allowed_origins = _url_list("Web origins (scheme://host[:port]) that may call the token endpoint.")
@@ -83,7 +83,7 @@ class ClientSettingsSerializer(StrictSerializer):
         help_text="At most the absolute lifetime.",
     )
     logout_revokes_refresh_tokens = serializers.BooleanField(required=False)
-    backchannel_logout_uri = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    backchannel_logout_uri = HttpUrlField(max_length=500, required=False, allow_blank=True)
     backchannel_logout_session_required = serializers.BooleanField(required=False)
 
 

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apis import selectors, services
-from apis.models import IDENTIFIER_PATTERN, MAX_TOKEN_LIFETIME, Api, Scope
+from apis.models import IDENTIFIER_PATTERN, MAX_TOKEN_LIFETIME, SCOPE_PATTERN, Api, Scope
 from apis.rest.serializers import StrictSerializer
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
@@ -26,7 +26,11 @@ SETTINGS = (
 
 
 class ScopeSerializer(StrictSerializer):
-    value = serializers.CharField(max_length=100)
+    value = serializers.RegexField(
+        SCOPE_PATTERN,
+        max_length=100,
+        help_text="One word of printable ASCII: no spaces, quotes or backslashes.",
+    )
     description = serializers.CharField(max_length=200)
 
 

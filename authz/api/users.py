@@ -82,7 +82,7 @@ class UserListApi(ManagementApi):
         operation_id="users_create",
         parameters=[IDEMPOTENCY_KEY],
         request=UserCreateSerializer,
-        responses=responses({201: UserSerializer}, 409, 413, 415, 422),
+        responses=responses({201: UserSerializer}, 404, 409, 413, 415, 422),
         description="Invite a person: they are created without a password and emailed a single-use "
         "link to choose one. An email address already in use is 409; nothing is created when a "
         "group or the manager is unknown.",

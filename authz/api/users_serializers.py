@@ -16,7 +16,7 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.selectors import STATUSES, user_list
 from apis.rest.problems import UnknownReference
-from apis.rest.serializers import StrictSerializer
+from apis.rest.serializers import HttpUrlField, StrictSerializer
 
 from ..models import Group
 from .roles_serializers import MAX_ITEMS, objects_named
@@ -141,7 +141,7 @@ class UserUpdateSerializer(StrictSerializer):
     nickname = serializers.CharField(
         max_length=_field("nickname").max_length, allow_blank=True, required=False
     )
-    picture = serializers.URLField(max_length=_field("picture").max_length, allow_blank=True, required=False)
+    picture = HttpUrlField(max_length=_field("picture").max_length, allow_blank=True, required=False)
     worker_type = serializers.ChoiceField(choices=User.WorkerType.choices, required=False)
     manager = serializers.UUIDField(
         allow_null=True, required=False, help_text="The user_id of their manager; null for none."

@@ -64,7 +64,7 @@ def test_only_machine_clients_are_granted(admin_api, public_client, timesheets_a
 @pytest.mark.parametrize(
     ("body", "status", "pointer", "words"),
     [
-        (_grant("test-batch", "read:timesheets", "fly:planes"), 400, "#/scope", "no scope fly:planes"),
+        (_grant("test-batch", "read:timesheets", "fly:planes"), 404, "#/scope", "no scope fly:planes"),
         (_grant("nobody", "read:timesheets"), 404, "#/client_id", "No application"),
         (_grant("test-batch", audience="https://nowhere.example/"), 404, "#/audience", "No API"),
         ({**_grant("test-batch"), "scopes": []}, 400, "#/scopes", "not known"),
@@ -145,7 +145,7 @@ def test_an_update_with_an_unknown_scope_changes_nothing(admin_api, machine_toke
 
     response = admin_api.patch(f"client-grants/{grant.pk}", {"scope": ["read:clients", "rule:world"]})
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.NOT_FOUND
     assert "rule:world" in _errors(response)["#/scope"]
     assert caller.get("clients").status_code == HTTPStatus.OK
 
