@@ -49,7 +49,9 @@ def _from_django(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         if isinstance(exc, Conflict) or _is_unique_violation(exc):
-            conflict = ConflictError(" ".join(exc.messages))
+            # The service's own code (protected, own_access, unique) says which invariant.
+            code = getattr(exc, "code", None) or ("unique" if _is_unique_violation(exc) else "conflict")
+            conflict = ConflictError(" ".join(exc.messages), code=code)
             conflict.field_errors = detail  # type: ignore[attr-defined]
             return conflict
         return exceptions.ValidationError(detail)

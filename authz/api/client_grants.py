@@ -25,6 +25,7 @@ from clients.models import Client, ClientGrant
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
 from .clients_selectors import NO_NUL, client_grant_list, client_grants
+from .own_access import check_keeps_own_grant
 
 
 class ClientGrantSerializer(serializers.Serializer):
@@ -165,8 +166,9 @@ class ClientGrantDetailApi(ManagementApi):
         operation_id="client_grants_update",
         parameters=[IF_MATCH],
         request=ClientGrantUpdateSerializer,
-        responses=responses({200: ClientGrantSerializer}, 404, 412, 413, 415),
-        description="Replace the grant's scopes. Tokens minted under scopes taken away stop working.",
+        responses=responses({200: ClientGrantSerializer}, 404, 409, 412, 413, 415),
+        description="Replace the grant's scopes. Tokens minted under scopes taken away stop working. "
+        "The calling application cannot narrow its own Management API grant (409).",
     )
     def patch(self, request: Request, pk: int) -> Response:
         data = ClientGrantUpdateSerializer(data=request.data)
@@ -176,6 +178,7 @@ class ClientGrantDetailApi(ManagementApi):
         def write(grant: ClientGrant) -> ClientGrant:
             if scopes is None:  # nothing to change
                 return grant
+            check_keeps_own_grant(self.principal.client_id, grant, scopes)
             return _grant_set(client=grant.client, api=grant.api, scopes=scopes)
 
         return self.guarded_write(
@@ -184,14 +187,16 @@ class ClientGrantDetailApi(ManagementApi):
 
     @extend_schema(
         operation_id="client_grants_delete",
-        responses=responses({204: None}, 404),
-        description="End the grant: the application's tokens for that API stop working at once.",
+        responses=responses({204: None}, 404, 409),
+        description="End the grant: the application's tokens for that API stop working at once. "
+        "The calling application cannot end its own Management API grant (409).",
     )
     def delete(self, request: Request, pk: int) -> Response:
         with transaction.atomic():
             grant = get_object_or_404(
                 ClientGrant.objects.select_for_update().select_related("client", "api"), pk=pk
             )
+            check_keeps_own_grant(self.principal.client_id, grant, None)
             services.client_grant_delete(client=grant.client, api=grant.api, actor=None)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -23,6 +23,7 @@ from clients.models import Client
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_KEY, IF_MATCH, ManagementApi, page_of, responses
 from .clients_selectors import client_list, client_settings_editable
+from .own_access import check_not_self
 
 EDITABLE_HELP = (
     "Each application type has its own settings, as in the dashboard: a machine-to-machine "
@@ -242,12 +243,14 @@ class ClientDetailApi(ManagementApi):
     @extend_schema(
         operation_id="clients_delete",
         parameters=[CLIENT_ID],
-        responses=responses({204: None}, 404),
-        description="Delete an application: the access tokens it was given stop working at once.",
+        responses=responses({204: None}, 404, 409),
+        description="Delete an application: the access tokens it was given stop working at once. "
+        "An application cannot delete itself (409).",
     )
     def delete(self, request: Request, client_id: str) -> Response:
         with transaction.atomic():
             client = get_object_or_404(Client.objects.select_for_update(), **_by(client_id))
+            check_not_self(self.principal.client_id, client)
             services.client_delete(client=client, actor=None)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -204,3 +204,31 @@ def test_each_operation_needs_its_scope(machine_token, timesheets_api, method, p
     assert response.json()["code"] == "insufficient_scope"
     assert scope in response.json()["detail"]
     assert sorted(grant.scopes.values_list("value", flat=True)) == ["read:timesheets"]
+
+
+def test_a_caller_cannot_narrow_or_end_its_own_management_grant(machine_token):
+    caller = machine_token(
+        "read:clients", "read:client_grants", "update:client_grants", "delete:client_grants"
+    )
+    grant = ClientGrant.objects.get(client__client_id=caller.client_id)
+
+    narrowed = caller.patch(f"client-grants/{grant.pk}", {"scope": ["read:clients"]})
+    ended = caller.delete(f"client-grants/{grant.pk}")
+
+    assert narrowed.status_code == ended.status_code == HTTPStatus.CONFLICT
+    assert narrowed.json()["code"] == "own_access"
+    assert caller.get("clients").status_code == HTTPStatus.OK  # its token still works
+    widened = caller.patch(f"client-grants/{grant.pk}", {"scope": [*_scopes(grant), "read:users"]})
+    assert widened.status_code == HTTPStatus.OK
+
+
+def test_another_administrators_application_may_end_a_grant(admin_api, machine_token):
+    other = machine_token("read:clients")
+    grant = ClientGrant.objects.get(client__client_id=other.client_id)
+
+    assert admin_api.delete(f"client-grants/{grant.pk}").status_code == HTTPStatus.NO_CONTENT
+    assert other.get("clients").status_code == HTTPStatus.UNAUTHORIZED
+
+
+def _scopes(grant: ClientGrant) -> list[str]:
+    return sorted(scope.value for scope in grant.scopes.all())

@@ -265,3 +265,11 @@ def test_each_operation_needs_its_scope(machine_token, public_client, method, pa
     assert response.json()["code"] == "insufficient_scope"
     assert scope in response.json()["detail"]
     assert Client.objects.filter(client_id="test-mobile", name="Timesheets Mobile (test)").exists()
+
+
+def test_an_application_cannot_delete_itself(admin_api):
+    response = admin_api.delete(f"clients/{admin_api.client_id}")
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json()["code"] == "own_access"
+    assert Client.objects.filter(client_id=admin_api.client_id).exists()
