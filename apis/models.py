@@ -19,7 +19,9 @@ scope_value_validator = RegexValidator(
 # scheme and a host, and no fragment.
 # The same rule as a JSON Schema pattern (ECMA regex: no \Z, no flags) for the APIs' schemas.
 # Python's \s also covers \x1c-\x1f and \x85, ECMAScript's \ufeff: both are named.
-IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#\x00\x1c-\x1f\x85\ufeff]+[^\s#\x00\x1c-\x1f\x85\ufeff]*$"
+IDENTIFIER_PATTERN = (
+    r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#\x00\x1c-\x1f\x85\ufeff]+[^\s#\x00\x1c-\x1f\x85\ufeff]*$"
+)
 identifier_validator = RegexValidator(
     r"^[a-z][a-z0-9+.-]*://[^\s/?#]+[^\s#]*\Z",
     "Use an absolute URI without spaces or fragment, such as https://api.abcinc.example/.",

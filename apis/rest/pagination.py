@@ -12,7 +12,7 @@ class CursorPage(CursorPagination):
     A cursor that does not decode names no page: 404, as DRF answers it.
     """
 
-    ordering = ("id",)
+    ordering: tuple[str, ...] = ("id",)
     page_size = 50
     max_page_size = 100
     page_size_query_param = "page_size"

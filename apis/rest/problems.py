@@ -115,8 +115,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     else:
         data = response.data if isinstance(response.data, dict) else {"detail": response.data}
         field_errors = getattr(exc, "field_errors", None)
-        errors = _pointers(field_errors) if isinstance(field_errors, dict) else None
-        body = problem(response.status_code, str(data.get("detail", "")), code=str(code), errors=errors)
+        pointed = _pointers(field_errors) if isinstance(field_errors, dict) else None
+        body = problem(response.status_code, str(data.get("detail", "")), code=str(code), errors=pointed)
     response.data = body
     response.content_type = PROBLEM_JSON
     return response
@@ -141,4 +141,7 @@ class ProblemSerializer(serializers.Serializer):
         "insufficient_scope, "
         "not_found, conflict, precondition_failed, idempotency_key_reused, throttled."
     )
-    errors = ProblemErrorSerializer(many=True, required=False, help_text="Field errors of a 400 or 409.")
+    # The member RFC 9457's example names "errors"; DRF's stub types Serializer.errors.
+    errors = ProblemErrorSerializer(  # type: ignore[assignment]
+        many=True, required=False, help_text="Field errors of a 400, 404 or 409."
+    )

@@ -47,7 +47,7 @@ class ManagementApi(APIView):
     permission_classes = [MachineClientsOnly]
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
-    required_scopes: dict[str, str] = {}
+    required_scopes: dict[str, str | tuple[str, ...]] = {}
     budget: Budget | None = None
     _acting: Any = None
 

@@ -39,14 +39,11 @@ class ChangeSerializer(serializers.Serializer):
     details = serializers.ListField(child=serializers.CharField())
 
 
-class SummarySerializer(serializers.Serializer):
-    create = serializers.IntegerField()
-    change = serializers.IntegerField()
-    remove = serializers.IntegerField()
-
-
 class PlanSerializer(serializers.Serializer):
-    summary = SummarySerializer()
+    # A dict, not a serializer with a field named "create" (which would hide Serializer.create).
+    summary = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How many to create, change and remove."
+    )
     changes = ChangeSerializer(many=True)
 
 

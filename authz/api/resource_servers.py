@@ -65,7 +65,8 @@ class ResourceServerCreateSerializer(ResourceServerUpdateSerializer):
         max_length=255,
         help_text="The audience (an absolute URI); it cannot be changed later.",
     )
-    scopes = ScopeSerializer(many=True, required=False, max_length=200)
+    # many=True makes a ListSerializer, which takes max_length; the stub types the child.
+    scopes = ScopeSerializer(many=True, required=False, max_length=200)  # type: ignore[call-arg]
 
     def validate_scopes(self, scopes: list[dict]) -> list[dict]:
         values = [scope["value"] for scope in scopes]

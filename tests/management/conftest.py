@@ -27,7 +27,7 @@ class ManagementCaller:
         self.client_id = client_id
         self.http = HttpClient()
 
-    def _headers(self, headers: dict[str, str]) -> dict[str, str]:
+    def _headers(self, headers: dict[str, str]) -> dict[str, Any]:
         return {"HTTP_AUTHORIZATION": f"Bearer {self.token}", **{_meta(k): v for k, v in headers.items()}}
 
     def get(self, path: str, **headers: str):

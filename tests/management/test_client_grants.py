@@ -135,7 +135,7 @@ def test_narrowing_a_grant_ends_the_tokens_of_the_wider_one(admin_api, machine_t
     stale = admin_api.patch(f"client-grants/{grant.pk}", {"scope": ["read:clients"]}, **{"If-Match": etag})
     assert stale.status_code == HTTPStatus.PRECONDITION_FAILED
     entry = AuditEntry.objects.filter(action="client.grant", target_id=str(grant.client_id)).latest("id")
-    assert entry.before["scopes"] == ["read:clients", "read:logs"]
+    assert entry.before is not None and entry.before["scopes"] == ["read:clients", "read:logs"]
     assert entry.actor_label == f"client:{admin_api.client_id}"
 
 

@@ -64,7 +64,7 @@ def test_the_audit_log_names_the_calling_client(admin_api):
         action="client.create", target_id=str(Client.objects.get(client_id=client_id).pk)
     )
     assert entry.actor_label == f"client:{admin_api.client_id}"
-    assert entry.after["redirect_uris"] == WEB_APP["redirect_uris"][0]
+    assert entry.after is not None and entry.after["redirect_uris"] == WEB_APP["redirect_uris"][0]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from http import HTTPStatus
+from typing import Any
 
 from accounts.models import AuditEntry
 from apis.models import Api
@@ -11,7 +12,7 @@ from apis.services import api_create
 from authz.models import Role
 from authz.services import role_create
 
-PAYROLL = {"identifier": "https://payroll.abcinc.example/", "name": "Payroll"}
+PAYROLL: dict[str, Any] = {"identifier": "https://payroll.abcinc.example/", "name": "Payroll"}
 
 
 def _export(caller) -> dict:
@@ -127,7 +128,8 @@ def test_reading_needs_every_read_scope_and_writing_every_write_scope(machine_to
 
 
 def test_a_body_that_is_not_a_configuration_is_400(admin_api):
-    for body in ([], {"version": 2}, {"version": 9, "apis": []}):
+    bodies: list[Any] = [[], {"version": 2}, {"version": 9, "apis": []}]
+    for body in bodies:
         response = admin_api.put("config", body)
         assert response.status_code == HTTPStatus.BAD_REQUEST, body
         assert response.json()["errors"]

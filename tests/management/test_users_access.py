@@ -5,6 +5,7 @@ tokens (listed and ended)."""
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -256,7 +257,7 @@ def test_a_refresh_token_is_listed_and_revoked_with_its_grant(
     assert (row["id"], row["client_id"]) == (refresh.pk, public_client.client_id)
     assert row["client_name"] == "Timesheets Mobile (test)" and row["idle_expires_at"] > row["created_at"]
     assert tokens["refresh_token"] not in listed.content.decode()  # never the token itself
-    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    bearer: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
     assert HttpClient().get("/api/timesheets", **bearer).status_code == HTTPStatus.OK
 
     revoked = admin_api.delete(f"users/{user.sub}/refresh-tokens/{refresh.pk}")
