@@ -9,6 +9,7 @@ Any other exception denies the request too: a token is never issued half-customi
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,3 +130,14 @@ def run_rules(context: RuleContext) -> RuleContext:
                 logger.error("token rule %s added claims outside %s: %s", setting.path, namespace, foreign)
                 raise RuleDenied("The request could not be completed: a token rule failed.")
     return context
+
+
+def rule_summary(path: str) -> str:
+    """The first paragraph of the rule's docstring: what it adds or does (the dashboard's
+    rules page and the Management API show it)."""
+    try:
+        rule = import_string(path)
+    except ImportError:
+        return "This rule cannot be loaded: check its path in settings.AUTHZ_RULES."
+    doc = inspect.getdoc(rule) or ""
+    return " ".join(doc.split("\n\n")[0].split()) or "No description: give the function a docstring."

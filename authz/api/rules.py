@@ -9,14 +9,12 @@ is in ``rules_preview``.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import cast
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.urls import URLPattern, path
-from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -24,7 +22,7 @@ from rest_framework.response import Response
 
 from apis.rest.serializers import StrictSerializer
 from authz.models import RuleSetting
-from authz.rules import registered_rules
+from authz.rules import registered_rules, rule_summary
 from authz.services import rule_move, rule_update
 
 from .base import IF_MATCH, ManagementApi, responses
@@ -55,22 +53,12 @@ class RuleUpdateSerializer(StrictSerializer):
         position.validators.append(MaxValueValidator(position.max_value))
 
 
-def _description(path: str) -> str:
-    """The first paragraph of the rule's docstring, as the dashboard shows it."""
-    try:
-        rule = import_string(path)
-    except ImportError:
-        return "This rule cannot be loaded: check its path in settings.AUTHZ_RULES."
-    doc = inspect.getdoc(rule) or ""
-    return " ".join(doc.split("\n\n")[0].split()) or "No description: give the function a docstring."
-
-
 def _represent_all(order: list[RuleSetting]) -> list[dict]:
     return [
         {
             "path": rule.path,
             "name": rule.path.rsplit(".", 1)[-1],
-            "description": _description(rule.path),
+            "description": rule_summary(rule.path),
             "enabled": rule.enabled,
             "position": index,
         }

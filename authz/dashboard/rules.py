@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -10,13 +9,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.dashboard import HtmxHttpRequest, fragment_or_redirect, render_page, wants_fragment
 from accounts.decorators import staff_required
 from authz.models import RuleSetting
-from authz.rules import registered_rules
+from authz.rules import registered_rules, rule_summary
 from authz.services import rule_move, rule_update
 
 from .forms import RuleChangeForm
@@ -33,19 +31,11 @@ class RuleRow:
     last: bool
 
 
-def _summary(path: str) -> str:
-    """The first paragraph of the rule's docstring: what it adds or does."""
-    try:
-        rule = import_string(path)
-    except ImportError:
-        return "This rule cannot be loaded: check its path in settings.AUTHZ_RULES."
-    doc = inspect.getdoc(rule) or ""
-    return " ".join(doc.split("\n\n")[0].split()) or "No description: give the function a docstring."
-
-
 def _rows(rules: list[RuleSetting]) -> list[RuleRow]:
     return [
-        RuleRow(rule, rule.path.rsplit(".", 1)[-1], _summary(rule.path), index == 0, index == len(rules) - 1)
+        RuleRow(
+            rule, rule.path.rsplit(".", 1)[-1], rule_summary(rule.path), index == 0, index == len(rules) - 1
+        )
         for index, rule in enumerate(rules)
     ]
 
