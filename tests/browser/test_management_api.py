@@ -39,6 +39,7 @@ def test_an_admin_grants_management_rights_and_the_quickstart_call_works(
 ):
     management = Api.objects.get(system=True)
     client, secret = services.client_create(app_type=Client.AppType.M2M, name="HR sync")
+    assert secret is not None  # a machine is confidential
     page.set_viewport_size(viewport)
     _sign_in(page, staff_user, password)
 
