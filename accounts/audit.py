@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from django.db import models
@@ -25,14 +25,24 @@ _acting_client: ContextVar[str | None] = ContextVar("audit_acting_client", defau
 CLIENT_ACTOR_PREFIX = "client:"
 
 
+def client_acting_begin(client_id: str) -> Token[str | None]:
+    """From now until ``client_acting_end``, changes made without a person are the client
+    ``client_id``'s (a view sets it once it knows who called, and ends it with the response)."""
+    return _acting_client.set(client_id)
+
+
+def client_acting_end(token: Token[str | None]) -> None:
+    _acting_client.reset(token)
+
+
 @contextmanager
 def acting_client(client_id: str) -> Iterator[None]:
     """Within this block, changes made without a person are the client ``client_id``'s."""
-    token = _acting_client.set(client_id)
+    token = client_acting_begin(client_id)
     try:
         yield
     finally:
-        _acting_client.reset(token)
+        client_acting_end(token)
 
 
 def _actor_label(actor: User | None) -> str:

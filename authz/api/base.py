@@ -69,11 +69,11 @@ class ManagementApi(APIView):
             self.budget = limited.budget
             raise
         # From here on, the audit log names this client as the actor of what it changes.
-        self._acting = audit._acting_client.set(self.principal.client_id)
+        self._acting = audit.client_acting_begin(self.principal.client_id)
 
     def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
         if self._acting is not None:
-            audit._acting_client.reset(self._acting)
+            audit.client_acting_end(self._acting)
             self._acting = None
         if self.budget is not None:
             for name, value in self.budget.headers().items():
