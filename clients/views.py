@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import shlex
 import time
 from typing import Any
-from urllib.parse import quote, urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -31,18 +27,15 @@ from accounts.dashboard import (
 from accounts.decorators import staff_required
 from apis import selectors as api_selectors
 from apis.models import Api
-from apis.system import MANAGEMENT_API_PATH
 
 from . import selectors, services
 from .forms import ClientCreateForm, ClientSettingsForm, GrantForm, IntrospectionForm
 from .models import Client
+from .quickstart import quickstart
 
 logger = logging.getLogger(__name__)
 
 TABS = {"settings": "Settings", "credentials": "Credentials", "apis": "APIs", "quickstart": "Quickstart"}
-# What a user-facing app asks for besides its API's scopes: an ID token, a profile, and a
-# refresh token (issued only when the API allows offline access).
-USER_SCOPES = ("openid", "profile", "offline_access")
 ROTATE_CONSEQUENCE = "I understand that the current secret stops working at once."
 # A new application's secret waits in the session for the page the create form redirects
 # to, which shows it once; a redirect that never arrives does not leave it there for long.
@@ -81,10 +74,6 @@ def _tab_url(client: Client, tab: str) -> str:
     return f"{reverse('clients:detail', args=[client.pk])}?tab={tab}"
 
 
-def _endpoint(name: str) -> str:
-    return settings.OIDC_ISSUER.rstrip("/") + reverse(name)
-
-
 def _grant_forms(client: Client, bound: GrantForm | None = None) -> list[GrantForm]:
     """One row per registered API; ``bound`` (a row that failed to save) replaces its own."""
     granted = selectors.client_grants(client=client)
@@ -95,111 +84,6 @@ def _grant_forms(client: Client, bound: GrantForm | None = None) -> list[GrantFo
         else:
             rows.append(GrantForm(api, granted=granted.get(api.pk)))
     return rows
-
-
-def _query(params: dict[str, str]) -> str:
-    # Spaces as %20 (not +); ":" and "/" may stay as they are in a query (RFC 3986 §3.4).
-    return urlencode(params, quote_via=quote, safe=":/")
-
-
-def _quickstart(client: Client, api_pk: str) -> dict[str, object]:
-    """This client's real values for the Quickstart tab, quoted for Python and the shell.
-
-    The admin picks the API (the audience) with ``?api=``: any API for a user-facing app, one
-    of its granted APIs for a machine.
-    """
-    if client.app_type == Client.AppType.M2M:
-        granted = selectors.client_grants(client=client)
-        apis = [api for api in api_selectors.api_list() if api.pk in granted]
-    else:
-        apis = list(api_selectors.api_list_for_people().prefetch_related("scopes"))
-    api = next((api for api in apis if str(api.pk) == api_pk), apis[0] if apis else None)
-    values: dict[str, object] = {
-        "apis": apis,
-        "api": api,
-        "issuer": settings.OIDC_ISSUER,
-        "token_endpoint": _endpoint("oauth2_provider:token"),
-        "client_id": client.client_id,
-    }
-    if client.app_type == Client.AppType.M2M:
-        if api is not None:
-            scopes = sorted(granted[api.pk])
-            values["curl"] = _curl_client_credentials(client, api, scopes)
-            if api.system:
-                values["api_call"] = _curl_management_call()
-        return values
-
-    callbacks = client.redirect_uris.split()
-    redirect_uri = callbacks[0] if callbacks else ""
-    scopes = [*USER_SCOPES, *(sorted(scope.value for scope in api.scopes.all()) if api else ())]
-    params = {
-        "response_type": "code",
-        "client_id": client.client_id,
-        "redirect_uri": redirect_uri,
-        "scope": " ".join(scopes),
-    }
-    if api is not None:
-        params["audience"] = api.identifier
-    authorize_endpoint = _endpoint("oauth2_provider:authorize")
-    values |= {
-        "authorize_endpoint": authorize_endpoint,
-        "redirect_uri": redirect_uri,
-        "authorize_url": (
-            f"{authorize_endpoint}?{_query(params)}"
-            "&code_challenge=CODE_CHALLENGE&code_challenge_method=S256&state=STATE"
-        ),
-        "curl": _curl_code_exchange(client, redirect_uri),
-    }
-    # JSON strings are valid Python string literals, whatever characters they hold.
-    values["py"] = {name: json.dumps(value) for name, value in params.items()} | {
-        "authorize_endpoint": json.dumps(authorize_endpoint)
-    }
-    return values
-
-
-def _client_auth(client: Client) -> list[str]:
-    """curl options that authenticate ``client`` the way it registered (secret as a variable)."""
-    if client.token_endpoint_auth_method == Client.AuthMethod.BASIC:
-        return ["--user " + shlex.quote(f"{client.client_id}:") + '"$CLIENT_SECRET"']
-    options = ["--data " + shlex.quote(f"client_id={client.client_id}")]
-    if client.token_endpoint_auth_method == Client.AuthMethod.POST:
-        options.append('--data-urlencode "client_secret=$CLIENT_SECRET"')
-    return options
-
-
-def _curl(options: list[str]) -> str:
-    return " \\\n  ".join(
-        ["curl --request POST " + shlex.quote(_endpoint("oauth2_provider:token")), *options]
-    )
-
-
-def _curl_code_exchange(client: Client, redirect_uri: str) -> str:
-    return _curl(
-        [
-            *_client_auth(client),
-            "--data grant_type=authorization_code",
-            '--data-urlencode "code=$CODE"',
-            '--data-urlencode "code_verifier=$CODE_VERIFIER"',
-            "--data-urlencode " + shlex.quote(f"redirect_uri={redirect_uri}"),
-        ]
-    )
-
-
-def _curl_client_credentials(client: Client, api: Api, scopes: list[str]) -> str:
-    options = [
-        *_client_auth(client),
-        "--data grant_type=client_credentials",
-        "--data-urlencode " + shlex.quote(f"audience={api.identifier}"),
-    ]
-    if scopes:
-        options.append("--data-urlencode " + shlex.quote(f"scope={' '.join(scopes)}"))
-    return _curl(options)
-
-
-def _curl_management_call() -> str:
-    """The first call a provisioning script makes: the people, a page at a time."""
-    url = settings.OIDC_ISSUER.rstrip("/") + MANAGEMENT_API_PATH + "users?page_size=10"
-    return f'curl {shlex.quote(url)} \\\n  --header "Authorization: Bearer $ACCESS_TOKEN"'
 
 
 def _render_detail(
@@ -222,7 +106,7 @@ def _render_detail(
     elif tab == "apis" and client.app_type == Client.AppType.M2M and fragment is None:
         context["grant_forms"] = _grant_forms(client, context.get("grant"))
     elif tab == "quickstart":
-        context["quickstart"] = _quickstart(client, request.GET.get("api", ""))
+        context["quickstart"] = quickstart(client, request.GET.get("api", ""))
     if tab == "apis" and fragment is None and not client.profile.is_public:
         context["introspected_apis"] = list(client.may_introspect.order_by("name"))
         # Every registered API gets a row, whatever the type: a web app has no grant rows.

@@ -1,0 +1,88 @@
+// Copy buttons: <button type="button" data-copy-target="ID">Copy</button>, followed by an
+// element with [data-copy-status] (role="status") that says what happened.
+//
+// One listener on the document, so buttons that htmx swaps in work too. The clipboard API
+// needs a secure context (HTTPS or localhost); where it is missing or refused, the text is
+// selected instead so that Ctrl+C / Cmd+C copies it.
+(function () {
+  "use strict";
+
+  var CLEAR_AFTER_MS = 3000;
+
+  function textOf(target) {
+    if ("value" in target && typeof target.value === "string" && target.tagName !== "BUTTON") {
+      return target.value;
+    }
+    return target.textContent;
+  }
+
+  function statusFor(button) {
+    var next = button.nextElementSibling;
+    if (next && next.hasAttribute("data-copy-status")) {
+      return next;
+    }
+    var status = document.createElement("span");
+    status.className = "copy-status";
+    status.setAttribute("role", "status");
+    status.setAttribute("data-copy-status", "");
+    button.insertAdjacentElement("afterend", status);
+    return status;
+  }
+
+  function say(button, message) {
+    var status = statusFor(button);
+    status.textContent = message;
+    window.clearTimeout(status.copyTimer);
+    status.copyTimer = window.setTimeout(function () {
+      status.textContent = "";
+    }, CLEAR_AFTER_MS);
+  }
+
+  function select(target) {
+    if (typeof target.select === "function") {
+      target.focus();
+      target.select();
+      return;
+    }
+    var range = document.createRange();
+    range.selectNodeContents(target);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  function fallback(button, target) {
+    select(target);
+    var copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } catch (error) {
+      copied = false;
+    }
+    say(button, copied ? "Copied" : "Selected: press Ctrl+C (⌘C on a Mac) to copy");
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy-target]");
+    if (!button) {
+      return;
+    }
+    var target = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!target) {
+      return;
+    }
+    var text = textOf(target);
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () {
+          say(button, "Copied");
+        },
+        function () {
+          fallback(button, target);
+        }
+      );
+    } else {
+      fallback(button, target);
+    }
+  });
+})();
