@@ -234,7 +234,7 @@ class TimesheetDetailApi(TimesheetsApi):
         return Response(EntrySerializer(entry).data)
 
     @extend_schema(
-        description="Delete one's own entry, unless it is approved (409).",
+        description="Delete one's own draft or rejected entry; a submitted or approved one is 409.",
         responses=responses({204: None}, 404, 409),
         parameters=[ENTRY_ID, WWW_AUTHENTICATE],
     )

@@ -130,9 +130,17 @@ def week_submit(*, worker: User, monday: datetime.date) -> int:
     ).update(status=Entry.Status.SUBMITTED, updated_at=timezone.now())
 
 
+DELETABLE = frozenset({Entry.Status.DRAFT, Entry.Status.REJECTED})
+
+
 @transaction.atomic
 def entry_delete(*, entry: Entry) -> None:
+    """Delete a draft or a rejected entry.
+
+    Submitted time waits for the manager's decision: withdrawing it would pull it out from
+    under the approver, so it is as fixed for its author as approved time (409 at the API).
+    """
     entry = Entry.objects.select_for_update().get(pk=entry.pk)
-    if entry.status == Entry.Status.APPROVED:
-        raise InvalidTransition("Approved entries cannot be deleted.")
+    if entry.status not in DELETABLE:
+        raise InvalidTransition(f"Only draft or rejected entries can be deleted; this one is {entry.status}.")
     entry.delete()

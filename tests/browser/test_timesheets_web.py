@@ -102,6 +102,7 @@ def test_a_change_made_meanwhile_is_explained_in_place(page, user, password):
     week.get_by_role("button", name=re.compile("^Delete Apollo")).click()
 
     # htmx swaps the 409 answer too, so the person sees why and the current state.
-    expect(week.get_by_role("alert")).to_have_text("Approved entries cannot be deleted.")
+    refusal = "Only draft or rejected entries can be deleted; this one is approved."
+    expect(week.get_by_role("alert")).to_have_text(refusal)
     expect(week.locator(".badge.status-approved")).to_have_count(1)
     assert Entry.objects.count() == 1

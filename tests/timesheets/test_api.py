@@ -7,6 +7,7 @@ from http import HTTPStatus
 import pytest
 from django.core import mail
 from django.test import Client as HttpClient
+from django.urls import reverse
 
 from accounts.models import User
 from timesheets.models import Entry
@@ -167,6 +168,28 @@ def test_approved_entries_cannot_be_changed_or_deleted(api_as, worker):
     assert api.patch(_detail(entry), {"hours": "1"}).status_code == HTTPStatus.CONFLICT
     assert api.delete(_detail(entry)).status_code == HTTPStatus.CONFLICT
     assert Entry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.parametrize("status", [Entry.Status.SUBMITTED, Entry.Status.APPROVED])
+def test_submitted_and_approved_entries_are_not_deletable_by_their_author(api_as, worker, status):
+    entry = make_entry(worker, status=status)
+    response = api_as(worker).delete(_detail(entry))
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert "Only draft or rejected entries can be deleted" in response.json()["detail"]
+    assert Entry.objects.get(pk=entry.pk).status == status
+
+
+def test_a_rejected_entry_can_be_deleted(api_as, worker):
+    entry = make_entry(worker, status=Entry.Status.REJECTED)
+    assert api_as(worker).delete(_detail(entry)).status_code == HTTPStatus.NO_CONTENT
+    assert not Entry.objects.filter(pk=entry.pk).exists()
+
+
+def test_the_schema_says_which_entries_can_be_deleted(timesheets_api):
+    schema = HttpClient().get(reverse("timesheets-api:schema"), {"format": "json"}).json()
+    operation = schema["paths"]["/api/timesheets/{id}"]["delete"]
+    assert "409" in operation["responses"]
+    assert "submitted or approved one is 409" in operation["description"]
 
 
 def test_drafts_can_be_edited_and_deleted(api_as, worker):

@@ -233,26 +233,37 @@ def test_submitted_time_cannot_be_edited_409_with_an_inline_message(worker):
     assert "cannot be edited" in response.content.decode()
 
 
-def test_delete_an_entry(worker):
-    entry = make_entry(worker, status=Entry.Status.SUBMITTED)
+@pytest.mark.parametrize("status", [Entry.Status.DRAFT, Entry.Status.REJECTED])
+def test_delete_a_draft_or_rejected_entry(worker, status):
+    entry = make_entry(worker, status=status)
     response = _as(worker).post(reverse("timesheets:entry_delete", args=[entry.pk]), **HTMX)
     assert _is_week_fragment(response)
     assert "Deleted Apollo" in response.content.decode()
     assert not Entry.objects.exists()
 
 
-def test_approved_time_cannot_be_deleted(worker):
-    entry = make_entry(worker, status=Entry.Status.APPROVED)
+@pytest.mark.parametrize("status", [Entry.Status.SUBMITTED, Entry.Status.APPROVED])
+def test_submitted_and_approved_time_cannot_be_deleted(worker, status):
+    entry = make_entry(worker, status=status)
     http = _as(worker)
     url = reverse("timesheets:entry_delete", args=[entry.pk])
+    refusal = f"Only draft or rejected entries can be deleted; this one is {status}."
 
     response = http.post(url, **HTMX)
     assert response.status_code == HTTPStatus.CONFLICT
-    assert "Approved entries cannot be deleted." in response.content.decode()
+    assert refusal in response.content.decode()
 
     plain = http.post(url, follow=True)
-    assert "Approved entries cannot be deleted." in plain.content.decode()
-    assert Entry.objects.filter(pk=entry.pk).exists()
+    assert refusal in plain.content.decode()
+    assert Entry.objects.get(pk=entry.pk).status == status
+
+
+@pytest.mark.parametrize("status", [Entry.Status.SUBMITTED, Entry.Status.APPROVED])
+def test_the_week_offers_no_delete_for_submitted_or_approved_time(worker, status):
+    entry = make_entry(worker, status=status)
+    html = _as(worker).get(WEEK).content.decode()
+    assert f'id="entry-{entry.pk}"' in html
+    assert reverse("timesheets:entry_delete", args=[entry.pk]) not in html
 
 
 def test_someone_elses_entry_is_not_found(worker, bob):
