@@ -14,6 +14,7 @@ urlpatterns = [
     path("time/", include("timesheets.web_urls")),
     path("dashboard/apis/", include("apis.urls")),
     path("dashboard/applications/", include("clients.urls")),
+    path("dashboard/overview/", include("timesheets.overview_urls")),
     path("dashboard/", include("authz.dashboard.urls")),
     path("", include(accounts_urlpatterns(account_page=account.page_urls))),
     path("", RedirectView.as_view(pattern_name="timesheets:week"), name="root"),
