@@ -44,8 +44,34 @@ def jwks(request: HttpRequest) -> JsonResponse:
 
 # --- Dashboard ------------------------------------------------------------------------------
 
-TABS = {"settings": "Settings", "scopes": "Scopes", "signing": "Signing", "quickstart": "Quickstart"}
+# "test" is the Test tab, a page of authz's (it issues a token): the tab links there.
+TABS = {
+    "settings": "Settings",
+    "scopes": "Scopes",
+    "signing": "Signing",
+    "quickstart": "Quickstart",
+    "test": "Test",
+}
 ROTATE_CONSEQUENCE = "I understand that tokens signed with the current secret stop working."
+KEY_ROTATE_CONSEQUENCE = (
+    "I understand that this rotates the server's signing keys for every API that uses them, "
+    "not only this one."
+)
+# Java reads \uXXXX before it reads a string, so a control character is an octal escape.
+_JAVA_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def java_string(value: str) -> str:
+    """``value`` as a Java string literal."""
+    out = []
+    for char in value:
+        if char in _JAVA_ESCAPES:
+            out.append(_JAVA_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\{ord(char):03o}")  # three digits: a digit after it stays a digit
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def _api_or_404(pk: int) -> Api:
@@ -95,11 +121,14 @@ def _render_detail(
         if api.signing_algorithm != Api.Algorithm.HS256:
             context["signing_keys"] = selectors.signing_keys_published()
             context["jwks_url"] = _jwks_url()
+            context.setdefault("key_confirm_form", ConfirmForm(consequence=KEY_ROTATE_CONSEQUENCE))
+            context["key_apis"] = selectors.api_list().exclude(signing_algorithm=Api.Algorithm.HS256)
     elif tab == "quickstart":
         values = {"issuer": settings.OIDC_ISSUER, "audience": api.identifier, "jwks_url": _jwks_url()}
         context["quickstart"] = values
         # JSON strings are valid Python string literals, whatever characters they hold.
         context["py"] = {name: json.dumps(value) for name, value in values.items()}
+        context["java"] = {name: java_string(value) for name, value in values.items()}
     return render_page(request, "apis/api_detail.html", context, fragment=fragment)
 
 
@@ -262,6 +291,9 @@ def signing_key_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     # The keys are the server's, shared by every RS256 or ES256 API and rotated together;
     # ``pk`` is the page to return to.
     api = _api_or_404(pk)
+    form = ConfirmForm(request.POST, consequence=KEY_ROTATE_CONSEQUENCE)
+    if not form.is_valid():
+        return _render_detail(request, api, tab="signing", key_confirm_form=form)
     key = services.signing_key_rotate_now(actor=request.user)
     logger.info("signing key rotated: kid=%s user=%s", key.kid, request.user.pk)
     messages.success(

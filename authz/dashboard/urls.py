@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from . import groups, people, preview, roles, rules, transfer, users
+from . import api_test, groups, people, preview, roles, rules, transfer, users
 
 roles_urls = [
     path("", roles.role_list, name="list"),
@@ -82,8 +82,14 @@ users_urls = [
     path("<int:pk>/delete/", people.user_delete, name="delete"),
 ]
 
+# The API page's Test tab: after apis.urls under /dashboard/apis/, which has no such path.
+api_test_urls = [
+    path("<int:pk>/test/", api_test.api_test, name="index"),
+]
+
 # Included under /dashboard/ by config/urls.py.
 urlpatterns = [
+    path("apis/", include((api_test_urls, "api_test"))),
     path("roles/", include((roles_urls, "roles"))),
     path("groups/", include((groups_urls, "groups"))),
     path("rules/", include((rules_urls, "rules"))),

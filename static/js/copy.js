@@ -1,4 +1,5 @@
-// Copy buttons: <button type="button" data-copy-target="ID">Copy</button>, followed by an
+// Copy buttons: <button type="button" data-copy-target="ID">Copy</button> (ID: the element to
+// copy, or a box whose <pre> is copied), followed by an
 // element with [data-copy-status] (role="status") that says what happened.
 //
 // One listener on the document, so buttons that htmx swaps in work too. The clipboard API
@@ -8,6 +9,14 @@
   "use strict";
 
   var CLEAR_AFTER_MS = 3000;
+
+  // The target, or the snippet (<pre>) inside it when the target is a snippet's box.
+  function source(target) {
+    if (target.matches("pre, code, input, textarea")) {
+      return target;
+    }
+    return target.querySelector("pre") || target;
+  }
 
   function textOf(target) {
     if ("value" in target && typeof target.value === "string" && target.tagName !== "BUTTON") {
@@ -67,10 +76,11 @@
     if (!button) {
       return;
     }
-    var target = document.getElementById(button.getAttribute("data-copy-target"));
-    if (!target) {
+    var box = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!box) {
       return;
     }
+    var target = source(box);
     var text = textOf(target);
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(

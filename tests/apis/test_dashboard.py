@@ -376,7 +376,7 @@ def test_rs256_signing_tab_lists_the_published_keys_and_rotation_adds_one(staff_
     assert current.kid in page.content.decode()
     assert "http://testserver/.well-known/jwks.json" in page.content.decode()
 
-    response = staff_client.post(f"/dashboard/apis/{api.pk}/signing/key/rotate/")
+    response = staff_client.post(f"/dashboard/apis/{api.pk}/signing/key/rotate/", {"confirm": "on"})
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == f"/dashboard/apis/{api.pk}/?tab=signing"
     assert SigningKey.objects.count() == 2
@@ -509,7 +509,7 @@ def test_es256_signing_tab_lists_both_keys_and_rotation_replaces_both(staff_clie
     assert "http://testserver/.well-known/jwks.json" in page
     assert "Reveal secret" not in page
 
-    response = staff_client.post(f"/dashboard/apis/{es256_api.pk}/signing/key/rotate/")
+    response = staff_client.post(f"/dashboard/apis/{es256_api.pk}/signing/key/rotate/", {"confirm": "on"})
     assert response.status_code == HTTPStatus.FOUND
     new = set(SigningKey.objects.filter(retired_at__isnull=True))
     assert {key.algorithm for key in new} == {"RS256", "ES256"}
