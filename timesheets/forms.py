@@ -65,3 +65,10 @@ class EntryForm(forms.Form):
 class RejectForm(forms.Form):
     # Not required here: entry_decide says why a reason is needed, in the words the API uses.
     reason = forms.CharField(required=False, max_length=1000)
+
+
+class ConfirmForm(forms.Form):
+    """The "yes" to a one-way action (submit a week, approve): htmx sends it once its dialog
+    was accepted; without JavaScript, the confirmation page's form sends it."""
+
+    confirmed = forms.BooleanField(widget=forms.HiddenInput, initial=True)

@@ -35,9 +35,9 @@ from accounts.decorators import login_required, staff_required
 from accounts.models import User
 
 from . import decisions, selectors, services
-from .forms import EntryForm, RejectForm, week_days
+from .forms import ConfirmForm, EntryForm, RejectForm, week_days
 from .models import BulkJob, Entry
-from .policies import is_approver
+from .policies import is_approver, may_decide
 
 ONE_WEEK = datetime.timedelta(days=7)
 BULK_JOBS_SHOWN = 50
@@ -94,6 +94,7 @@ def _week_context(user: User, monday: datetime.date) -> dict[str, object]:
         "days": [Day(day, [entry for entry in entries if entry.date == day]) for day in week_days(monday)],
         "week_hours": _hours(sum(entry.minutes for entry in entries)),
         "drafts": sum(entry.status == Entry.Status.DRAFT for entry in entries),
+        "draft_hours": _hours(sum(entry.minutes for entry in entries if entry.status == Entry.Status.DRAFT)),
     }
     try:
         context["previous"], context["next"] = monday - ONE_WEEK, monday + ONE_WEEK
@@ -138,6 +139,17 @@ def _week_saved(request: HtmxHttpRequest, monday: datetime.date, notice: str, **
         notice=notice,
         to=reverse("timesheets:week", args=[monday]),
     )
+
+
+def _confirmed(request: HtmxHttpRequest) -> bool:
+    return ConfirmForm(request.POST).is_valid()
+
+
+def _confirm_page(request: HtmxHttpRequest, kind: str, *, cancel: str, **context) -> HttpResponse:
+    """What a one-way action (``kind``) does, and a form for the yes: where a form posted
+    without JavaScript lands (htmx asks first, in the same words, and sends the yes)."""
+    context = {"kind": kind, "action": request.path, "cancel": cancel, "form": ConfirmForm(), **context}
+    return render(request, "timesheets/confirm.html", context)
 
 
 def _own_entry_or_404(request: HtmxHttpRequest, pk: int) -> Entry:
@@ -220,6 +232,9 @@ def entry_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 def week_submit(request: HtmxHttpRequest, monday: datetime.date) -> HttpResponse:
     monday = _week_or_404(monday)
+    cancel = reverse("timesheets:week", args=[monday])
+    if not _confirmed(request):
+        return _confirm_page(request, "submit_week", cancel=cancel, **_week_context(request.user, monday))
     count = services.week_submit(worker=request.user, monday=monday)
     if count:
         notice = f"Submitted {count} {'entry' if count == 1 else 'entries'} for approval."
@@ -309,6 +324,13 @@ def approvals(request: HtmxHttpRequest) -> HttpResponse:
 @approver_required
 def entry_approve(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     entry = _decidable_or_404(request, pk)
+    # Ask only when the answer can be yes: a refusal (one's own time, decided already) comes at once.
+    if (
+        not _confirmed(request)
+        and entry.status == Entry.Status.SUBMITTED
+        and may_decide(request.user, entry.worker)
+    ):
+        return _confirm_page(request, "approve", cancel=reverse("timesheets:approvals"), entry=entry)
     try:
         entry = decisions.entry_decide(entry=entry, approver=request.user, approve=True)
     except services.InvalidTransition as error:
@@ -343,6 +365,11 @@ def week_approve(request: HtmxHttpRequest, worker_pk: int, monday: datetime.date
     worker = selectors.person_by_pk(worker_pk)
     if worker is None:
         raise Http404(NOTHING_WAITS)
+    if not _confirmed(request):
+        waiting = selectors.week_awaiting_approval(approver=request.user, worker_pk=worker.pk, monday=monday)
+        for person in _people(waiting):  # one person, one week, or nobody: 404 below
+            cancel = reverse("timesheets:approvals")
+            return _confirm_page(request, "approve_week", cancel=cancel, person=person, week=person.weeks[0])
     try:
         approved = decisions.week_approve(actor=request.user, worker=worker, monday=monday)
     except services.InvalidTransition as error:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
@@ -28,6 +30,11 @@ def manager(user, password, timesheets_api) -> User:
     )
     role_assign(actor=None, role=role, user=manager)
     return manager
+
+
+def _monday() -> datetime.date:
+    today = timezone.localdate()
+    return today - datetime.timedelta(days=today.weekday())
 
 
 def _sign_in(page, email: str, password: str, path: str) -> None:
@@ -63,8 +70,14 @@ def test_alice_logs_her_week_and_her_manager_approves_it(page, browser, live_ser
     expect(week.locator("tfoot")).to_contain_text("13.5")
     expect(week.locator(".badge.status-draft")).to_have_count(2)
 
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Submit week").click()
     expect(status).to_have_text("Submitted 2 entries for approval.")
+    assert asked == [
+        f"Submit 2 drafts (13.5 h) for the week of {_monday():%-d %b %Y}? Your manager decides on them; "
+        "until then you can neither edit nor delete them."
+    ]
     expect(week.locator(".badge.status-submitted")).to_have_count(2)
     expect(page.get_by_role("button", name="Submit week")).to_be_disabled()
     assert page.evaluate("window.noReload") is True
@@ -78,6 +91,7 @@ def test_alice_logs_her_week_and_her_manager_approves_it(page, browser, live_ser
         alice = boss.locator(f"#person-{user.pk}")
         expect(alice.get_by_role("heading", name="Alice Anders")).to_be_visible()
         expect(alice).to_contain_text("13.5 h waiting")
+        boss.once("dialog", lambda dialog: dialog.accept())
         alice.get_by_role("button", name="Approve whole week").click()
         expect(boss.get_by_role("status")).to_have_text(re.compile(r"^Approved 2 entries for the week of"))
         expect(boss.get_by_text("Nothing left to decide for Alice Anders.")).to_be_visible()

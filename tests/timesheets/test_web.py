@@ -23,6 +23,9 @@ pytestmark = pytest.mark.django_db
 HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
 WEEK = reverse("timesheets:week", args=[MONDAY])
 ADD = reverse("timesheets:entry_create", args=[MONDAY])
+SUBMIT = reverse("timesheets:week_submit", args=[MONDAY])
+# The yes to a one-way action: htmx sends it (hx-vals) once its dialog was accepted.
+YES = {"confirmed": "true"}
 
 
 def _as(user: User) -> HttpClient:
@@ -279,7 +282,7 @@ def test_submit_week_submits_this_weeks_drafts_only(worker):
     rejected = make_entry(worker, day=2, status=Entry.Status.REJECTED)
     next_week = make_entry(worker, day=7)
 
-    response = _as(worker).post(reverse("timesheets:week_submit", args=[MONDAY]), **HTMX)
+    response = _as(worker).post(SUBMIT, YES, **HTMX)
 
     assert _is_week_fragment(response)
     assert "Submitted 2 entries for approval." in response.content.decode()
@@ -291,7 +294,7 @@ def test_submit_week_submits_this_weeks_drafts_only(worker):
 
 def test_submit_week_without_javascript_redirects(worker):
     make_entry(worker)
-    response = _as(worker).post(reverse("timesheets:week_submit", args=[MONDAY]))
+    response = _as(worker).post(SUBMIT, YES)
     assert response["Location"] == WEEK
     assert Entry.objects.get().status == Entry.Status.SUBMITTED
 
@@ -342,7 +345,7 @@ def test_approve_inline_returns_the_updated_person_block(worker, approver):
     entry = make_entry(worker, status=Entry.Status.SUBMITTED)
     other = make_entry(worker, day=1, status=Entry.Status.SUBMITTED)
 
-    response = _as(approver).post(reverse("timesheets:entry_approve", args=[entry.pk]), **HTMX)
+    response = _as(approver).post(reverse("timesheets:entry_approve", args=[entry.pk]), YES, **HTMX)
 
     assert response.status_code == HTTPStatus.OK
     html = response.content.decode()
@@ -356,7 +359,7 @@ def test_approve_inline_returns_the_updated_person_block(worker, approver):
 
 def test_approving_without_javascript_redirects_back(worker, approver):
     entry = make_entry(worker, status=Entry.Status.SUBMITTED)
-    response = _as(approver).post(reverse("timesheets:entry_approve", args=[entry.pk]))
+    response = _as(approver).post(reverse("timesheets:entry_approve", args=[entry.pk]), YES)
     assert response["Location"] == reverse("timesheets:approvals")
     entry.refresh_from_db()
     assert entry.status == Entry.Status.APPROVED
@@ -383,27 +386,27 @@ def test_a_rejection_needs_a_reason_shown_inline(worker, approver):
 
 def test_nobody_decides_on_their_own_time(worker, approver, staff_user):
     own = make_entry(approver, status=Entry.Status.SUBMITTED)
-    response = _as(approver).post(reverse("timesheets:entry_approve", args=[own.pk]), **HTMX)
+    response = _as(approver).post(reverse("timesheets:entry_approve", args=[own.pk]), YES, **HTMX)
     assert response.status_code == HTTPStatus.FORBIDDEN
 
     # Not even an admin, who otherwise decides for anyone.
     admins_own = make_entry(staff_user, status=Entry.Status.SUBMITTED)
     http = _as(staff_user)
     url = reverse("timesheets:entry_approve", args=[admins_own.pk])
-    assert http.post(url, **HTMX).status_code == HTTPStatus.FORBIDDEN
+    assert http.post(url, YES, **HTMX).status_code == HTTPStatus.FORBIDDEN
     assert set(Entry.objects.values_list("status", flat=True)) == {Entry.Status.SUBMITTED}
 
 
 def test_strangers_entries_are_not_found(approver, password):
     stranger = User.objects.create_user(email="sam@abcinc.example", password=password)
     entry = make_entry(stranger, status=Entry.Status.SUBMITTED)
-    response = _as(approver).post(reverse("timesheets:entry_approve", args=[entry.pk]), **HTMX)
+    response = _as(approver).post(reverse("timesheets:entry_approve", args=[entry.pk]), YES, **HTMX)
     assert response.status_code == HTTPStatus.NOT_FOUND
 
 
 def test_deciding_twice_is_a_409_shown_in_the_block(worker, approver):
     entry = make_entry(worker, status=Entry.Status.APPROVED)
-    response = _as(approver).post(reverse("timesheets:entry_approve", args=[entry.pk]), **HTMX)
+    response = _as(approver).post(reverse("timesheets:entry_approve", args=[entry.pk]), YES, **HTMX)
     assert response.status_code == HTTPStatus.CONFLICT
     assert "Only submitted entries can be approved or rejected" in response.content.decode()
 
@@ -414,20 +417,21 @@ def test_approve_whole_week_approves_that_persons_week_only(worker, bob, approve
     bobs = make_entry(bob, status=Entry.Status.SUBMITTED)
 
     url = reverse("timesheets:week_approve", args=[worker.pk, MONDAY])
-    response = _as(approver).post(url, **HTMX)
+    response = _as(approver).post(url, YES, **HTMX)
 
     assert response.status_code == HTTPStatus.OK
     assert "Approved 3 entries for the week of 16 Nov." in response.content.decode()
     statuses = dict(Entry.objects.values_list("pk", "status"))
     assert {statuses[entry.pk] for entry in week} == {Entry.Status.APPROVED}
     assert statuses[later.pk] == statuses[bobs.pk] == Entry.Status.SUBMITTED
-    assert _as(approver).post(url, **HTMX).status_code == HTTPStatus.NOT_FOUND
+    assert _as(approver).post(url, YES, **HTMX).status_code == HTTPStatus.NOT_FOUND
 
 
 def test_approving_the_week_of_nobody_is_not_found(worker, approver):
     make_entry(worker, status=Entry.Status.SUBMITTED)
     url = reverse("timesheets:week_approve", args=[worker.pk + 1000, MONDAY])
-    assert _as(approver).post(url, **HTMX).status_code == HTTPStatus.NOT_FOUND
+    assert _as(approver).post(url, YES, **HTMX).status_code == HTTPStatus.NOT_FOUND
+    assert _as(approver).post(url).status_code == HTTPStatus.NOT_FOUND
     assert Entry.objects.get().status == Entry.Status.SUBMITTED
 
 
