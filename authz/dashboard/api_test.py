@@ -49,7 +49,7 @@ class _ClientChoice(forms.ModelChoiceField):
         return f"{obj.name} ({obj.client_id})"
 
 
-class TestTokenForm(forms.Form):
+class ApiTestForm(forms.Form):
     """The machine application to issue a token for: one of those granted the API."""
 
     client = _ClientChoice(
@@ -70,7 +70,7 @@ def granted_clients(api: Api) -> QuerySet[Client]:
 
 
 @transaction.atomic
-def test_token_issue(*, actor: User, client: Client, api: Api) -> str:
+def issue_test_token(*, actor: User, client: Client, api: Api) -> str:
     """An access token for ``client`` and ``api`` with all the scopes the client was granted,
     made as the token endpoint makes it; audited as ``api.test_token``.
 
@@ -128,14 +128,14 @@ def api_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         api = api_selectors.api_get(pk=pk)
     except Api.DoesNotExist as error:
         raise Http404("No such API.") from error
-    form = TestTokenForm(api, request.POST if request.method == "POST" else None)
+    form = ApiTestForm(api, request.POST if request.method == "POST" else None)
     context: dict[str, object] = {"api": api, "tab": "test", "tabs": TABS.items(), "form": form}
     status = HTTPStatus.OK
     if request.method == "POST":
         if form.is_valid():
             client = form.cleaned_data["client"]
             try:
-                token = test_token_issue(actor=request.user, client=client, api=api)
+                token = issue_test_token(actor=request.user, client=client, api=api)
             except NoClientGrant as error:  # its message reads after the client's name
                 form.add_error("client", f"The token endpoint would refuse it: {client.name} {error}.")
             except RuleDenied as error:
