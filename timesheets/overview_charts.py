@@ -18,6 +18,7 @@ RIGHT = 8
 TOP = 12
 BOTTOM = 28  # room for the bucket labels
 GAP = 0.2  # the share of each bucket's width left empty between buckets
+ROW_WIDTH = 400  # a horizontal chart's viewBox: narrower, so its text stays legible in a half column
 ROW_HEIGHT = 40  # a row of a horizontal chart: its label above, its bar below
 ROW_LABEL = 14
 MAX_LABELS = 8  # bucket labels drawn at most (every n-th one), so that they never overlap
@@ -113,11 +114,12 @@ def column_chart(
     series: list[Series],
     stacked: bool,
     markers: list[int] | None = None,
-    marker_name: str = "",
+    marker_names: tuple[str, str] = ("", ""),
 ) -> Chart:
     """Vertical bars, one group (or stack) per bucket, scaled so the tallest fills the plot.
 
-    ``markers`` holds a count per bucket: a bucket with one or more gets a marker above it.
+    ``markers`` holds a count per bucket: a bucket with one or more gets a marker above it,
+    titled with the count and ``marker_names`` (singular, plural).
     """
     totals = [
         sum(one.values[index] for one in series)
@@ -150,7 +152,11 @@ def column_chart(
         if index % every == 0
     ]
     marks = [
-        Marker(x=LEFT + slot * index + slot / 2, y=TOP - 4, title=f"{labels[index]}: {count} {marker_name}")
+        Marker(
+            x=LEFT + slot * index + slot / 2,
+            y=TOP - 4,
+            title=f"{labels[index]}: {count} {marker_names[count != 1]}",
+        )
         for index, count in enumerate(markers or [])
         if count
     ]
@@ -164,7 +170,7 @@ def row_chart(*, rows: list[tuple[str, float, str]]) -> Chart:
     (client ids, API identifiers) never squeeze the bars.
     """
     top_value = max((value for _, value, _ in rows), default=0) or 1
-    span = WIDTH - RIGHT - 56  # room after the longest bar for its number
+    span = ROW_WIDTH - RIGHT - 48  # room after the longest bar for its number
     bars, labels, values = [], [], []
     for index, (name, value, href) in enumerate(rows):
         y = index * ROW_HEIGHT
@@ -184,4 +190,6 @@ def row_chart(*, rows: list[tuple[str, float, str]]) -> Chart:
         )
         values.append(Label(x=length + 6, y=y + ROW_HEIGHT - 12, text=number(value)))
     height = max(len(rows), 1) * ROW_HEIGHT
-    return Chart(WIDTH, height, bars, labels=labels, values=values, top=0, bottom=height, left=0)
+    return Chart(
+        ROW_WIDTH, height, bars, labels=labels, values=values, top=0, bottom=height, left=0, right=ROW_WIDTH
+    )

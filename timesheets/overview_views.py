@@ -20,7 +20,7 @@ from accounts.dashboard import HtmxHttpRequest
 from accounts.decorators import staff_required
 
 from . import overview_selectors as selectors
-from .overview_charts import Series, column_chart, row_chart
+from .overview_charts import Series, column_chart, number, row_chart
 
 LOGS_PATH = "/dashboard/logs/"  # the logs page (issue 17's contract: its path and filters)
 GRANT_TYPE_NAMES = {
@@ -82,7 +82,11 @@ def _sign_ins_panel(window: selectors.Window) -> dict:
         "failed": sum(counts.failed),
         "lockouts": sum(counts.lockouts),
         "chart": column_chart(
-            labels=labels, series=series, stacked=False, markers=counts.lockouts, marker_name="lockouts"
+            labels=labels,
+            series=series,
+            stacked=False,
+            markers=counts.lockouts,
+            marker_names=("lockout", "lockouts"),
         ),
         "table": list(zip(labels, counts.signed_in, counts.failed, counts.lockouts, strict=True)),
         "log": log_url(window, type=selectors.SIGN_IN),
@@ -112,9 +116,10 @@ def _backlog_panel() -> dict:
     ]
     return {
         "backlog": backlog,
-        "hours": float(backlog.hours),
+        "hours": number(float(backlog.hours)),
         "chart": row_chart(rows=rows) if rows else None,
-        "rows": rows,
+        "table": [(name, number(hours)) for name, hours, _ in rows],
+        "oldest_days": (timezone.now().date() - backlog.oldest.date).days if backlog.oldest else None,
         "link": reverse("timesheets:approvals"),
     }
 

@@ -51,8 +51,8 @@ def test_grouped_columns_stand_side_by_side_with_markers_above_their_bucket():
         labels=["09:00", "10:00"],
         series=[Series("ok", [5, 0]), Series("failed", [1, 2])],
         stacked=False,
-        markers=[0, 3],
-        marker_name="lockouts",
+        markers=[1, 3],
+        marker_names=("lockout", "lockouts"),
     )
     ok, failed_9, failed_10 = chart.bars
     assert (ok.title, failed_9.title, failed_10.title) == (
@@ -62,10 +62,10 @@ def test_grouped_columns_stand_side_by_side_with_markers_above_their_bucket():
     )
     assert failed_9.x == pytest.approx(ok.x + ok.width)
     assert ok.y == pytest.approx(TOP) and failed_10.height == pytest.approx(PLOT * 2 / 5)
-    assert [marker.title for marker in chart.markers] == ["10:00: 3 lockouts"]
+    assert [marker.title for marker in chart.markers] == ["09:00: 1 lockout", "10:00: 3 lockouts"]
     bucket_10 = chart.labels[1]
     # Centred on its bucket, between that bucket's two columns.
-    assert chart.markers[0].x == bucket_10.x == pytest.approx(failed_10.x)
+    assert chart.markers[1].x == bucket_10.x == pytest.approx(failed_10.x)
 
 
 def test_many_buckets_are_labelled_sparsely():
@@ -83,4 +83,4 @@ def test_rows_are_as_long_as_their_share_of_the_largest():
     assert [label.text for label in chart.labels] == ["batch", "mobile", "none"]
     assert [value.text for value in chart.values] == ["8", "2", "0"]
     assert chart.height == 3 * (mobile.y - batch.y)
-    assert batch.x + batch.width < chart.values[0].x < WIDTH
+    assert batch.x + batch.width < chart.values[0].x < chart.width
