@@ -11,7 +11,7 @@ from django.conf import settings
 
 from accounts.caching import TtlCache
 
-from .models import Api
+from .models import Api, Scope
 
 MANAGEMENT_API_NAME = "ABC Identity Management API"
 MANAGEMENT_API_PATH = "/api/v2/"
@@ -35,6 +35,24 @@ MANAGEMENT_SCOPES: dict[str, str] = {
     "read:logs": "Read the audit log",
     "read:stats": "Read sign-in and token statistics",
 }
+
+
+def management_api_register(api_model: type[Api], scope_model: type[Scope]) -> None:
+    """Register the Management API with its scopes, unless it is there: its migration calls
+    this with the historical models, a test after a database flush with the real ones."""
+    api, _ = api_model.objects.get_or_create(
+        identifier=management_api_identifier(),
+        defaults={
+            "name": MANAGEMENT_API_NAME,
+            "signing_algorithm": "RS256",
+            "token_lifetime": 86400,
+            "rbac_enabled": True,  # roles cannot hold its scopes: people never get them
+            "allow_skip_consent": False,
+        },
+    )
+    api_model.objects.filter(pk=api.pk).update(system=True, name=MANAGEMENT_API_NAME)
+    for value, description in MANAGEMENT_SCOPES.items():
+        scope_model.objects.get_or_create(api=api, value=value, defaults={"description": description})
 
 
 def management_api_identifier(issuer: str | None = None) -> str:

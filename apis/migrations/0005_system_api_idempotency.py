@@ -2,26 +2,12 @@
 
 from django.db import migrations, models
 
-from apis.system import MANAGEMENT_API_NAME, MANAGEMENT_SCOPES, management_api_identifier
+from apis.system import management_api_register
 
 
 def create_management_api(apps, schema_editor):
     """The Management API: RS256, RBAC on (people hold none of its scopes), its scopes."""
-    Api = apps.get_model("apis", "Api")
-    Scope = apps.get_model("apis", "Scope")
-    api, _ = Api.objects.get_or_create(
-        identifier=management_api_identifier(),
-        defaults={
-            "name": MANAGEMENT_API_NAME,
-            "signing_algorithm": "RS256",
-            "token_lifetime": 86400,
-            "rbac_enabled": True,
-            "allow_skip_consent": False,
-        },
-    )
-    Api.objects.filter(pk=api.pk).update(system=True, name=MANAGEMENT_API_NAME)
-    for value, description in MANAGEMENT_SCOPES.items():
-        Scope.objects.get_or_create(api=api, value=value, defaults={"description": description})
+    management_api_register(apps.get_model("apis", "Api"), apps.get_model("apis", "Scope"))
 
 
 def remove_management_api(apps, schema_editor):

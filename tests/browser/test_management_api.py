@@ -11,15 +11,22 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from apis.models import Api
-from apis.system import MANAGEMENT_API_NAME
+from apis.models import Api, Scope
+from apis.system import MANAGEMENT_API_NAME, management_api_register
 from clients import services
 from clients.models import Client
 from tests.oauth import ISSUER
 
-# serialized_rollback: a live server needs committed data, and the flush after each such test
-# would take the Management API that a migration registers away from the next one.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def management_api(transactional_db) -> Api:
+    """The Management API as its migration registers it: a live server needs committed data,
+    and the flush after every such test takes the migration's rows away from the next one."""
+    management_api_register(Api, Scope)
+    return Api.objects.get(system=True)
+
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -35,9 +42,9 @@ def _sign_in(page, staff_user, password) -> None:
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "desktop"])
 def test_an_admin_grants_management_rights_and_the_quickstart_call_works(
-    page, viewport, live_server, staff_user, password, user
+    page, viewport, live_server, management_api, staff_user, password, user
 ):
-    management = Api.objects.get(system=True)
+    management = management_api
     client, secret = services.client_create(app_type=Client.AppType.M2M, name="HR sync")
     assert secret is not None  # a machine is confidential
     page.set_viewport_size(viewport)
@@ -89,7 +96,7 @@ def _token(page, token_request: str, secret: str) -> str:
     return answer.json()["access_token"]
 
 
-def test_the_reference_renders_every_operation(page):
+def test_the_reference_renders_every_operation(page, management_api):
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto("/api/v2/docs")
