@@ -23,6 +23,7 @@ from . import overview_selectors as selectors
 from .overview_charts import Series, column_chart, number, row_chart
 
 LOGS_PATH = "/dashboard/logs/"  # the logs page (issue 17's contract: its path and filters)
+ISSUED = "token.issue."  # the log's event type for an access token issued (token.issue.<grant type>)
 GRANT_TYPE_NAMES = {
     "authorization_code": "authorization code",
     "refresh_token": "refresh token",
@@ -47,17 +48,20 @@ def _tokens_panel(window: selectors.Window) -> dict:
         for grant_type, counts in tokens.by_grant_type.items()
     ]
     api_rows = [
-        (audience or "/userinfo only", float(count), log_url(window, type="token.", api=audience))
+        (audience or "/userinfo only", float(count), log_url(window, type=ISSUED, api=audience))
         for audience, count in tokens.by_api
     ]
     client_rows = [
-        (client_id, float(count), log_url(window, type="token.", client=client_id))
+        (client_id, float(count), log_url(window, type=ISSUED, client=client_id))
         for client_id, count in tokens.by_client
     ]
     return {
         "total": tokens.total,
         "chart": column_chart(labels=labels, series=series, stacked=True),
-        "series": [one.name for one in series],
+        "series": [
+            (one.name, log_url(window, type=f"{ISSUED}{grant_type}"))
+            for one, grant_type in zip(series, tokens.by_grant_type, strict=True)
+        ],
         "table": [
             (label, [int(one.values[index]) for one in series], sum(int(one.values[index]) for one in series))
             for index, label in enumerate(labels)
@@ -66,7 +70,7 @@ def _tokens_panel(window: selectors.Window) -> dict:
         "api_rows": api_rows,
         "by_client": row_chart(rows=client_rows) if client_rows else None,
         "client_rows": client_rows,
-        "log": log_url(window, type="token."),
+        "log": log_url(window, type=ISSUED),
     }
 
 

@@ -106,7 +106,7 @@ def test_the_overview_shows_what_just_happened(page, viewport, staff_user, passw
     page.get_by_text("By application as a table", exact=True).click()
     link = page.get_by_role("link", name=client_id, exact=True)
     expect(link).to_have_attribute(
-        "href", re.compile(r"^/dashboard/logs/\?type=token\.&client=test-batch&from=")
+        "href", re.compile(r"^/dashboard/logs/\?type=token\.issue\.&client=test-batch&from=")
     )
 
     expect(page.get_by_test_id("sign-ins-total")).to_have_text("1")
