@@ -5,7 +5,7 @@ import re
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect
+from playwright.sync_api import Dialog, expect
 
 from accounts.models import User
 from apis.services import api_update
@@ -71,7 +71,12 @@ def test_alice_logs_her_week_and_her_manager_approves_it(page, browser, live_ser
     expect(week.locator(".badge.status-draft")).to_have_count(2)
 
     asked: list[str] = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+
+    def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     page.get_by_role("button", name="Submit week").click()
     expect(status).to_have_text("Submitted 2 entries for approval.")
     assert asked == [
