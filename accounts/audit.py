@@ -1,7 +1,8 @@
 """The audit log: every service that changes configuration records what it did here.
 
-Services take the ``actor`` explicitly; the client's IP address is not something a
-service should have to thread through, so a middleware puts it in a context variable.
+Services take the ``actor`` explicitly; the client's IP address and user agent are not
+something a service should have to thread through, so a middleware puts them in context
+variables.
 A machine client calling the Management API acts without a person: the API names it in
 another context variable, and its entries read ``client:<client id>``.
 """
@@ -20,9 +21,11 @@ from .models import AuditEntry, User
 from .throttle import client_ip
 
 _client_ip: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)
+_user_agent: ContextVar[str] = ContextVar("audit_user_agent", default="")
 _acting_client: ContextVar[str | None] = ContextVar("audit_acting_client", default=None)
 
 CLIENT_ACTOR_PREFIX = "client:"
+USER_AGENT_MAX = 300
 
 
 def client_acting_begin(client_id: str) -> Token[str | None]:
@@ -75,8 +78,16 @@ def audit_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     target_label: str = "",
+    client_id: str = "",
+    audience: str = "",
+    details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Write one entry. Call it inside the service's transaction: no change without a trace."""
+    """Write one entry. Call it inside the service's transaction: no change without a trace.
+
+    ``client_id`` and ``audience`` name the application and API the entry concerns (for the
+    logs page's filters); an application or API as ``target`` names itself. Never a token,
+    code or secret in ``details``.
+    """
     return AuditEntry.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         actor_label=_actor_label(actor),
@@ -87,18 +98,37 @@ def audit_record(
         before=before,
         after=after,
         ip=_client_ip.get(),
+        user_agent=_user_agent.get(),
+        client_id=(client_id or _target_attribute(target, "clients.client", "client_id"))[:100],
+        audience=(audience or _target_attribute(target, "apis.api", "identifier"))[:200],
+        details=details,
     )
 
 
+def _target_attribute(target: models.Model | None, label: str, name: str) -> str:
+    # accounts imports no app above it: the application or API is recognised by its label.
+    if target is None or target._meta.label_lower != label:
+        return ""
+    return str(getattr(target, name, "") or "")
+
+
+def request_context() -> tuple[str | None, str]:
+    """The address and user agent of the request being answered (None and "" outside one)."""
+    return _client_ip.get(), _user_agent.get()
+
+
 class AuditContextMiddleware:
-    """Make the client's address (through trusted proxies) available to audit_record during the request."""
+    """Make the client's address (through trusted proxies) and user agent available to
+    audit_record during the request."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = _client_ip.set(client_ip(request))
+        agent = _user_agent.set(request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX])
         try:
             return self.get_response(request)
         finally:
+            _user_agent.reset(agent)
             _client_ip.reset(token)

@@ -1,4 +1,6 @@
-"""The audit log page: every administrative change, filtered and paged, newest first."""
+"""The audit log page: every administrative change and security event, filtered and paged,
+newest first, with what each changed. The token endpoint's own events (one per token) are
+left to the logs page (``accounts.logs_views``), which shows every entry."""
 
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from django.views.decorators.http import require_GET
 
 from .dashboard import HtmxHttpRequest, render_page_or_fragment, wants_fragment
 from .decorators import staff_required
+from .events_tokens import FAILURE_PREFIX, ISSUE_PREFIX
 from .models import AuditEntry
 
 ENTRIES_PER_PAGE = 50
 VALUE_MAX = 80  # characters of one before/after value shown in the table
+TOKEN_ENDPOINT_EVENTS = (ISSUE_PREFIX, FAILURE_PREFIX)
 
 
 # --- Filters --------------------------------------------------------------------------------
@@ -87,7 +91,11 @@ class AuditFilter(django_filters.FilterSet):
         form = _RangeForm
 
     def __init__(self, data: QueryDict | None = None) -> None:
-        super().__init__(data, queryset=AuditEntry.objects.select_related("actor").order_by("-at", "-id"))
+        # The token endpoint's events are many, and changes nothing: they are the logs'.
+        entries = AuditEntry.objects.exclude(action__startswith=TOKEN_ENDPOINT_EVENTS[0]).exclude(
+            action__startswith=TOKEN_ENDPOINT_EVENTS[1]
+        )
+        super().__init__(data, queryset=entries.select_related("actor").order_by("-at", "-id"))
         # The types of target the log holds, so that every choice finds something.
         target_types = (
             AuditEntry.objects.exclude(target_type="")

@@ -157,9 +157,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class AuditEntry(models.Model):
-    """One administrative change or security event: who, what, before/after, when, where."""
+    """One administrative change or event (sign-in, token, consent…): who, what,
+    before/after, when, where, and for which application and API.
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ``at`` is when it happened, set when the row is built: events buffered in memory
+    (``accounts.events``) are written later and keep their own time.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_label = models.CharField(max_length=254, help_text="The actor's email then, or 'system'.")
     action = models.CharField(max_length=60, db_index=True)
@@ -169,10 +174,23 @@ class AuditEntry(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    client_id = models.CharField(max_length=100, blank=True, help_text="The application concerned.")
+    audience = models.CharField(max_length=200, blank=True, help_text="The API concerned (its identifier).")
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(null=True, blank=True, help_text="What else the event carries.")
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"
+        # The logs page's filters, each newest first.
+        indexes = [
+            models.Index(fields=["action", "at"], name="audit_action_at"),
+            models.Index(fields=["actor_label", "at"], name="audit_actor_at"),
+            models.Index(fields=["target_label", "at"], name="audit_target_at"),
+            models.Index(fields=["client_id", "at"], name="audit_client_at"),
+            models.Index(fields=["audience", "at"], name="audit_audience_at"),
+            models.Index(fields=["ip", "at"], name="audit_ip_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.target_label}"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import audit_views, self_service_views, views
+from . import audit_views, logs_views, self_service_views, views
 
 accounts_urls = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -41,6 +41,14 @@ audit_urls = [
     path("dashboard/audit/", audit_views.audit_list, name="list"),
 ]
 
+# The logs (``logs:list``): every event and change, filtered by the query parameters that
+# accounts.logs names (type, user, client, api, ip, from, to), one entry whole, exports.
+logs_urls = [
+    path("dashboard/logs/", logs_views.log_list, name="list"),
+    path("dashboard/logs/<int:pk>/", logs_views.log_detail, name="detail"),
+    path("dashboard/logs/export.<str:fmt>", logs_views.log_export, name="export"),
+]
+
 
 def accounts_urlpatterns(*, account_page: Sequence[URLPattern | URLResolver]) -> list[URLResolver]:
     """Our URLs, with ``account_page`` in the ``accounts`` namespace.
@@ -53,4 +61,5 @@ def accounts_urlpatterns(*, account_page: Sequence[URLPattern | URLResolver]) ->
     return [
         path("", include(([*accounts_urls, *account_page], "accounts"))),
         path("", include((audit_urls, "audit"))),
+        path("", include((logs_urls, "logs"))),
     ]

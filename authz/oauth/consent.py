@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from accounts.audit import audit_record
 from accounts.models import User
 from apis.models import Api
 from authz.models import Consent
@@ -21,4 +22,16 @@ def consent_given(*, user: User, client: Client, audience: str, scopes: Iterable
     return any(
         wanted <= consent.scope_set
         for consent in Consent.objects.filter(user=user, client=client, audience=audience)
+    )
+
+
+def consent_answered(*, user: User, client_id: str, audience: str, scopes: str, allowed: bool) -> None:
+    """Log the person's answer on the consent screen (``consent.grant`` or ``consent.deny``)."""
+    audit_record(
+        actor=user,
+        action="consent.grant" if allowed else "consent.deny",
+        target=user,
+        after={"client": client_id, "audience": audience, "scopes": scopes},
+        client_id=client_id,
+        audience=audience,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from oauth2_provider.models import clear_expired
 
+from accounts.logs import log_entries_purge
 from apis.keys import signing_keys_purge
 from apis.rest.idempotency import idempotency_keys_forget
 from apis.revocation import revocations_purge
@@ -24,13 +25,15 @@ def clear_expired_tokens() -> None:
     """Delete refresh-token families past their absolute lifetime (their start and their
     tokens), expired tokens and grants (django-oauth-toolkit's cleartokens), and retired
     signing keys that signed nothing still valid, revocations no live token can need,
-    redeemed codes past any replay, and Management API idempotency keys older than a day."""
+    redeemed codes past any replay, Management API idempotency keys older than a day, and
+    log entries older than LOG_RETENTION_DAYS."""
     grant_families_purge()
     clear_expired()
     signing_keys_purge()
     revocations_purge()
     redeemed_codes_purge()
     idempotency_keys_forget()
+    log_entries_purge()
 
 
 @shared_task(bind=True, max_retries=BACKCHANNEL_RETRIES)

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as oauth2_views
 
 from accounts.dashboard import SignedInRequest
+from accounts.events_tokens import token_request_record
 from accounts.models import User
 from accounts.throttle import client_address, per_address, too_many
 from accounts.versions import CONFIGURATION, PERMISSIONS, Counter, round_trip
@@ -32,7 +33,7 @@ from .backchannel import sid_remember
 from .client_auth import claimed_client_id, uses_basic
 from .client_credentials import fast_client_credentials
 from .client_limits import ClientFailureLimits
-from .consent import consent_given, consent_skippable
+from .consent import consent_answered, consent_given, consent_skippable
 from .context import CLIENT_CREDENTIALS
 from .params import (
     audience_as_resource,
@@ -211,6 +212,14 @@ class AuthorizationView(oauth2_views.AuthorizationView):
     def form_valid(self, form) -> HttpResponse:
         response = super().form_valid(form)
         allowed = form.cleaned_data.get("allow")
+        if self.request.method == "POST":
+            consent_answered(
+                user=self._person,
+                client_id=form.cleaned_data.get("client_id") or "",
+                audience=self._audience(form.cleaned_data.get("resource")),
+                scopes=form.cleaned_data.get("scope") or "",
+                allowed=bool(allowed),
+            )
         if (
             self.request.method == "POST"
             and allowed
@@ -307,6 +316,13 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
     """
 
     accepts_json = True
+
+    @method_decorator(csrf_exempt)
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+        response = super().dispatch(request, *args, **kwargs)
+        if request.method == "POST":
+            token_request_record(request, response, client_id_of=claimed_client_id)
+        return response
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         request.POST = audience_as_resource(request.POST)  # type: ignore[assignment]

@@ -348,9 +348,9 @@ AUTHZ_RULES = [
 ]
 # Claims that rules add live under this URL, so they never clash with standard claims.
 AUTHZ_CLAIM_NAMESPACE = env_str("AUTHZ_CLAIM_NAMESPACE", "https://abcinc.example/")
-# How old a process's in-memory token counts get before it writes them (issuance_counts).
+# How old a process's in-memory token counts and events get before it writes them (issuance_counts, events).
 TOKEN_STATS_FLUSH_SECONDS = float(env_str("TOKEN_STATS_FLUSH_SECONDS", "5"))
-
+LOG_RETENTION_DAYS = int(env_str("LOG_RETENTION_DAYS", "90"))  # days the logs keep an entry (0: all)
 # The Timesheets API is the resource server of this project: the audience its views accept.
 TIMESHEETS_API_AUDIENCE = env_str("TIMESHEETS_API_AUDIENCE", "https://timesheets.abcinc.example/api")
 
