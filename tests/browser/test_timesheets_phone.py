@@ -146,6 +146,15 @@ def test_my_week_fits_and_every_action_is_in_reach(browser, live_server, user, p
     expect(week.get_by_role("status")).to_contain_text("Added 6 h on Voyager")
     _no_sideways_scroll(page)
 
+    # Correcting the rejected entry in place: its form fits too, and Save is in reach.
+    _press(page, week.get_by_role("link", name="Edit Gemini on Tuesday"))
+    edit = week.get_by_role("form", name=re.compile("^Edit Gemini"))
+    expect(edit).to_be_visible()
+    _no_sideways_scroll(page)
+    _reachable(page, edit.get_by_role("button", name="Save"))
+    _press(page, edit.get_by_role("link", name="Cancel"))
+    expect(edit).to_have_count(0)
+
     # Submitting asks, saying what follows; cancelling changes nothing.
     asked = _answer(page, accept=False)
     _press(page, week.get_by_role("button", name="Submit week"))
@@ -155,7 +164,7 @@ def test_my_week_fits_and_every_action_is_in_reach(browser, live_server, user, p
         "until then you can neither edit nor delete them."
     ]
     assert Entry.objects.filter(status=Entry.Status.SUBMITTED).count() == 1
-    expect(week.get_by_role("status")).to_contain_text("Added 6 h on Voyager")
+    expect(week.locator(".badge.status-draft")).to_have_count(2)
 
     _answer(page, accept=True)
     _press(page, week.get_by_role("button", name="Submit week"))
