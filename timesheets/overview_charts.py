@@ -21,7 +21,7 @@ GAP = 0.2  # the share of each bucket's width left empty between buckets
 ROW_WIDTH = 400  # a horizontal chart's viewBox: narrower, so its text stays legible in a half column
 ROW_HEIGHT = 40  # a row of a horizontal chart: its label above, its bar below
 ROW_LABEL = 14
-MAX_LABELS = 8  # bucket labels drawn at most (every n-th one), so that they never overlap
+MAX_LABELS = 7  # bucket labels drawn at most (every n-th one), so that they never overlap
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def test_grouped_columns_stand_side_by_side_with_markers_above_their_bucket():
 
 def test_many_buckets_are_labelled_sparsely():
     chart = column_chart(labels=[str(day) for day in range(30)], series=[Series("n", [1] * 30)], stacked=True)
-    assert 1 < len(chart.labels) <= 8
+    assert 1 < len(chart.labels) <= 7
     assert len(chart.bars) == 30
 
 
