@@ -6,7 +6,7 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run worker test lint format chromium bench
+.PHONY: help install install-dev run worker test lint format chromium axe bench
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,6 +50,15 @@ chromium: ## Install Debian's Chromium for the browser tests when it is missing 
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
 
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+
+axe: $(AXE) ## Install axe-core (npm) for the browser tests' accessibility audit when it is missing and npm exists
+
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p .cache/axe && npm install --prefix .cache/axe --no-save --no-audit --no-fund --loglevel=error axe-core@4; \
+	else echo "npm is missing: the accessibility browser tests will be skipped."; fi
+
 bench: install ## Load-test the server (gunicorn, wrk) beside a certified peer; on PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set; BENCH_SECONDS=3 for a quick run
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -57,7 +66,7 @@ bench: install ## Load-test the server (gunicorn, wrk) beside a certified peer; 
 	  else echo "wrk is missing and cannot be installed here (Debian: apt-get install wrk)."; exit 1; fi; }
 	$(PY) -m bench.run
 
-test: install-dev chromium ## Run the test suite (set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis)
+test: install-dev chromium axe ## Run the test suite (set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev ## Lint and check formatting with ruff, type-check with mypy; fail on missing migrations

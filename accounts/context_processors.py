@@ -1,40 +1,80 @@
-"""The dashboard's navigation. Sections light up as their apps register their URLs."""
+"""Navigation for every page: the dashboard's sidebar and the bar above people's own pages.
+
+Sections are URL names, looked up when a page renders: a section whose app has not
+registered its URLs yet (the overview, the logs) is left out rather than linked to nothing.
+``accounts`` imports no other app, so names are the only thing it knows of theirs.
+"""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-DASHBOARD_SECTIONS = [
-    ("Overview", "accounts:dashboard"),
-    ("APIs", "apis:list"),
-    ("Applications", "clients:list"),
-    ("Users", "accounts:user_list"),
-    ("Roles", "roles:list"),
-    ("Groups", "groups:list"),
-    ("Rules", "rules:list"),
-    ("Token preview", "preview:index"),
-    ("Import / Export", "transfer:index"),
-    ("Lockouts", "accounts:lockouts"),
-    ("Audit log", "audit:list"),
+# (label, URL names to try in order). Empty tries mean "always there".
+DASHBOARD_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
+    ("Home", ("accounts:dashboard",)),
+    ("Overview", ("overview:index",)),
+    ("Logs", ("logs:list", "logs:index", "authz-dashboard:logs")),
+    ("APIs", ("apis:list",)),
+    ("Applications", ("clients:list",)),
+    ("Users", ("accounts:user_list",)),
+    ("Roles", ("roles:list",)),
+    ("Groups", ("groups:list",)),
+    ("Rules", ("rules:list",)),
+    ("Token preview", ("preview:index",)),
+    ("Import / Export", ("transfer:index",)),
+    ("Bulk jobs", ("timesheets:bulk_list",)),
+    ("Lockouts", ("accounts:lockouts",)),
+    ("Audit log", ("audit:list",)),
 ]
 
+# Pages of the protocol itself (consent, sign-in, sign-out): a person there is in the
+# middle of an application's flow, and a menu would only offer them a way out of it.
+NO_SITE_NAV_PREFIXES = ("/authorize", "/oauth/", "/login/", "/logout/")
 
-def _url(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
+
+def _url(*names: str) -> str | None:
+    for name in names:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def _dashboard_items(path: str) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = []
+    for label, names in DASHBOARD_SECTIONS:
+        url = _url(*names)
+        if url is None:
+            continue
+        # Home is /dashboard/, the prefix of every section: it is current only on itself.
+        active = path == url if names[0] == "accounts:dashboard" else path.startswith(url)
+        items.append({"label": label, "url": url, "active": active})
+    return items
+
+
+def _site_items(request: HttpRequest, *, in_dashboard: bool) -> list[dict[str, object]]:
+    entries = [("My week", "timesheets:week"), ("Your account", "accounts:home")]
+    if request.user.is_staff and not in_dashboard:
+        entries.append(("Dashboard", "accounts:dashboard"))
+    items: list[dict[str, object]] = []
+    for label, name in entries:
+        url = _url(name)
+        if url is not None:
+            items.append({"label": label, "url": url, "active": request.path == url})
+    return items
 
 
 def dashboard_nav(request: HttpRequest) -> dict[str, list[dict[str, object]]]:
-    if not request.path.startswith("/dashboard/"):
+    """``dashboard_nav`` (the sidebar, on /dashboard/ pages) and ``site_nav`` (My week, the
+    account page and, for staff, the dashboard: for every signed-in person, off the
+    protocol's pages). Sign-out is a POST form the templates add beside them."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or request.path.startswith(NO_SITE_NAV_PREFIXES):
         return {}
-    items: list[dict[str, object]] = []
-    for label, name in DASHBOARD_SECTIONS:
-        url = _url(name)
-        active = url is not None and (
-            request.path == url if name == "accounts:dashboard" else request.path.startswith(url)
-        )
-        items.append({"label": label, "url": url, "active": active})
-    return {"dashboard_nav": items}
+    in_dashboard = request.path.startswith("/dashboard/")
+    context = {"site_nav": _site_items(request, in_dashboard=in_dashboard)}
+    if in_dashboard:
+        context["dashboard_nav"] = _dashboard_items(request.path)
+    return context

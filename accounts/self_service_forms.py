@@ -1,11 +1,23 @@
-"""Forms of the self-service pages: ask for a reset link, set a password, change it."""
+"""Forms of the self-service pages: sign in, ask for a reset link, set a password, change it."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 
 from .identifiers import IDENTIFIER_MAX
+
+
+class SignInForm(AuthenticationForm):
+    """Django's, with the email address typed as one: phones offer their email keyboard and
+    browsers check the shape before posting. The field keeps its name (``username``), which
+    django-axes and password managers read."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget = forms.EmailInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True, "maxlength": 254}
+        )
 
 
 class PasswordForgotForm(forms.Form):

@@ -21,6 +21,7 @@ from .decorators import staff_required
 from .identifiers import recorded_identifier
 from .models import User
 from .selectors import SORTS, STATUSES, lockout_attempts, user_page
+from .self_service_forms import SignInForm
 from .services import lockout_reset
 from .throttle import (
     client_address,
@@ -38,8 +39,15 @@ class LoginView(auth_views.LoginView):
     """Our sign-in page, which one address cannot hammer."""
 
     template_name = "accounts/login.html"
+    authentication_form = SignInForm
     # Someone already signed in who is sent here (prompt=login, max_age) signs in again.
     redirect_authenticated_user = False
+
+    def get_default_redirect_url(self) -> str:
+        """Where a sign-in without ``next`` lands: the dashboard for staff, My week for others."""
+        if self.request.user.is_staff:
+            return reverse("accounts:dashboard")
+        return super().get_default_redirect_url()
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.method != "POST":

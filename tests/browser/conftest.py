@@ -49,3 +49,44 @@ def page(browser, live_server) -> Iterator[object]:
     page = context.new_page()
     yield page
     context.close()
+
+
+# axe-core (npm), installed by `make test` beside the virtualenv and never committed.
+AXE = Path(__file__).resolve().parents[2] / ".cache/axe/node_modules/axe-core/axe.min.js"
+AXE_BLOCKING = {"serious", "critical"}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        message = f"{AXE} is missing: `make test` installs axe-core with npm where it can."
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return AXE.read_text()
+
+
+@pytest.fixture
+def axe(axe_source):
+    """``axe(page)``: the serious and critical axe-core violations on the page as it stands.
+
+    ``page.evaluate`` runs through the DevTools protocol, outside the page's CSP, so the
+    audit needs no inline script and the CSP stays as strict as in production. Each
+    violation is a readable line: rule, impact, what it means, and the first offenders.
+    """
+
+    def audit(page) -> list[str]:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(axe_source)
+        results = page.evaluate(
+            "() => axe.run(document, {resultTypes: ['violations']})"
+            ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+            " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' — ' + n.failureSummary)})))"
+        )
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} @ " + " | ".join(v["nodes"])
+            for v in results
+            if v["impact"] in AXE_BLOCKING
+        ]
+
+    return audit
