@@ -41,7 +41,6 @@ class Bar:
     series: int  # which series' colour
     title: str  # what a pointer or a screen reader is told about this bar
     value: float
-    href: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,31 +162,21 @@ def column_chart(
     return Chart(WIDTH, HEIGHT, bars, _ticks(top_value), bucket_labels, markers=marks)
 
 
-def row_chart(*, rows: list[tuple[str, float, str]]) -> Chart:
-    """Horizontal bars, one per (name, value, link) row, the longest filling the width.
+def row_chart(*, rows: list[tuple[str, float]]) -> Chart:
+    """Horizontal bars, one per (name, value) row, the longest filling the width.
 
     Each row's name is written above its bar and its value after it, so long names
     (client ids, API identifiers) never squeeze the bars.
     """
-    top_value = max((value for _, value, _ in rows), default=0) or 1
+    top_value = max((value for _, value in rows), default=0) or 1
     span = ROW_WIDTH - RIGHT - 48  # room after the longest bar for its number
     bars, labels, values = [], [], []
-    for index, (name, value, href) in enumerate(rows):
+    for index, (name, value) in enumerate(rows):
         y = index * ROW_HEIGHT
         length = span * value / top_value
         labels.append(Label(x=0, y=y + ROW_LABEL - 2, text=name))
-        bars.append(
-            Bar(
-                0,
-                y + ROW_LABEL + 2,
-                length,
-                ROW_HEIGHT - ROW_LABEL - 10,
-                0,
-                f"{name}: {number(value)}",
-                value,
-                href,
-            )
-        )
+        title = f"{name}: {number(value)}"
+        bars.append(Bar(0, y + ROW_LABEL + 2, length, ROW_HEIGHT - ROW_LABEL - 10, 0, title, value))
         values.append(Label(x=length + 6, y=y + ROW_HEIGHT - 12, text=number(value)))
     height = max(len(rows), 1) * ROW_HEIGHT
     return Chart(
