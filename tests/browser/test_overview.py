@@ -190,9 +190,9 @@ def _a_week_of_history(password: str) -> None:
         )
 
 
-def test_a_week_lands_day_by_day(page, staff_user, password, batch):
-    """Seven days in the 7-day view, each day's counts in its own bar and row; with
-    ``SCREENSHOTS=1`` this page is the README's picture."""
+def test_a_week_lands_day_by_day(page, staff_user, password, batch, axe):
+    """Seven days in the 7-day view, each day's counts in its own bar and row, with no
+    serious accessibility fault, tables open; with ``SCREENSHOTS=1`` the README's picture."""
     client_id, secret = batch
     _a_week_of_history(password)
     _issue_tokens(page, client_id, secret, 2)
@@ -219,3 +219,6 @@ def test_a_week_lands_day_by_day(page, staff_user, password, batch):
     if os.environ.get("SCREENSHOTS"):
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
+    for summary in page.locator(".overview summary").all():  # every table open, every link shown
+        summary.click()
+    assert axe(page) == []
