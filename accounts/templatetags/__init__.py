@@ -1,0 +1,1 @@
+"""Template filters of ``accounts``, usable on every app's pages."""
