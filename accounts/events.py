@@ -2,8 +2,8 @@
 
 The token endpoint is the hottest path there is, so its events (one per token issued, one
 per request refused, each with its grant type) cost no SQL while it answers: each process
-keeps them in memory and writes them to the audit log (``AuditEntry``) with one
-``bulk_create`` when the oldest is ``TOKEN_STATS_FLUSH_SECONDS`` old or ``FLUSH_AT`` are
+keeps them in memory and writes them to the audit log (``AuditEntry``) in one statement
+(``write``) when the oldest is ``TOKEN_STATS_FLUSH_SECONDS`` old or ``FLUSH_AT`` are
 waiting. That is checked when a request has finished (``request_finished``: the response
 has been sent, so no one waits for the write), and the process writes what it holds when it
 exits cleanly (``atexit``: gunicorn's graceful worker exit on a restart, a deploy or
@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.signals import request_finished
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from .audit import CLIENT_ACTOR_PREFIX, request_context
@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 FLUSH_AT = 500  # events waiting: written at the next finished request, whatever their age
 KEEP_AT_MOST = 50_000  # events kept in memory while the database cannot take them
-BATCH_SIZE = 500
 
 
 class PendingEvent(NamedTuple):
@@ -122,10 +121,28 @@ def _people(events: list[PendingEvent]) -> dict[str, tuple[int, str]]:
     return {str(sub): (pk, email) for sub, pk, email in rows}
 
 
+def _insert_statement() -> str:
+    table, quote = AuditEntry._meta.db_table, connection.ops.quote_name
+    columns = ", ".join(quote(AuditEntry._meta.get_field(name).column) for name in _COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    return f"INSERT INTO {quote(table)} ({columns}) VALUES ({placeholders})"  # noqa: S608 - model's names
+
+
+_COLUMNS = ("at", "actor_id", "actor_label", "action", "target_type", "target_id", "target_label")
+_COLUMNS += ("ip", "user_agent", "client_id", "audience", "details")
+
+
 def write(events: list[PendingEvent]) -> None:
-    """Add ``events`` to the audit log."""
+    """Add ``events`` to the audit log, in one transaction.
+
+    One ``executemany`` of plain rows, not ``bulk_create``: building a model instance and
+    compiling its values costs about 45 µs a row, three times the whole insert, and a row is
+    a token (measured for ``make bench``). The fields adapt what the database cannot take
+    as it is (the time, the address, the JSON), so every backend gets what the ORM sends.
+    """
     people = _people(events)
-    entries = []
+    at, ip, details = (AuditEntry._meta.get_field(name) for name in ("at", "ip", "details"))
+    rows = []
     for event in events:
         person_id, email = people.get(event.subject, (None, ""))
         if email:
@@ -134,20 +151,24 @@ def write(events: list[PendingEvent]) -> None:
             label = f"{CLIENT_ACTOR_PREFIX}{event.client_id}"
         else:
             label = "anonymous"
-        entries.append(
-            AuditEntry(
-                at=event.at,
-                actor_id=person_id,
-                actor_label=label,
-                action=event.action,
-                ip=event.ip,
-                user_agent=event.user_agent,
-                client_id=event.client_id,
-                audience=event.audience,
-                details=event.details,
+        rows.append(
+            (
+                at.get_db_prep_save(event.at, connection),
+                person_id,
+                label,
+                event.action,
+                "",
+                "",
+                "",
+                ip.get_db_prep_save(event.ip, connection),
+                event.user_agent,
+                event.client_id,
+                event.audience,
+                details.get_db_prep_save(event.details, connection),
             )
         )
-    AuditEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_insert_statement(), rows)
 
 
 def flush_when_due(**_signal: Any) -> None:
