@@ -53,8 +53,8 @@ def log_list(request: HtmxHttpRequest) -> HttpResponse:
         "oob_errors": wants_fragment(request),
         "timezone": timezone.get_current_timezone_name(),
     }
-    status = HTTPStatus.OK if page is not None else HTTPStatus.BAD_REQUEST
-    return render_page_or_fragment(request, "accounts/logs_list.html", "results", context, status=status)
+    # 200 with the errors either way: htmx swaps only successful responses.
+    return render_page_or_fragment(request, "accounts/logs_list.html", "results", context)
 
 
 @require_GET

@@ -73,9 +73,14 @@ def test_filters(staff_client, entries, query, expected):
 
 
 def test_bad_filters_are_refused_inline(staff_client, entries):
-    response = staff_client.get("/dashboard/logs/", {"ip": "not-an-ip", "from": "yesterday"})
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert set(response.context["form"].errors) == {"ip", "from"}
+    query = {"ip": "not-an-ip", "from": "yesterday"}
+    page = staff_client.get("/dashboard/logs/", query)
+    assert set(page.context["form"].errors) == {"ip", "from"}
+    assert page.context["page"] is None
+    fragment = staff_client.get("/dashboard/logs/", query, HTTP_HX_REQUEST="true")
+    assert fragment.status_code == HTTPStatus.OK  # htmx swaps only successful responses
+    assert b'id="id_from_errors" hx-swap-oob="true"' in fragment.content
+    assert b"Enter a date (2026-11-30)" in fragment.content
 
 
 def test_htmx_gets_only_the_results(staff_client, entries):
