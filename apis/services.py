@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
 from accounts.audit import audit_record, snapshot
@@ -87,11 +88,28 @@ def _scope_state(scope: Scope) -> dict[str, str]:
     return {"api": scope.api.identifier, "value": scope.value, "description": scope.description}
 
 
+def _scope_full_clean(scope: Scope) -> None:
+    """``full_clean``, with a duplicate said in plain words: Django's "Scope with this Api and
+    Value already exists." becomes "This API already has a scope read:x." (still coded
+    ``unique``, which the Management API answers with 409)."""
+    try:
+        scope.full_clean()
+    except ValidationError as error:
+        errors = error.update_error_dict({})
+        errors[NON_FIELD_ERRORS] = [
+            ValidationError(f"This API already has a scope {scope.value}.", code="unique")
+            if item.code in {"unique", "unique_together"}
+            else item
+            for item in errors.get(NON_FIELD_ERRORS, [])
+        ]
+        raise ValidationError({field: items for field, items in errors.items() if items}) from None
+
+
 @transaction.atomic
 def scope_create(*, api: Api, value: str, description: str, actor: User | None = None) -> Scope:
     _check_not_system(api, "scopes are fixed by the server")
     scope = Scope(api=api, value=value.strip(), description=description.strip())
-    scope.full_clean()
+    _scope_full_clean(scope)
     scope.save()
     audit_record(actor=actor, action="scope.create", target=scope, after=_scope_state(scope))
     return scope
@@ -103,7 +121,7 @@ def scope_update(*, scope: Scope, value: str, description: str, actor: User | No
     before = _scope_state(scope)
     scope.value = value.strip()
     scope.description = description.strip()
-    scope.full_clean()
+    _scope_full_clean(scope)
     scope.save()
     if _scope_state(scope) != before:
         audit_record(

@@ -229,7 +229,7 @@ def test_scope_add_without_javascript_redirects_back_to_the_tab(staff_client, ap
 @pytest.mark.parametrize(
     ("value", "field", "message"),
     [
-        ("read:timesheets", "__all__", "Scope with this Api and Value already exists."),
+        ("read:timesheets", "__all__", "This API already has a scope read:timesheets."),
         ("read timesheets", "value", "A scope is one word"),
         ("openid", "value", "is an OpenID Connect scope"),
         ("", "value", "This field is required."),
@@ -286,7 +286,7 @@ def test_scope_edit_errors_are_inline(staff_client, api):
         **HTMX,
     )
     assert response.status_code == HTTPStatus.OK
-    assert "Scope with this Api and Value already exists." in html.unescape(response.content.decode())
+    assert "This API already has a scope write:timesheets." in html.unescape(response.content.decode())
     scope.refresh_from_db()
     assert scope.value == "read:timesheets"
 

@@ -44,7 +44,7 @@ def test_staff_creates_an_api_and_adds_scopes_in_place(page, staff_user, passwor
     page.get_by_label("Value").fill("read:payslips")
     page.get_by_label("Description").fill("Again")
     page.get_by_role("button", name="Add scope").click()
-    expect(page.get_by_role("alert")).to_contain_text("Scope with this Api and Value already exists.")
+    expect(page.get_by_role("alert")).to_contain_text("This API already has a scope read:payslips.")
     expect(scopes.get_by_role("cell", name="read:payslips", exact=True)).to_have_count(1)
 
     page.get_by_label("Value").fill("openid")
