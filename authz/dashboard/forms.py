@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
@@ -13,7 +14,7 @@ from accounts.models import User
 from accounts.selectors import user_list
 from apis.models import Api, Scope
 from apis.selectors import api_list, person_scopes
-from authz.models import Group, Role
+from authz.models import Group, GroupNesting, Role
 from clients.models import Client
 from clients.selectors import client_list
 
@@ -106,11 +107,35 @@ class SubgroupForm(forms.Form):
 
     def __init__(self, group: Group, data=None) -> None:
         super().__init__(data, auto_id="id_add_subgroup_%s")
-        # Groups that already contain this one stay listed: nesting them is refused by
-        # group_nest with the reason (a cycle), which the page shows next to this field.
-        _choice(self, "subgroup").queryset = (
-            Group.objects.exclude(pk=group.pk).exclude(parent_groups=group).order_by("name")
-        )
+        # Accepted: any group but itself and those already inside it. Offered: not the groups
+        # that contain it at any depth either, which would make a cycle; one posted anyway (a
+        # stale page) is refused by group_nest, whose reason the page shows by this field.
+        field = _choice(self, "subgroup")
+        field.queryset = Group.objects.exclude(pk=group.pk).exclude(parent_groups=group).order_by("name")
+        ancestors = _ancestors(group)
+        choices = cast(Iterable[tuple[Any, str]], field.choices)
+        offered = [(value, label) for value, label in choices if _pk(value) not in ancestors]
+        cast(forms.Select, field.widget).choices = offered
+
+
+def _pk(value: Any) -> Any:
+    """A choice's primary key (Django wraps each in a ModelChoiceIteratorValue)."""
+    return getattr(value, "value", value)
+
+
+def _ancestors(group: Group) -> set[int]:
+    """The ids of every group that contains ``group``, directly or through others."""
+    parents: dict[int, list[int]] = {}
+    for child, parent in GroupNesting.objects.values_list("child_id", "parent_id"):
+        parents.setdefault(child, []).append(parent)
+    seen: set[int] = set()
+    stack = list(parents.get(group.pk, []))
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(parents.get(current, []))
+    return seen
 
 
 class WhoCanForm(forms.Form):
