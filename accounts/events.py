@@ -122,8 +122,8 @@ def _people(events: list[PendingEvent]) -> dict[str, tuple[int, str]]:
     return {str(sub): (pk, email) for sub, pk, email in rows}
 
 
-_COLUMNS = ("at", "actor_id", "actor_label", "action", "target_type", "target_id", "target_label")
-_COLUMNS += ("ip", "user_agent", "client_id", "audience", "details")
+_COLUMNS: tuple[str, ...] = ("at", "actor_id", "actor_label", "action", "target_type", "target_id")
+_COLUMNS += ("target_label", "ip", "user_agent", "client_id", "audience", "details")
 
 
 def _rows(events: list[PendingEvent]) -> list[dict[str, Any]]:
@@ -167,7 +167,8 @@ def write(events: list[PendingEvent]) -> None:
     """
     rows = _rows(events)
     table, quote = AuditEntry._meta.db_table, connection.ops.quote_name
-    columns = ", ".join(quote(AuditEntry._meta.get_field(name).column) for name in _COLUMNS)
+    fields = [field for field in AuditEntry._meta.concrete_fields if field.attname in _COLUMNS]
+    columns = ", ".join(quote(field.column) for field in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -176,8 +177,7 @@ def write(events: list[PendingEvent]) -> None:
                 [json.dumps(rows, default=_iso)],
             )
             return
-        fields = [AuditEntry._meta.get_field(name) for name in _COLUMNS]
-        placeholders = ", ".join(["%s"] * len(_COLUMNS))
+        placeholders = ", ".join(["%s"] * len(fields))
         with transaction.atomic():
             cursor.executemany(
                 f"INSERT INTO {quote(table)} ({columns}) VALUES ({placeholders})",  # noqa: S608 - model's names
