@@ -1,6 +1,6 @@
 // Copy buttons: <button type="button" data-copy-target="ID">Copy</button> (ID: the element to
-// copy, or a box whose <pre> is copied), followed by an
-// element with [data-copy-status] (role="status") that says what happened.
+// copy, or a box whose <pre> is copied). A status after the button (role="status",
+// [data-copy-status], added on the first click) says what happened: "Copied".
 //
 // One listener on the document, so buttons that htmx swaps in work too. The clipboard API
 // needs a secure context (HTTPS or localhost); where it is missing or refused, the text is
@@ -25,26 +25,36 @@
     return target.textContent;
   }
 
+  // The status after the button, made on its first click: a live region that is empty
+  // when it joins the page, so that the message put in it next is announced.
   function statusFor(button) {
     var next = button.nextElementSibling;
     if (next && next.hasAttribute("data-copy-status")) {
-      return next;
+      return { element: next, fresh: false };
     }
     var status = document.createElement("span");
     status.className = "copy-status";
     status.setAttribute("role", "status");
     status.setAttribute("data-copy-status", "");
     button.insertAdjacentElement("afterend", status);
-    return status;
+    return { element: status, fresh: true };
   }
 
   function say(button, message) {
-    var status = statusFor(button);
-    status.textContent = message;
+    var found = statusFor(button);
+    var status = found.element;
     window.clearTimeout(status.copyTimer);
-    status.copyTimer = window.setTimeout(function () {
-      status.textContent = "";
-    }, CLEAR_AFTER_MS);
+    var show = function () {
+      status.textContent = message;
+      status.copyTimer = window.setTimeout(function () {
+        status.textContent = "";
+      }, CLEAR_AFTER_MS);
+    };
+    if (found.fresh) {
+      window.setTimeout(show, 50);
+    } else {
+      show();
+    }
   }
 
   function select(target) {
