@@ -37,7 +37,9 @@ def _within(page, locator, viewport) -> None:
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_copy_buttons_and_the_api_test_tab(page, live_server, staff_user, password, timesheets_api, viewport):
+def test_copy_buttons_and_the_api_test_tab(
+    page, live_server, axe, staff_user, password, timesheets_api, viewport
+):
     page.set_viewport_size(viewport)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     _sign_in(page, staff_user, password, "/dashboard/applications/new/")
@@ -54,6 +56,7 @@ def test_copy_buttons_and_the_api_test_tab(page, live_server, staff_user, passwo
     copy.click()
     expect(page.locator("#client-secret ~ [data-copy-status]")).to_have_text("Copied")
     assert _clipboard(page) == secret
+    assert axe(page) == []  # with the status the click added
 
     client = Client.objects.get(name="Payroll Batch")
     page.locator("dd").get_by_role("button", name="Copy the client ID").click()
@@ -86,3 +89,4 @@ def test_copy_buttons_and_the_api_test_tab(page, live_server, staff_user, passwo
     copy.click()
     expect(page.locator(".snippet-bar:has(+ #test-claims) [data-copy-status]")).to_have_text("Copied")
     assert json.loads(_clipboard(page)) == claims
+    assert axe(page) == []
