@@ -86,7 +86,9 @@ def _reachable(page: Page, control: Locator) -> None:
     box = control.bounding_box()
     assert box is not None
     assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{box} is off a {width} px screen"
-    control.scroll_into_view_if_needed()
+    # Centred, not merely scrolled to: aligned with the screen's bottom edge, a control laid
+    # out at a fractional y (rem units) loses a sub-pixel to whole-pixel scrolling.
+    control.evaluate("el => el.scrollIntoView({block: 'center', inline: 'nearest'})")
     expect(control).to_be_in_viewport(ratio=1)
     unscrolled = (
         "el => { for (let n = el; n; n = n.parentElement) if (n.scrollLeft) return false; return true }"
