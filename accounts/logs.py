@@ -52,15 +52,21 @@ KNOWN_TYPES = (
 
 
 def _moment(value: str, *, end: bool) -> datetime:
-    """An ISO date or time as a moment; a date is its midnight, or the next one for ``end``."""
+    """An ISO date or time as a UTC moment; a date is its midnight, or the next one for ``end``."""
     try:
-        moment, day = parse_datetime(value), parse_date(value)
+        # A date first: Python reads "2026-11-30" as a datetime too, at its midnight.
+        day = parse_date(value)
+        moment = None if day is not None else parse_datetime(value)
     except ValueError:
         moment = day = None
-    if moment is not None:
-        return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-    if day is not None:
-        return timezone.make_aware(datetime.combine(day + timedelta(days=1) if end else day, time.min))
+    try:
+        if day is not None:
+            midnight = datetime.combine(day + timedelta(days=1) if end else day, time.min)
+            return timezone.make_aware(midnight).astimezone(UTC)
+        if moment is not None:
+            return (moment if timezone.is_aware(moment) else timezone.make_aware(moment)).astimezone(UTC)
+    except OverflowError:
+        raise ValidationError("That is beyond the calendar.") from None
     raise ValidationError("Enter a date (2026-11-30) or a date and time (2026-11-30T14:00).")
 
 

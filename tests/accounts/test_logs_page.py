@@ -64,6 +64,7 @@ def _shown(response) -> list[int]:
         ({"ip": "203.0.113.9", "type": "security.login_failure"}, ["failure"]),
         ({"to": (timezone.localdate() - timedelta(days=1)).isoformat()}, ["old"]),
         ({"from": timezone.localdate().isoformat()}, ["login", "failure", "issued"]),
+        ({"to": timezone.localdate().isoformat()}, ["login", "failure", "issued", "old"]),  # the whole day
     ],
 )
 def test_filters(staff_client, entries, query, expected):
@@ -81,6 +82,13 @@ def test_bad_filters_are_refused_inline(staff_client, entries):
     assert fragment.status_code == HTTPStatus.OK  # htmx swaps only successful responses
     assert b'id="id_from_errors" hx-swap-oob="true"' in fragment.content
     assert b"Enter a date (2026-11-30)" in fragment.content
+
+
+@pytest.mark.parametrize("edge", ["9999-12-31", "9999-12-31T23:00-05:00", "0001-01-01T00:00+01:00"])
+def test_dates_at_the_calendars_ends_are_refused_not_errors(staff_client, edge):
+    response = staff_client.get("/dashboard/logs/", {"to": edge})
+    assert response.status_code == HTTPStatus.OK
+    assert "to" in response.context["form"].errors
 
 
 def test_htmx_gets_only_the_results(staff_client, entries):
