@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -64,3 +66,29 @@ def test_staff_filters_the_log_and_exports_the_filtered_range(page, staff_user, 
     page.get_by_role("link", name=re.compile(r"\d{4}-\d\d-\d\d")).first.click()
     expect(page.get_by_role("heading", name="token.failure.client_credentials")).to_be_visible()
     expect(page.get_by_label("The whole entry as JSON")).to_contain_text('"error": "invalid_scope"')
+
+
+def test_the_log_reads_at_a_glance(page, staff_user, password, axe):
+    """A morning's events in the log as an administrator opens it: no serious accessibility
+    fault; with ``SCREENSHOTS=1`` it also writes docs/logs.png, the README's picture."""
+    for action, actor, client_id, details in [
+        ("security.login_failure", "alice@abcinc.example", "", {"reason": "wrong_password"}),
+        ("security.login", "alice@abcinc.example", "", {}),
+        ("consent.grant", "alice@abcinc.example", "timesheets-mobile", {"scope": "openid read:timesheets"}),
+        ("token.issue.authorization_code", "alice@abcinc.example", "timesheets-mobile", {"scope": "openid"}),
+        ("token.issue.refresh_token", "alice@abcinc.example", "timesheets-mobile", {"scope": "openid"}),
+        ("token.issue.client_credentials", "client:timesheets-batch", "timesheets-batch", {}),
+        ("token.failure.client_credentials", "client:payroll", "payroll", {"error": "invalid_client"}),
+        ("token.revoke", "alice@abcinc.example", "timesheets-mobile", {}),
+    ]:
+        AuditEntry.objects.create(
+            action=action, actor_label=actor, client_id=client_id, details=details, ip="192.0.2.10"
+        )
+    page.set_viewport_size(DESKTOP)
+    _sign_in(page, staff_user, password)
+    results = page.locator("#log-results")
+    expect(results).to_contain_text("token.failure.client_credentials")
+    expect(results).to_contain_text("wrong_password")
+    assert axe(page) == []
+    if os.environ.get("SCREENSHOTS"):
+        page.screenshot(path=str(Path(__file__).resolve().parents[2] / "docs" / "logs.png"), full_page=True)
