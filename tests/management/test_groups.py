@@ -79,9 +79,9 @@ def test_create_read_update_delete(admin_api):
     assert stale.status_code == HTTPStatus.PRECONDITION_FAILED
     assert admin_api.delete(f"groups/{group['id']}").status_code == HTTPStatus.NO_CONTENT
     assert admin_api.get(f"groups/{group['id']}").status_code == HTTPStatus.NOT_FOUND
-    actions = AuditEntry.objects.filter(actor_label=f"client:{admin_api.client_id}").values_list(
-        "action", flat=True
-    )
+    actions = AuditEntry.objects.filter(
+        actor_label=f"client:{admin_api.client_id}", action__startswith="group."
+    ).values_list("action", flat=True)
     assert sorted(actions) == ["group.create", "group.delete", "group.update"]
 
 
@@ -115,7 +115,9 @@ def test_members_are_added_listed_and_removed(admin_api, managers, user):
     ]
     assert again.status_code == HTTPStatus.NOT_FOUND
     assert list(managers.members.all()) == [user]
-    entries = AuditEntry.objects.filter(actor_label=f"client:{admin_api.client_id}")
+    entries = AuditEntry.objects.filter(
+        actor_label=f"client:{admin_api.client_id}", action__startswith="group."
+    )
     assert sorted(entries.values_list("action", flat=True)) == ["group.add_member"] * 2 + [
         "group.remove_member"
     ]
