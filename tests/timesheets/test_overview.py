@@ -109,6 +109,7 @@ def test_backlog_counts_submitted_hours_per_week_and_names_the_oldest(worker, bo
     backlog = selectors.approvals_backlog()
     assert (backlog.entries, backlog.hours) == (3, Decimal("9"))
     assert backlog.weeks == [(MONDAY - timedelta(days=7), Decimal("0.5")), (MONDAY, Decimal("8.5"))]
+    assert backlog.oldest is not None
     assert (backlog.oldest.project, backlog.oldest_worker) == ("Oldest", bob)
 
 
