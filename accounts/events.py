@@ -62,6 +62,22 @@ _pending: list[PendingEvent] = []
 _oldest: float | None = None  # time.monotonic() of the oldest event not yet written
 
 
+def _text(value: str) -> str:
+    # Request input may hold NUL, which PostgreSQL stores in no text or JSON column: one such
+    # event would make every write of the batch fail, again and again.
+    return value.replace("\x00", "\ufffd")
+
+
+def _texts(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {_texts(key): _texts(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_texts(item) for item in value]
+    return value
+
+
 def event_later(
     *, action: str, client_id: str = "", audience: str = "", subject: str = "", details: dict[str, Any]
 ) -> None:
@@ -72,7 +88,14 @@ def event_later(
     global _oldest
     ip, user_agent = request_context()
     event = PendingEvent(
-        timezone.now(), action[:60], client_id[:100], audience[:200], subject, ip, user_agent, details
+        timezone.now(),
+        _text(action)[:60],
+        _text(client_id)[:100],
+        _text(audience)[:200],
+        _text(subject),
+        ip,
+        _text(user_agent),
+        _texts(details),
     )
     with _lock:
         _pending.append(event)

@@ -209,3 +209,25 @@ def test_a_clean_exit_runs_the_exit_hook():
         done.stdout.strip()
         == "[('token.failure.refresh_token', 'app'), ('token.issue.client_credentials', 'batch')]"
     )
+
+
+def test_a_nul_in_request_input_does_not_poison_the_batch(db):
+    """Found by the token endpoint's fuzz pass on PostgreSQL: an audience holding NUL made
+    every write of the batch fail (PostgreSQL stores NUL in no text or JSON column)."""
+    events.event_later(action="token.failure.client_credentials", client_id="app", details={"error": "x"})
+    events.event_later(
+        action="token.failure.client_credentials",
+        client_id="app\x00",
+        audience="https://api\x00.example/",
+        details={"error_description": "bad\x00", "a\x00": ["b\x00"]},
+    )
+
+    events.flush()
+
+    written = AuditEntry.objects.filter(client_id__startswith="app").order_by("id")
+    assert written.count() == 2
+    last = written.last()
+    assert last is not None
+    assert last.audience == "https://api\ufffd.example/"
+    assert last.details["error_description"] == "bad\ufffd"
+    assert last.details["a\ufffd"] == ["b\ufffd"]
