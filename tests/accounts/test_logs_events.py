@@ -229,5 +229,6 @@ def test_a_nul_in_request_input_does_not_poison_the_batch(db):
     last = written.last()
     assert last is not None
     assert last.audience == "https://api\ufffd.example/"
+    assert last.details is not None
     assert last.details["error_description"] == "bad\ufffd"
     assert last.details["a\ufffd"] == ["b\ufffd"]
