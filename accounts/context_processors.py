@@ -66,15 +66,22 @@ def _site_items(request: HttpRequest, *, in_dashboard: bool) -> list[dict[str, o
     return items
 
 
-def dashboard_nav(request: HttpRequest) -> dict[str, list[dict[str, object]]]:
-    """``dashboard_nav`` (the sidebar, on /dashboard/ pages) and ``site_nav`` (My week, the
-    account page and, for staff, the dashboard: for every signed-in person, off the
-    protocol's pages). Sign-out is a POST form the templates add beside them."""
+def _navigable(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or request.path.startswith(NO_SITE_NAV_PREFIXES):
+    return user is not None and user.is_authenticated and not request.path.startswith(NO_SITE_NAV_PREFIXES)
+
+
+def site_nav(request: HttpRequest) -> dict[str, list[dict[str, object]]]:
+    """``site_nav``: My week, the account page and, for staff off the dashboard, the
+    dashboard, for every signed-in person off the protocol's pages. Sign-out is a POST
+    form the templates add beside them."""
+    if not _navigable(request):
         return {}
-    in_dashboard = request.path.startswith("/dashboard/")
-    context = {"site_nav": _site_items(request, in_dashboard=in_dashboard)}
-    if in_dashboard:
-        context["dashboard_nav"] = _dashboard_items(request.path)
-    return context
+    return {"site_nav": _site_items(request, in_dashboard=request.path.startswith("/dashboard/"))}
+
+
+def dashboard_nav(request: HttpRequest) -> dict[str, list[dict[str, object]]]:
+    """``dashboard_nav``: the sidebar's sections, on /dashboard/ pages."""
+    if not _navigable(request) or not request.path.startswith("/dashboard/"):
+        return {}
+    return {"dashboard_nav": _dashboard_items(request.path)}

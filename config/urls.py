@@ -2,10 +2,10 @@
 
 from django.conf import settings
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from accounts.urls import accounts_urlpatterns
 from authz import account
+from config import views
 
 urlpatterns = [
     path("", include("authz.oauth.urls")),
@@ -17,7 +17,7 @@ urlpatterns = [
     path("dashboard/overview/", include("timesheets.overview_urls")),
     path("dashboard/", include("authz.dashboard.urls")),
     path("", include(accounts_urlpatterns(account_page=account.page_urls))),
-    path("", RedirectView.as_view(pattern_name="timesheets:week"), name="root"),
+    path("", views.root, name="root"),
 ]
 
 if settings.BENCH_BASELINE_VIEWS:  # benchmark only: an unauthenticated list (timesheets.bench)

@@ -1,4 +1,5 @@
-"""Error responses for the whole site: JSON for protocol clients, pages for people."""
+"""Site-wide views: where ``/`` leads, and error responses (JSON for protocol clients,
+pages for people)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,23 @@ import logging
 import sys
 
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
 logger = logging.getLogger(__name__)
 
 # Clients of these paths read JSON (RFC 6749 §5.2 style), never an HTML page.
 PROTOCOL_PREFIXES = ("/oauth/", "/authorize", "/userinfo", "/.well-known/", "/api/")
+
+
+@require_GET
+def root(request: HttpRequest) -> HttpResponseRedirect:
+    """``/``: the dashboard for administrators, My week for everyone else (who signs in
+    first when they have not)."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect("accounts:dashboard")
+    return redirect("timesheets:week")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -6,46 +6,17 @@ production ones (``DEBUG`` off, no secret key); ``dev`` and ``test`` relax what 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 from .email_url import email_url_settings
+from .env import env_bool, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Untracked runtime state of a development checkout: SQLite file, generated secret key.
 VAR_DIR = BASE_DIR / "var"
-
-
-@overload
-def env_str(name: str, default: str) -> str: ...
-@overload
-def env_str(name: str, default: None = None) -> str | None: ...
-def env_str(name: str, default: str | None = None) -> str | None:
-    """The variable's value without surrounding blanks, or ``default`` when unset or blank."""
-    value = os.environ.get(name, "").strip()
-    return value or default
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = env_str(name)
-    if value is None:
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
-
-
-def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    value = env_str(name)
-    if value is None:
-        return list(default or [])
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 DEBUG = False
@@ -109,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.site_nav",
                 "accounts.context_processors.dashboard_nav",
             ],
         },

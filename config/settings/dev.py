@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 
 from .base import *  # noqa: F403
-from .base import OAUTH2_PROVIDER, VAR_DIR, env_list, env_str
+from .base import OAUTH2_PROVIDER, VAR_DIR
+from .env import env_list, env_str
 
 DEBUG = True
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])

@@ -8,7 +8,8 @@ from collections import Counter
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import OIDC_ISSUER, REDIS_URL, SECRET_KEY, env_bool, env_str
+from .base import OIDC_ISSUER, REDIS_URL, SECRET_KEY
+from .env import env_bool, env_str
 
 GENERATE_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
 # What a key's own character frequencies say it holds. Generated keys measure well above:

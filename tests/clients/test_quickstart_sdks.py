@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -103,6 +104,8 @@ def test_literals_survive_awkward_values(tmp_path):
     assert swift_string("\\(x)") == '"\\\\(x)"'  # no interpolation
     assert json.loads(js_string(AWKWARD)) == AWKWARD
     node = shutil.which("node")
+    if node is None and os.environ.get("REQUIRE_TOOLCHAINS"):
+        pytest.fail("node is not installed, and REQUIRE_TOOLCHAINS is set")
     if node is not None:
         script = f"process.stdout.write(JSON.stringify({js_string(AWKWARD)}))"
         assert (
@@ -112,11 +115,19 @@ def test_literals_survive_awkward_values(tmp_path):
     _java_roundtrip([AWKWARD, "1\x012", "\\u0041"], tmp_path)
 
 
+def _missing(reason: str) -> None:
+    """A toolchain that is not here skips the check, except on CI (``REQUIRE_TOOLCHAINS``),
+    where a missing one would let a snippet that no longer compiles pass unnoticed."""
+    if os.environ.get("REQUIRE_TOOLCHAINS"):
+        pytest.fail(f"{reason}, and REQUIRE_TOOLCHAINS is set")
+    pytest.skip(reason)
+
+
 def _node_check(code: str, tmp_path: Path) -> None:
     """The snippet parses as an ES module (imports are not resolved by --check)."""
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        _missing("node is not installed")
     module = tmp_path / "snippet.mjs"
     module.write_text(code)
     result = subprocess.run([node, "--check", str(module)], capture_output=True, text=True)
@@ -127,7 +138,7 @@ def _java_roundtrip(values: list[str], tmp_path: Path) -> None:
     """javac compiles the literals and the program prints back the values they hold."""
     javac, java = shutil.which("javac"), shutil.which("java")
     if javac is None or java is None:
-        pytest.skip("no JDK")
+        _missing("no JDK (javac, java)")
     literals = ", ".join(java_string(value) for value in values)
     (tmp_path / "Literals.java").write_text(
         "public class Literals { public static void main(String[] args) {"
