@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from http import HTTPStatus
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -115,7 +116,7 @@ def test_literals_survive_awkward_values(tmp_path):
     _java_roundtrip([AWKWARD, "1\x012", "\\u0041"], tmp_path)
 
 
-def _missing(reason: str) -> None:
+def _missing(reason: str) -> NoReturn:
     """A toolchain that is not here skips the check, except on CI (``REQUIRE_TOOLCHAINS``),
     where a missing one would let a snippet that no longer compiles pass unnoticed."""
     if os.environ.get("REQUIRE_TOOLCHAINS"):
