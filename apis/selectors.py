@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
+from accounts.listing import ordering, search_filter
 from accounts.versions import CONFIGURATION, VersionedCache
 
 from .keys import signing_keys_published
@@ -12,6 +13,20 @@ from .models import Api, Scope
 
 def api_list() -> QuerySet[Api]:
     return Api.objects.annotate(scope_count=Count("scopes")).order_by("name")
+
+
+# The dashboard list's columns that sort, and the fields each orders by.
+API_LIST_SORTS = {"name": ("name",), "identifier": ("identifier",), "created": ("created_at",)}
+
+
+def api_list_search(*, search: str = "", sort: str = "name") -> QuerySet[Api]:
+    """The dashboard's list: APIs whose name or identifier contains ``search``, in the
+    ``sort`` order (a key of ``API_LIST_SORTS``, ``-`` first for descending)."""
+    return (
+        api_list()
+        .filter(search_filter(search, ("name", "identifier")))
+        .order_by(*ordering(sort, API_LIST_SORTS))
+    )
 
 
 def api_list_for_people() -> QuerySet[Api]:

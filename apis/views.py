@@ -20,10 +20,12 @@ from accounts.dashboard import (
     add_service_errors,
     fragment_or_redirect,
     render_page,
+    render_page_or_fragment,
     wants_fragment,
 )
 from accounts.decorators import admin_required, staff_required
 from accounts.issuer import issuer_url
+from accounts.listing import list_query
 
 from . import selectors, services
 from .forms import ApiCreateForm, ApiSettingsForm, ScopeForm
@@ -149,7 +151,11 @@ def _scopes_changed(request: HtmxHttpRequest, api: Api, notice: str) -> HttpResp
 @require_GET
 @staff_required
 def api_list(request: HtmxHttpRequest) -> HttpResponse:
-    return render(request, "apis/api_list.html", {"apis": selectors.api_list()})
+    wanted = list_query(request.GET, columns=tuple(selectors.API_LIST_SORTS), default_sort="name")
+    listing = wanted.paginate(selectors.api_list_search(search=wanted.search, sort=wanted.sort))
+    return render_page_or_fragment(
+        request, "apis/api_list.html", "results", {"listing": listing, "apis": listing.rows}
+    )
 
 
 @require_http_methods(["GET", "POST"])

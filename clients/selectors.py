@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from accounts.listing import ordering, search_filter
 from accounts.versions import CONFIGURATION, VersionedCache
 from apis.models import Api
 
@@ -17,6 +18,17 @@ from .models import Client, ClientGrant
 
 def client_list() -> QuerySet[Client]:
     return Client.objects.order_by("name")
+
+
+# The dashboard list's columns that sort, and the fields each orders by.
+CLIENT_LIST_SORTS = {"name": ("name",), "type": ("app_type", "name"), "created": ("created",)}
+
+
+def client_list_search(*, search: str = "", sort: str = "name") -> QuerySet[Client]:
+    """The dashboard's list: applications whose name or client id contains ``search``, in
+    the ``sort`` order (a key of ``CLIENT_LIST_SORTS``, ``-`` first for descending)."""
+    matching = Client.objects.filter(search_filter(search, ("name", "client_id")))
+    return matching.order_by(*ordering(sort, CLIENT_LIST_SORTS))
 
 
 _clients: VersionedCache[str, Client] = VersionedCache("clients", CONFIGURATION, max_entries=20_000)

@@ -22,9 +22,11 @@ from accounts.dashboard import (
     fragment_or_redirect,
     navigate,
     render_page,
+    render_page_or_fragment,
     wants_fragment,
 )
 from accounts.decorators import staff_required
+from accounts.listing import list_query
 from apis import selectors as api_selectors
 from apis.models import Api
 
@@ -158,7 +160,11 @@ def _grant_row(
 @require_GET
 @staff_required
 def client_list(request: HtmxHttpRequest) -> HttpResponse:
-    return render(request, "clients/client_list.html", {"clients": selectors.client_list()})
+    wanted = list_query(request.GET, columns=tuple(selectors.CLIENT_LIST_SORTS), default_sort="name")
+    listing = wanted.paginate(selectors.client_list_search(search=wanted.search, sort=wanted.sort))
+    return render_page_or_fragment(
+        request, "clients/client_list.html", "results", {"listing": listing, "clients": listing.rows}
+    )
 
 
 @require_http_methods(["GET", "POST"])

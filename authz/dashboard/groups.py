@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -20,6 +22,7 @@ from accounts.dashboard import (
     wants_fragment,
 )
 from accounts.decorators import staff_required
+from accounts.listing import list_query, ordering, search_filter
 from authz import selectors, services
 from authz.models import Group
 
@@ -108,15 +111,31 @@ def _confirm(
     )
 
 
+# The list's columns that sort, and the fields each orders by.
+GROUP_LIST_SORTS = {"name": ("name",), "members": ("member_count", "name")}
+
+
+def _group_listing(params: QueryDict) -> dict[str, Any]:
+    """The page of groups the list's search, sort and page ask for."""
+    wanted = list_query(params, columns=tuple(GROUP_LIST_SORTS), default_sort="name")
+    groups = selectors.group_overview().filter(search_filter(wanted.search, ("name",)))
+    listing = wanted.paginate(groups.order_by(*ordering(wanted.sort, GROUP_LIST_SORTS)))
+    return {"listing": listing, "groups": listing.rows}
+
+
 def _list_response(request: HtmxHttpRequest, form: GroupForm) -> HttpResponse:
     """The list with the create form, or the form alone (for htmx; the list is not queried)."""
-    context = {"groups": selectors.group_overview(), "form": form}
+    context = {"form": form, **({} if wants_fragment(request) else _group_listing(request.GET))}
     return render_page_or_fragment(request, "authz/groups/group_list.html", "create_form", context)
 
 
 @require_GET
 @staff_required
 def group_list(request: HtmxHttpRequest) -> HttpResponse:
+    if wants_fragment(request):  # the search box, a column header or the pager: the results
+        return render_page(
+            request, "authz/groups/group_list.html", _group_listing(request.GET), fragment="results"
+        )
     return _list_response(request, GroupForm())
 
 

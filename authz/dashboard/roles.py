@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -23,6 +24,7 @@ from accounts.dashboard import (
     wants_fragment,
 )
 from accounts.decorators import staff_required
+from accounts.listing import list_query, ordering, search_filter
 from accounts.models import User
 from accounts.selectors import user_list
 from authz import selectors, services
@@ -99,15 +101,31 @@ def _render_detail(
     return render_page(request, "authz/roles/role_detail.html", context, fragment=fragment)
 
 
+# The list's columns that sort, and the fields each orders by.
+ROLE_LIST_SORTS = {"name": ("name",), "holders": ("user_count", "name")}
+
+
+def _role_listing(params: QueryDict) -> dict[str, Any]:
+    """The page of roles the list's search, sort and page ask for."""
+    wanted = list_query(params, columns=tuple(ROLE_LIST_SORTS), default_sort="name")
+    roles = selectors.role_overview().filter(search_filter(wanted.search, ("name", "description")))
+    listing = wanted.paginate(roles.order_by(*ordering(wanted.sort, ROLE_LIST_SORTS)))
+    return {"listing": listing, "roles": listing.rows}
+
+
 def _list_response(request: HtmxHttpRequest, form: RoleForm) -> HttpResponse:
     """The list with the create form, or the form alone (for htmx; the list is not queried)."""
-    context = {"roles": selectors.role_overview(), "form": form}
+    context = {"form": form, **({} if wants_fragment(request) else _role_listing(request.GET))}
     return render_page_or_fragment(request, "authz/roles/role_list.html", "create_form", context)
 
 
 @require_GET
 @staff_required
 def role_list(request: HtmxHttpRequest) -> HttpResponse:
+    if wants_fragment(request):  # the search box, a column header or the pager: the results
+        return render_page(
+            request, "authz/roles/role_list.html", _role_listing(request.GET), fragment="results"
+        )
     return _list_response(request, RoleForm())
 
 
