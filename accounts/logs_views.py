@@ -22,8 +22,8 @@ from .logs import (
     export_csv,
     export_json,
     log_entries,
-    log_page,
 )
+from .logs_order import OLDEST_FIRST, log_list_params, log_page_sorted, log_search
 from .models import AuditEntry
 
 EXPORTS = {
@@ -36,10 +36,12 @@ EXPORTS = {
 @staff_required
 def log_list(request: HtmxHttpRequest) -> HttpResponse:
     form = LogFilterForm(request.GET)
+    search, sort = log_list_params(request.GET)
     page = rows = None
     if form.is_valid():
-        page = log_page(
-            log_entries(form.cleaned_data),
+        page = log_page_sorted(
+            log_search(log_entries(form.cleaned_data), search),
+            sort=sort,
             before=request.GET.get("before", ""),
             after=request.GET.get("after", ""),
         )
@@ -49,6 +51,8 @@ def log_list(request: HtmxHttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "rows": rows,
+        "search": search,
+        "oldest_first": sort == OLDEST_FIRST,
         "known_types": KNOWN_TYPES,
         "oob_errors": wants_fragment(request),
         "timezone": timezone.get_current_timezone_name(),
@@ -68,14 +72,17 @@ def log_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @staff_required
 def log_export(request: HtmxHttpRequest, fmt: str) -> HttpResponse:
-    """The entries the filters select, newest first, as a download produced as it is read."""
+    """The entries the filters and the search select, newest first, as a download produced
+    as it is read."""
     form = LogFilterForm(request.GET)
+    search, _sort = log_list_params(request.GET)
     if fmt not in EXPORTS:
         return JsonResponse({"error": "Export as csv or json."}, status=HTTPStatus.NOT_FOUND)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors.get_json_data()}, status=HTTPStatus.BAD_REQUEST)
     content_type, produce = EXPORTS[fmt]
-    response = StreamingHttpResponse(produce(log_entries(form.cleaned_data)), content_type=content_type)
+    entries = log_search(log_entries(form.cleaned_data), search)
+    response = StreamingHttpResponse(produce(entries), content_type=content_type)
     name = f"logs-{timezone.now():%Y%m%dT%H%M%SZ}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
