@@ -214,3 +214,7 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} session from {self.ip or 'unknown address'}"
+
+
+# The second factors we keep ourselves live beside the sign-in code that uses them.
+from .mfa.models import Passkey, RecoveryCode  # noqa: E402, F401

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from django.urls import URLPattern, URLResolver, include, path
 
 from . import audit_views, logs_views, self_service_views, views
+from .mfa.urls import urlpatterns as mfa_urls
 
 accounts_urls = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -59,7 +60,7 @@ def accounts_urlpatterns(*, account_page: Sequence[URLPattern | URLResolver]) ->
     join this include rather than be included beside it under the same namespace.
     """
     return [
-        path("", include(([*accounts_urls, *account_page], "accounts"))),
+        path("", include(([*accounts_urls, *mfa_urls, *account_page], "accounts"))),
         path("", include((audit_urls, "audit"))),
         path("", include((logs_urls, "logs"))),
     ]

@@ -19,6 +19,7 @@ from django_htmx.http import push_url
 from .dashboard import HtmxHttpRequest, render_page_or_fragment
 from .decorators import staff_required
 from .identifiers import recorded_identifier
+from .mfa.signin import password_checked
 from .models import User
 from .selectors import SORTS, STATUSES, lockout_attempts, user_page
 from .self_service_forms import SignInForm
@@ -43,9 +44,14 @@ class LoginView(auth_views.LoginView):
     # Someone already signed in who is sent here (prompt=login, max_age) signs in again.
     redirect_authenticated_user = False
 
+    def form_valid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
+        """The password is right: sign in, or go on to the second factor (accounts.mfa)."""
+        self._signing_in = form.get_user()
+        return password_checked(self.request, self._signing_in, next_url=self.get_success_url())
+
     def get_default_redirect_url(self) -> str:
         """Where a sign-in without ``next`` lands: the dashboard for staff, My week for others."""
-        if self.request.user.is_staff:
+        if getattr(self, "_signing_in", self.request.user).is_staff:
             return reverse("accounts:dashboard")
         return super().get_default_redirect_url()
 

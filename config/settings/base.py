@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "accounts",
     "apis",
     "clients",
@@ -195,6 +197,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 60 * 60
+
+# Multi-factor sign-in (accounts.mfa): who must use a second factor, a dotted path to
+# ``(user) -> bool`` (accounts.mfa.policy). Passkeys belong to the issuer's host and origin.
+MFA_POLICY = "accounts.mfa.policy.never"
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "ABC Identity")  # the name authenticator apps show
+OTP_TOTP_THROTTLE_FACTOR = 1  # django-otp: a growing pause after each wrong code
 
 # --- Security headers (tightened further in prod) ------------------------------------------
 
