@@ -101,6 +101,43 @@ class Group(models.Model):
         return self.name
 
 
+class MfaPolicy(models.Model):
+    """Who must sign in with a second factor: one row (pk 1), read at every sign-in.
+
+    Per-application requirements are the client's ``require_mfa``; this is the
+    organisation-wide part (``authz.mfa.mfa_required``, named in ``MFA_POLICY``).
+    """
+
+    SINGLETON = 1
+
+    class Mode(models.TextChoices):
+        NEVER = "never", "Never"
+        STAFF = "staff", "Required for staff"
+        GROUPS = "groups", "Required for members of chosen groups"
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON, editable=False)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.NEVER)
+    groups = models.ManyToManyField(
+        Group,
+        blank=True,
+        related_name="+",
+        help_text="For “members of chosen groups”: these and the groups nested in them.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "MFA policy"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="authz_mfapolicy_singleton"),
+            models.CheckConstraint(
+                condition=models.Q(mode__in=["never", "staff", "groups"]), name="authz_mfapolicy_mode_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_mode_display()
+
+
 class GroupNesting(models.Model):
     parent = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="child_links")
     child = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="parent_links")

@@ -100,6 +100,11 @@ class Client(AbstractApplication):
         default=False,
         help_text="The application needs the session id (sid) in ID tokens and logout tokens.",
     )
+    require_mfa = models.BooleanField(
+        "require multi-factor sign-in",
+        default=False,
+        help_text="Ask for a second factor whenever someone signs in to this application",
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"

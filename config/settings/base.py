@@ -200,7 +200,7 @@ SESSION_COOKIE_AGE = 8 * 60 * 60
 
 # Multi-factor sign-in (accounts.mfa): who must use a second factor, a dotted path to
 # ``(user) -> bool`` (accounts.mfa.policy). Passkeys belong to the issuer's host and origin.
-MFA_POLICY = "accounts.mfa.policy.never"
+MFA_POLICY = "authz.mfa.mfa_required"
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "ABC Identity")  # the name authenticator apps show
 OTP_TOTP_THROTTLE_FACTOR = 1  # django-otp: a growing pause after each wrong code
 
