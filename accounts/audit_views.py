@@ -5,6 +5,7 @@ left to the logs page (``accounts.logs_views``), which shows every entry."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -13,18 +14,20 @@ import django_filters
 from django import forms
 from django.apps import apps
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from .audit_targets import Target, audit_targets
 from .dashboard import HtmxHttpRequest, render_page_or_fragment, wants_fragment
 from .decorators import staff_required
 from .events_tokens import FAILURE_PREFIX, ISSUE_PREFIX
 from .models import AuditEntry
 
 ENTRIES_PER_PAGE = 50
-VALUE_MAX = 80  # characters of one before/after value shown in the table
+VALUE_MAX = 80  # characters of a before/after value shown before it is expanded
+OLDEST_FIRST = "at"  # ``sort=at``, as on the logs page; anything else is newest first
 TOKEN_ENDPOINT_EVENTS = (ISSUE_PREFIX, FAILURE_PREFIX)
 
 
@@ -57,11 +60,18 @@ class _RangeForm(forms.Form):
 class AuditFilter(django_filters.FilterSet):
     """Entries newest first (ties broken by id, so that pages never overlap), narrowed.
 
+    ``q`` finds its text in the actor, the target or the action, whatever the case;
     ``actor`` matches part of the actor's email as it was then; ``action`` is a prefix
     (``role.`` finds every role change); both dates are days in the current time zone,
     inclusive.
     """
 
+    q = django_filters.CharFilter(
+        method="filter_search",
+        label="Search",
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Who or what"}),
+    )
     actor = django_filters.CharFilter(
         field_name="actor_label",
         lookup_expr="icontains",
@@ -115,17 +125,52 @@ class AuditFilter(django_filters.FilterSet):
     def filter_date_to(self, queryset: QuerySet[AuditEntry], name: str, value: date) -> QuerySet[AuditEntry]:
         return queryset.filter(at__lt=_start_of(value + timedelta(days=1)))
 
+    def filter_search(self, queryset: QuerySet[AuditEntry], name: str, value: str) -> QuerySet[AuditEntry]:
+        return queryset.filter(
+            Q(actor_label__icontains=value) | Q(target_label__icontains=value) | Q(action__icontains=value)
+        )
+
 
 # --- Before and after -----------------------------------------------------------------------
 
 
+def _short(value: str | None) -> str | None:
+    if value is None or len(value) <= VALUE_MAX:
+        return None
+    return value[: VALUE_MAX - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Change:
-    """One field of an entry's before/after; ``None`` on a side means "not there"."""
+    """One field of an entry's before/after, in full; ``None`` on a side means "not there".
+
+    ``before_short`` and ``after_short`` are what the table shows of a side too long to read
+    at a glance (None when it is short enough to show whole); the page expands it in full.
+    """
 
     field: str
     before: str | None
     after: str | None
+
+    @property
+    def before_short(self) -> str | None:
+        return _short(self.before)
+
+    @property
+    def after_short(self) -> str | None:
+        return _short(self.after)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One entry of the page, what it changed and its target; unpacks as ``(entry, changes)``."""
+
+    entry: AuditEntry
+    changes: list[Change]
+    target: Target
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.entry, self.changes))
 
 
 def _empty(value: Any) -> bool:
@@ -141,7 +186,7 @@ def _shown(value: Any) -> str:
         text = value
     else:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= VALUE_MAX else text[: VALUE_MAX - 1] + "…"
+    return text
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -186,9 +231,20 @@ def entry_changes(entry: AuditEntry) -> list[Change]:
 def audit_list(request: HtmxHttpRequest) -> HttpResponse:
     entries = AuditFilter(request.GET)
     page = rows = None
+    # The order is not a filter: a value that makes no sense falls back quietly, as on the logs.
+    oldest_first = request.GET.get("sort") == OLDEST_FIRST
     if entries.is_valid():
-        page = Paginator(entries.qs, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
-        rows = [(entry, entry_changes(entry)) for entry in page]
+        ordered = entries.qs.order_by("at", "id") if oldest_first else entries.qs
+        page = Paginator(ordered, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+        targets = audit_targets(page)
+        rows = [AuditRow(entry, entry_changes(entry), targets[entry.pk]) for entry in page]
     # The filters stay on the page while the results swap: their errors travel out of band.
-    context = {"form": entries.form, "page": page, "rows": rows, "oob_errors": wants_fragment(request)}
+    context = {
+        "form": entries.form,
+        "page": page,
+        "rows": rows,
+        "oob_errors": wants_fragment(request),
+        "oldest_first": oldest_first,
+        "timezone": timezone.get_current_timezone_name(),
+    }
     return render_page_or_fragment(request, "accounts/audit_list.html", "results", context)
