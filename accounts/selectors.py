@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from .models import User
 
@@ -158,19 +162,77 @@ def _user_rows(users: QuerySet[User], limit: int) -> list[dict[str, Any]]:
     return rows
 
 
-def lockout_attempts() -> QuerySet[AccessAttempt]:
-    """django-axes' failure counters (one per account, address and browser), with the
-    account's total from every address (``account_failures``: what locks it), most first.
+LOCKOUT_ROWS = 200
 
-    Usernames are what ``accounts.identifiers.axes_username`` stored: valid emails or a
-    redacted marker, never a password typed into the email field.
+
+@dataclass(frozen=True)
+class Lockout:
+    """One of django-axes' failure counters (an account, address and browser) and where its
+    account stands.
+
+    ``state`` is ``locked`` (``until``: when the lockout lifts; None when it lasts until
+    cleared), ``counting`` (``failures`` of the limit still count; ``until``: when this row's
+    stop counting) or ``expired`` (older than the cool-off, so it no longer counts; axes
+    deletes it at the next sign-in attempt; ``until``: when it expired).
     """
-    account_total = (
-        AccessAttempt.objects.filter(username=OuterRef("username"))
-        .values("username")
-        .annotate(total=Sum("failures_since_start"))
-        .values("total")
-    )
-    return AccessAttempt.objects.annotate(account_failures=Subquery(account_total)).order_by(
-        "-account_failures", "-failures_since_start", "-attempt_time"
-    )[:200]
+
+    attempt: AccessAttempt
+    state: str
+    failures: int
+    until: datetime | None
+
+    @property
+    def pk(self) -> int:
+        return self.attempt.pk
+
+
+_STATE_ORDER = {"locked": 0, "counting": 1, "expired": 2}
+
+
+def _lifts_at(live: list[tuple[datetime, int]], limit: int, cool_off: timedelta | None) -> datetime | None:
+    """When an account whose counting failures are ``live`` (time and failures, newest first)
+    stops being locked: when the newest rows no longer add up to ``limit``, i.e. when the row
+    that brings them to it expires. None: never by itself (no cool-off)."""
+    total = 0
+    for attempt_time, failures in live:
+        total += failures
+        if total >= limit:
+            return attempt_time + cool_off if cool_off is not None else None
+    return None
+
+
+def lockout_attempts(*, now: datetime | None = None) -> list[Lockout]:
+    """django-axes' newest failure counters, each with its account's state: locked ones
+    first, then those still counting, then the expired ones, newest first in each.
+
+    An account locks when its failures from every address within the cool-off
+    (``AXES_COOLOFF_TIME``, counted from each attempt's time, as axes does) reach
+    ``AXES_FAILURE_LIMIT``. Usernames are what ``accounts.identifiers.axes_username``
+    stored: valid emails or a redacted marker, never a password typed into the email field.
+    Two queries.
+    """
+    now = now or timezone.now()
+    cool_off, limit = get_cool_off(), settings.AXES_FAILURE_LIMIT
+    attempts = list(AccessAttempt.objects.order_by("-attempt_time", "-pk")[:LOCKOUT_ROWS])
+    names = {attempt.username for attempt in attempts if attempt.username is not None}
+    live: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for username, attempt_time, failures in (
+        AccessAttempt.objects.filter(username__in=names)
+        .order_by("-attempt_time")
+        .values_list("username", "attempt_time", "failures_since_start")
+    ):
+        if cool_off is None or attempt_time + cool_off > now:
+            live[username].append((attempt_time, failures))
+    rows = []
+    for attempt in attempts:
+        expires = attempt.attempt_time + cool_off if cool_off is not None else None
+        account = live[attempt.username] if attempt.username is not None else []
+        counted = sum(failures for _, failures in account)
+        if expires is not None and expires <= now:
+            rows.append(Lockout(attempt, "expired", 0, expires))
+        elif counted >= limit:
+            rows.append(Lockout(attempt, "locked", counted, _lifts_at(account, limit, cool_off)))
+        else:
+            rows.append(Lockout(attempt, "counting", counted, expires))
+    # Stable: each state keeps the newest-first order.
+    return sorted(rows, key=lambda row: _STATE_ORDER[row.state])

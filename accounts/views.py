@@ -3,15 +3,19 @@ and lockouts (the account page shows consents too, so it lives in ``authz.accoun
 
 from __future__ import annotations
 
+from datetime import timedelta
 from http import HTTPStatus
 
+from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
@@ -149,15 +153,25 @@ def user_list_view(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
+def _duration(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    if minutes % 60 == 0 and minutes >= 60:
+        return f"{minutes // 60} hour{pluralize(minutes // 60)}"
+    return f"{minutes} minute{pluralize(minutes)}"
+
+
 @require_GET
 @staff_required
 def lockout_list(request: HtmxHttpRequest) -> HttpResponse:
-    """Failed sign-ins that django-axes is counting, locked ones first."""
-    return render(
-        request,
-        "accounts/lockouts.html",
-        {"attempts": lockout_attempts(), "limit": settings.AXES_FAILURE_LIMIT},
-    )
+    """Failed sign-ins that django-axes is counting, locked ones first, each with its state."""
+    cool_off = get_cool_off()
+    context = {
+        "attempts": lockout_attempts(),
+        "limit": settings.AXES_FAILURE_LIMIT,
+        "cool_off": _duration(cool_off) if cool_off is not None else "",
+        "timezone": timezone.get_current_timezone_name(),
+    }
+    return render(request, "accounts/lockouts.html", context)
 
 
 @require_POST
