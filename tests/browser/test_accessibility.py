@@ -123,6 +123,7 @@ def test_every_dashboard_page_passes_axe(page, live_server, axe, demo, viewport)
 def test_every_employee_page_passes_axe(page, live_server, axe, demo, public_client):
     _signed_in(page, live_server, "alice@abcinc.example")
     paths = ["/time/", "/account/", "/account/password/", "/account/sessions/"]
+    paths += ["/account/security/", "/account/security/authenticator/", "/login/enrol/?next=/account/"]
     found = _audit_all(page, axe, paths)
 
     # The consent screen of a third-party app (the demo's own apps skip it).
