@@ -67,7 +67,8 @@ def test_set_up_an_app_then_sign_in_with_a_code_and_with_a_recovery_code(
     assert len(secret) == 32
     _fits(page, viewport)
     assert not axe(page), axe(page)
-    page.get_by_label("Code from your authenticator app").fill("000000" if _code(secret) != "000000" else "111111")
+    wrong = "000000" if _code(secret) != "000000" else "111111"
+    page.get_by_label("Code from your authenticator app").fill(wrong)
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_text("That code is not right.")).to_be_visible()
     # django-otp pauses a second after a wrong code.
