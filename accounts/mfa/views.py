@@ -60,18 +60,15 @@ def local_url(url: str | None, default: str) -> str:
 
 
 def _step(request: HttpRequest) -> Step | None:
+    # A pending sign-in comes first: someone signed in who signs in again (prompt=login,
+    # max_age, or as another person) finishes that sign-in, and goes where it said.
+    pending = pending_sign_in(request)
+    if pending is not None:
+        return Step(user=pending.user, pending=pending, next_url=local_url(pending.next_url, "/"), acr="")
     if request.user.is_authenticated:
         next_url = local_url(request.GET.get("next"), reverse("accounts:home"))
-        return Step(
-            user=request.user,
-            pending=None,
-            next_url=next_url,
-            acr=request.GET.get("acr", "")[:200],
-        )
-    pending = pending_sign_in(request)
-    if pending is None:
-        return None
-    return Step(user=pending.user, pending=pending, next_url=local_url(pending.next_url, "/"), acr="")
+        return Step(user=request.user, pending=None, next_url=next_url, acr=request.GET.get("acr", "")[:200])
+    return None
 
 
 def _no_step(request: HttpRequest) -> HttpResponse:

@@ -242,3 +242,17 @@ def test_enrolling_is_no_way_round_the_factor_one_has(user, password, device, se
     assert response["Location"].startswith("/login/verify/")
     assert TOTPDevice.objects.filter(user=user).count() == 1
     assert not _signed_in(http)
+
+
+def test_signing_in_again_while_signed_in_finishes_that_sign_in(user, password, device, staff_user):
+    # prompt=login or max_age send a signed-in person back to /login/; so may "sign in as
+    # someone else". The pending sign-in is the one the code finishes, and it goes on to its next.
+    http = HttpClient()
+    http.force_login(staff_user)
+    _password(http, user.email, password, next_url="/account/sessions/")
+    page = http.get("/login/verify/").content.decode()
+    assert user.email in page and "Confirm it's you" in page
+    done = _code(http, code_for(device))
+    assert done["Location"] == "/account/sessions/"
+    assert int(http.session["_auth_user_id"]) == user.pk
+    assert http.session[METHODS_KEY] == ["pwd", "otp", "mfa"]
