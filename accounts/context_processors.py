@@ -21,6 +21,7 @@ DASHBOARD_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("Roles", ("roles:list",)),
     ("Groups", ("groups:list",)),
     ("Rules", ("rules:list",)),
+    ("Multi-factor", ("mfa:policy",)),
     ("Token preview", ("preview:index",)),
     ("Import / Export", ("transfer:index",)),
     ("Bulk jobs", ("timesheets:bulk_list",)),

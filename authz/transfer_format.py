@@ -42,6 +42,7 @@ CLIENT_FIELDS = (
     "logo_uri",
     "token_endpoint_auth_method",
     "first_party",
+    "require_mfa",
     "rotate_refresh_token",
     "refresh_token_absolute_lifetime",
     "refresh_token_idle_lifetime",

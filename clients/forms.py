@@ -121,6 +121,7 @@ class ClientSettingsForm(forms.Form):
     backchannel_logout_session_required = _client_field("backchannel_logout_session_required")
     token_endpoint_auth_method = _client_field("token_endpoint_auth_method")
     first_party = _client_field("first_party")
+    require_mfa = _client_field("require_mfa")
     rotate_refresh_token = _client_field("rotate_refresh_token")
     refresh_token_absolute_lifetime = _client_field(
         "refresh_token_absolute_lifetime", min_value=60, max_value=MAX_REFRESH_LIFETIME
@@ -143,6 +144,7 @@ class ClientSettingsForm(forms.Form):
                 "post_logout_redirect_uris",
                 *LOGOUT_OPTIONS,
                 "first_party",
+                "require_mfa",
                 "rotate_refresh_token",
                 "refresh_token_absolute_lifetime",
                 "refresh_token_idle_lifetime",

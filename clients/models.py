@@ -185,6 +185,10 @@ class Client(AbstractApplication):
                 validate_backchannel_uri(self.backchannel_logout_uri)
             except ValidationError as error:
                 errors.setdefault("backchannel_logout_uri", []).extend(error.messages)
+        if self.require_mfa and not self.profile.has_callbacks:
+            errors.setdefault("require_mfa", []).append(
+                "Machine-to-machine applications have no sign-in to ask a second factor at."
+            )
         if self.refresh_token_idle_lifetime > self.refresh_token_absolute_lifetime:
             errors.setdefault("refresh_token_idle_lifetime", []).append(
                 "The idle lifetime cannot exceed the absolute lifetime."

@@ -31,6 +31,7 @@ CLIENT_SETTINGS_FIELDS = (
     "logout_revokes_refresh_tokens",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "require_mfa",
 )
 
 

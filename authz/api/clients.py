@@ -73,6 +73,11 @@ class ClientSettingsSerializer(StrictSerializer):
         help_text="Confidential applications only: client_secret_basic or client_secret_post.",
     )
     first_party = serializers.BooleanField(required=False)
+    require_mfa = serializers.BooleanField(
+        required=False,
+        help_text="Ask for a second factor whenever someone signs in to this application "
+        "(applications with a sign-in only).",
+    )
     rotate_refresh_token = serializers.BooleanField(required=False)
     refresh_token_absolute_lifetime = serializers.IntegerField(
         min_value=60, max_value=MAX_REFRESH_LIFETIME, required=False
@@ -119,6 +124,7 @@ class ClientSerializer(serializers.Serializer):
     allowed_origins = UrlListField()
     token_endpoint_auth_method = serializers.ChoiceField(choices=Client.AuthMethod.choices)
     first_party = serializers.BooleanField()
+    require_mfa = serializers.BooleanField()
     rotate_refresh_token = serializers.BooleanField()
     refresh_token_absolute_lifetime = serializers.IntegerField()
     refresh_token_idle_lifetime = serializers.IntegerField()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from . import api_test, groups, people, preview, roles, rules, transfer, users
+from . import api_test, groups, mfa, people, preview, roles, rules, transfer, users
 
 roles_urls = [
     path("", roles.role_list, name="list"),
@@ -80,6 +80,11 @@ users_urls = [
         "<int:pk>/password-reset/", people.user_lifecycle, {"action": "password_reset"}, name="password_reset"
     ),
     path("<int:pk>/delete/", people.user_delete, name="delete"),
+    path("<int:pk>/factors/reset/", users.factors_reset, name="factors_reset"),
+]
+
+mfa_urls = [
+    path("", mfa.mfa_policy_page, name="policy"),
 ]
 
 # The API page's Test tab: after apis.urls under /dashboard/apis/, which has no such path.
@@ -96,4 +101,5 @@ urlpatterns = [
     path("preview/", include((preview_urls, "preview"))),
     path("transfer/", include((transfer_urls, "transfer"))),
     path("people/", include((users_urls, "users"))),
+    path("mfa/", include((mfa_urls, "mfa"))),
 ]

@@ -27,10 +27,13 @@ from accounts.dashboard import (
     wants_fragment,
 )
 from accounts.decorators import staff_required
+from accounts.mfa.reset import factor_counts
+from accounts.mfa.reset import factors_reset as factors_reset_service
 from accounts.models import User, UserSession
 from accounts.sessions import user_session_list
 
 from .. import services
+from ..mfa import mfa_required
 from ..models import Consent
 from ..selectors import user_consents, user_groups, user_permissions_by_api, user_refresh_tokens, user_roles
 from .forms import GroupAddForm, ProfileForm, RoleAssignForm
@@ -40,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 RefreshToken = get_refresh_token_model()
 
-FRAGMENTS = ("lifecycle", "profile", "access", "consents", "sessions", "tokens")
+FRAGMENTS = ("lifecycle", "profile", "access", "mfa", "consents", "sessions", "tokens")
 
 
 # --- Rendering ------------------------------------------------------------------------------
@@ -80,6 +83,11 @@ def _render_detail(
         context["current_session_key"] = request.session.session_key
     if "tokens" in wanted:
         context["refresh_tokens"] = user_refresh_tokens(person)
+    if "mfa" in wanted:
+        context["factors"] = factor_counts(person)
+        context["mfa_required"] = mfa_required(person)
+    if fragment == "mfa":  # its own file (authz/users/_mfa.html), which the page includes
+        return render_page(request, "authz/users/_mfa.html", context, fragment="mfa")
     return render_page(request, "authz/users/user_detail.html", context, fragment=fragment)
 
 
@@ -228,6 +236,48 @@ def refresh_token_revoke(request: HtmxHttpRequest, pk: int, token_pk: int) -> Ht
     logger.info("refresh token revoked: user=%s token=%s by=%s", person.pk, token.pk, request.user.pk)
     notice = f"Refresh token for “{token.application.name}” revoked."
     return _section_response(request, person, "tokens", notice=notice)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def factors_reset(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirm step, saying what goes; POST: delete the person's second factors."""
+    person = get_object_or_404(User, pk=pk, deleted_at__isnull=True)
+    if request.method == "GET":
+        return confirm_removal(
+            request,
+            question=f"Reset the second factors of {person.email}?",
+            loss=_reset_consequence(person),
+            action=reverse("users:factors_reset", args=[person.pk]),
+            cancel=_detail_url(person, "user-mfa"),
+            target="user-mfa",
+            button="Reset second factors",
+        )
+    held = factors_reset_service(actor=request.user, user=person)
+    logger.info("second factors reset: user=%s by=%s", person.pk, request.user.pk)
+    notice = "Second factors reset." if held.any else "Nothing to reset: they had no second factor."
+    if mfa_required(person):
+        notice += " They set up a new one at their next sign-in."
+    return _section_response(request, person, "mfa", notice=notice)
+
+
+def _reset_consequence(person: User) -> str:
+    held = factor_counts(person)
+    then = (
+        "The policy requires a second factor for them: they set up a new one at their next sign-in."
+        if mfa_required(person)
+        else "They then sign in with their password alone until they set up a new one."
+    )
+    if not held.any:
+        return f"They have no second factor: nothing is deleted. {then}"
+    apps = _count(held.authenticator_apps, "authenticator app", "authenticator apps")
+    keys = _count(held.passkeys, "passkey", "passkeys")
+    codes = _count(held.recovery_codes_left, "unused recovery code", "unused recovery codes")
+    return f"Deletes {apps}, {keys} and {codes}. Their sessions and applications stay signed in. {then}"
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 STAFF_CHOICES = {"": None, "admin": User.StaffRole.ADMIN, "auditor": User.StaffRole.AUDITOR}
