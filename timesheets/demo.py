@@ -119,6 +119,9 @@ def _seed_mobile_client() -> None:
         "redirect_uris": MOBILE_CALLBACKS,
         "post_logout_redirect_uris": MOBILE_LOGOUT_URLS,
         "first_party": True,
+        # Approvers could be asked for a second factor here (the application's setting); the
+        # demo keeps the sign-in to a password unless the MFA policy says otherwise.
+        "require_mfa": False,
     }
     mobile = client_by_client_id(MOBILE_CLIENT_ID)
     if mobile is None:

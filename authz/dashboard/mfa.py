@@ -128,7 +128,7 @@ def mfa_policy_page(request: HtmxHttpRequest) -> HttpResponse:
         return _render(request)
     form = MfaPolicyForm(request.POST)
     if not form.is_valid():
-        return _render(request, form=form, status=HTTPStatus.BAD_REQUEST)
+        return _render(request, form=form)  # 200: htmx swaps only a success
     if "step" not in request.POST:
         return _confirm_step(request, form)
     reach = policy_reach(form.cleaned_data["mode"], form.group_ids())
@@ -143,7 +143,7 @@ def mfa_policy_page(request: HtmxHttpRequest) -> HttpResponse:
         )
     except ValidationError as error:
         add_service_errors(form, error)
-        return _render(request, form=form, status=HTTPStatus.BAD_REQUEST)
+        return _render(request, form=form)  # 200: htmx swaps only a success
     logger.info("mfa policy set: mode=%s by=%s", policy.mode, request.user.pk)
     notice = f"Saved: {policy.get_mode_display().lower()}. It applies from each person's next sign-in."
     if policy.mode == MfaPolicy.Mode.NEVER:

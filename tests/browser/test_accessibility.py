@@ -105,7 +105,7 @@ def _dashboard_paths() -> list[str]:
     paths += [f"/dashboard/roles/who-can/?api={api.pk}", f"/dashboard/roles/{role.pk}/delete/"]
     paths += ["/dashboard/groups/", f"/dashboard/groups/{group.pk}/"]
     paths += [f"/dashboard/groups/{group.pk}/delete/"]
-    paths += ["/dashboard/rules/", "/dashboard/preview/", "/dashboard/transfer/"]
+    paths += ["/dashboard/rules/", "/dashboard/preview/", "/dashboard/transfer/", "/dashboard/mfa/"]
     paths += ["/dashboard/lockouts/", "/dashboard/audit/", "/time/bulk/"]
     return paths + _optional(
         "authz-dashboard:overview", "overview:index", "logs:list", "authz-dashboard:logs"

@@ -7,9 +7,12 @@ import os
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 
 from accounts.demo import DEMO_PEOPLE, seed_users
 from accounts.models import User
+from authz.mfa import mfa_policy
+from authz.models import MfaPolicy
 from timesheets.demo import (
     BATCH_CLIENT_ID,
     MOBILE_CLIENT_ID,
@@ -78,3 +81,15 @@ class Command(BaseCommand):
             self.stdout.write(f"  {BATCH_CLIENT_ID} client secret: {batch_secret}")
         if generated_secret:
             self.stdout.write(self.style.WARNING("The generated client secret is shown only this once."))
+        self._mfa_hint()
+
+    def _mfa_hint(self) -> None:
+        """The demo leaves multi-factor sign-in as it finds it: off on a new database, so that
+        signing in stays a password; whoever turned it on keeps it on."""
+        policy, url = mfa_policy(), reverse("mfa:policy")
+        if policy.mode == MfaPolicy.Mode.NEVER:
+            self.stdout.write(
+                f"MFA: off. Turn on 'required for staff' at {url} (README: Multi-factor sign-in)."
+            )
+        else:
+            self.stdout.write(f"MFA: {policy.get_mode_display().lower()} (change it at {url}).")
