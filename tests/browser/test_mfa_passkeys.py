@@ -13,11 +13,21 @@ from playwright.sync_api import expect
 
 from accounts.mfa.context import METHODS_KEY
 from accounts.mfa.models import Passkey
+from tests.accounts.mfa_helpers import ALWAYS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+# A fingerprint reader's: discoverable passkeys, the user verified, no prompt to click.
+PLATFORM_AUTHENTICATOR = {
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+    "automaticPresenceSimulation": True,
+}
 
 
 @pytest.fixture
@@ -29,19 +39,7 @@ def authenticator(page, live_server, settings):
     settings.MFA_POLICY = "accounts.mfa.policy.never"
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable", {"enableUI": False})
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
+    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": PLATFORM_AUTHENTICATOR})
     return cdp, added["authenticatorId"]
 
 
@@ -150,3 +148,27 @@ def test_a_passkey_this_site_does_not_know_is_refused_on_the_sign_in_page(page, 
     expect(page.get_by_text("This passkey is not registered here.")).to_be_visible()
     expect(page).to_have_url(re.compile(r"^http://[^/]+/login/$"))
     assert "_auth_user_id" not in _session(page)
+
+
+def test_a_person_who_must_use_mfa_enrols_a_synced_passkey_at_sign_in(
+    page, axe, user, password, authenticator, settings
+):
+    cdp, authenticator_id = authenticator
+    # A password manager's passkey instead: backed up, so a software key (swk) in amr.
+    cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator_id})
+    options = {**PLATFORM_AUTHENTICATOR, "defaultBackupEligibility": True, "defaultBackupState": True}
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    settings.MFA_POLICY = ALWAYS
+    page.set_viewport_size(PHONE)
+    _password(page, user, password, next_url="/account/")
+    expect(page.get_by_role("heading", name="Set up a second factor")).to_be_visible()
+    _fits(page, PHONE)
+    assert axe(page) == []
+    enrol = page.locator("#passkey-enrol")
+    enrol.get_by_label("Name of the new passkey").fill("Phone")
+    enrol.get_by_role("button", name="Set up a passkey").click()
+    expect(page.get_by_role("list", name="Recovery codes").get_by_role("listitem")).to_have_count(10)
+    page.get_by_role("link", name="I saved my codes, continue").click()
+    expect(page).to_have_url(re.compile(r"^http://[^/]+/account/$"))
+    assert _session_methods(page) == ["pwd", "swk", "mfa"]
+    assert Passkey.objects.get(user=user).backed_up is True
