@@ -7,7 +7,6 @@ asks and how many of them have no factor yet (they set one up at their next sign
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 from typing import Any
 
 from django import forms
@@ -92,14 +91,16 @@ def consequence(mode: str, reach: PolicyReach) -> str:
     return f"I understand: {people} will need a second factor at every sign-in; {without}."
 
 
-def _render(request: HtmxHttpRequest, *, status: int = HTTPStatus.OK, **context: Any) -> HttpResponse:
+def _render(request: HtmxHttpRequest, **context: Any) -> HttpResponse:
+    """The page, or its policy fragment for htmx. Always 200: htmx swaps no error status,
+    and a form with errors is an answer to show, not a failure."""
     context = {
         "policy": mfa_policy(),
         "form": context.pop("form", None) or _current_form(),
         "mfa_clients": Client.objects.filter(require_mfa=True).order_by("name"),
         **context,
     }
-    return render_page_or_fragment(request, TEMPLATE, "policy", context, status=status)
+    return render_page_or_fragment(request, TEMPLATE, "policy", context)
 
 
 def _confirm_step(
@@ -128,7 +129,7 @@ def mfa_policy_page(request: HtmxHttpRequest) -> HttpResponse:
         return _render(request)
     form = MfaPolicyForm(request.POST)
     if not form.is_valid():
-        return _render(request, form=form)  # 200: htmx swaps only a success
+        return _render(request, form=form)
     if "step" not in request.POST:
         return _confirm_step(request, form)
     reach = policy_reach(form.cleaned_data["mode"], form.group_ids())
@@ -143,7 +144,7 @@ def mfa_policy_page(request: HtmxHttpRequest) -> HttpResponse:
         )
     except ValidationError as error:
         add_service_errors(form, error)
-        return _render(request, form=form)  # 200: htmx swaps only a success
+        return _render(request, form=form)
     logger.info("mfa policy set: mode=%s by=%s", policy.mode, request.user.pk)
     notice = f"Saved: {policy.get_mode_display().lower()}. It applies from each person's next sign-in."
     if policy.mode == MfaPolicy.Mode.NEVER:
