@@ -190,7 +190,8 @@
       return "This authenticator already holds one of your passkeys.";
     }
     if (error && error.name === "SecurityError") {
-      return "This site's address cannot use passkeys (it needs HTTPS).";
+      // The page's address is not the relying party's: another host, an IP address, or no HTTPS.
+      return "Passkeys do not work at this address: open the site at its own address (HTTPS, or localhost).";
     }
     return "The browser could not use a passkey: " + (error && error.message ? error.message : "unknown error") + ".";
   }
