@@ -1,7 +1,8 @@
 """Token preview: what a token would say for a user, a client, an API and scopes, and why.
 
 It asks the same policy, runs the same rules and builds the same claims as the token
-endpoint (``policy``, ``run_rules``, ``token_claims``, ``claims_for_scopes``);
+endpoint (``policy``, ``run_rules``, ``token_claims``, ``claims_for_scopes``), and asks
+whether a second factor would be required (``mfa_requirement``, as /authorize does);
 only the signature is left out.
 """
 
@@ -13,13 +14,23 @@ from typing import Any
 from django.conf import settings
 
 from accounts.claims import claims_for_scopes
+from accounts.mfa.context import PASSWORD
+from accounts.mfa.selectors import has_second_factor
 from accounts.models import User
 from apis.models import OPENID, Api
 from clients.models import Client
 from clients.selectors import client_grant_scopes
 
+from .mfa_requirement import mfa_reasons
 from .policy import NoClientGrant, ScopeDecision, decide_machine_scopes, decide_scopes, granted
-from .rules import PROTOCOL_CLIENT_CREDENTIALS, PROTOCOL_CODE, RuleContext, RuleDenied, run_rules
+from .rules import (
+    PROTOCOL_CLIENT_CREDENTIALS,
+    PROTOCOL_CODE,
+    RuleAuthentication,
+    RuleContext,
+    RuleDenied,
+    run_rules,
+)
 from .token_claims import access_token_claims, access_token_lifetime, refresh_token_allowed
 
 
@@ -30,6 +41,10 @@ class TokenPreview:
     id_token: dict[str, Any] | None = None
     refresh_token: bool = False
     denied: str | None = None
+    # What would ask the person for a second factor (finishing "required by ..."), and
+    # whether they have none yet (they would be asked to set one up first).
+    mfa_reasons: list[str] = field(default_factory=list)
+    mfa_enrol: bool = False
 
 
 def token_preview(
@@ -59,6 +74,8 @@ def token_preview(
         requested_scopes=tuple(requested),
         granted_scopes=tuple(scopes),
         protocol=PROTOCOL_CLIENT_CREDENTIALS if machine else PROTOCOL_CODE,
+        # The rules see a sign-in by password alone: whether they would ask for more.
+        authentication=RuleAuthentication.of([] if machine else [PASSWORD]),
     )
     try:
         run_rules(context)
@@ -77,6 +94,9 @@ def token_preview(
         ),
         refresh_token=not machine and refresh_token_allowed(scopes, api),
     )
+    if person is not None:
+        preview.mfa_reasons = mfa_reasons(user=person, client=client, rules=context)
+        preview.mfa_enrol = bool(preview.mfa_reasons) and not has_second_factor(person)
     if person is not None and OPENID in scopes:
         preview.id_token = {
             **claims_for_scopes(person, scopes),

@@ -5,6 +5,11 @@ and switched on, off and reordered in the dashboard (``RuleSetting``). A rule re
 ``RuleContext``; it may add *namespaced* claims (keys that are URLs, so they never clash
 with standard claims) to the access token and the ID token, or raise ``RuleDenied``.
 Any other exception denies the request too: a token is never issued half-customized.
+
+As Auth0's rules do, a rule sees how the person signed in (``context.authentication.methods``,
+one ``{"name": <RFC 8176 amr value>}`` per method) and may ask for a second factor with
+``context.require_mfa()``: at /authorize the person is then asked for one (a step-up); a
+refresh whose sign-in had none is refused (``authz.oauth.authentication``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,19 @@ class RuleDenied(Exception):
 
 
 @dataclass
+class RuleAuthentication:
+    """How the person signed in, as Auth0's ``context.authentication``: ``methods`` is one
+    ``{"name": amr}`` per RFC 8176 method (``pwd``, ``otp``, ``hwk``, ``swk``, ``mfa``);
+    empty for a machine client."""
+
+    methods: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, amr: list[str]) -> RuleAuthentication:
+        return cls(methods=[{"name": name} for name in amr])
+
+
+@dataclass
 class RuleContext:
     user: User | None
     client: Client
@@ -52,6 +70,14 @@ class RuleContext:
     protocol: str
     access_token_claims: dict[str, Any] = field(default_factory=dict)
     id_token_claims: dict[str, Any] = field(default_factory=dict)
+    authentication: RuleAuthentication = field(default_factory=RuleAuthentication)
+    # The first rule that asked for a second factor (its dotted path), set by ``run_rules``.
+    mfa_required_by: str | None = None
+    mfa_asked: bool = False
+
+    def require_mfa(self) -> None:
+        """Ask for a second factor for this request (Auth0's ``context.multifactor``)."""
+        self.mfa_asked = True
 
 
 Rule = Callable[[RuleContext], None]
@@ -124,6 +150,8 @@ def run_rules(context: RuleContext) -> RuleContext:
         except Exception as error:
             logger.exception("token rule %s failed", setting.path)
             raise RuleDenied("The request could not be completed: a token rule failed.") from error
+        if context.mfa_asked and context.mfa_required_by is None:
+            context.mfa_required_by = setting.path
         for claims in (context.access_token_claims, context.id_token_claims):
             foreign = [name for name in claims if not name.startswith(namespace)]
             if foreign:

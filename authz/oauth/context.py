@@ -19,12 +19,15 @@ from oauth2_provider.models import AbstractRefreshToken
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
+from accounts.mfa.context import Authentication
 from accounts.models import User
 from apis.models import Api
 from apis.selectors import api_by_identifier
 from authz.policy import ScopeDecision
 from authz.rules import RuleContext
 from clients.models import Client
+
+from .sign_ins import SignIn
 
 CLIENT_CREDENTIALS = "client_credentials"
 REFRESH_TOKEN = "refresh_token"  # noqa: S105 - a grant type, not a secret
@@ -34,16 +37,27 @@ REFRESH_TOKEN = "refresh_token"  # noqa: S105 - a grant type, not a secret
 # cannot travel on it; it is set around that one call by our backend, from the Django
 # session, never from anything the client sends.
 _signed_in: ContextVar[User | None] = ContextVar("oauth_signed_in_user", default=None)
+# How that person signed in, from the same session (accounts.mfa.context).
+_signed_in_by: ContextVar[Authentication | None] = ContextVar("oauth_signed_in_by", default=None)
 
 
 @contextmanager
-def signed_in(user: Any) -> Iterator[None]:
-    """Make ``user`` (a Django request's user) the signed-in person for the block."""
-    reset = _signed_in.set(user if user is not None and user.is_authenticated else None)
+def signed_in(user: Any, authentication: Authentication | None = None) -> Iterator[None]:
+    """Make ``user`` (a Django request's user) the signed-in person for the block, signed
+    in as ``authentication`` says."""
+    person = user if user is not None and user.is_authenticated else None
+    reset = _signed_in.set(person)
+    reset_by = _signed_in_by.set(authentication if person is not None else None)
     try:
         yield
     finally:
+        _signed_in_by.reset(reset_by)
         _signed_in.reset(reset)
+
+
+def signed_in_authentication() -> Authentication | None:
+    """How the person signed in to this server signed in (at /authorize only)."""
+    return _signed_in_by.get()
 
 
 @dataclass
@@ -65,6 +79,9 @@ class TokenRequestContext:
     grant_id: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     id_token: Any = None  # the ID token row saved for this request, if any
+    # How the person signed in: the session's at /authorize, the code's or the refresh
+    # family's at /oauth/token (None for a machine client or a family from before).
+    sign_in: SignIn | None = None
 
     @property
     def audience_identifier(self) -> str:

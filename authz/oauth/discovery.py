@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.claims import CLAIM_SCOPES
 from accounts.issuer import issuer_url
+from accounts.mfa.context import ACR_VALUES
 from apis.models import OIDC_SCOPES
 
 from .server import SUPPORTED_GRANT_TYPES
@@ -39,10 +40,14 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": [*CLAIM_SCOPES, "iss", "aud", "exp", "iat", "auth_time", "nonce"],
+        "claims_supported": [*CLAIM_SCOPES, "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr"],
+        # Weakest first: a password, any second factor, a passkey (accounts.mfa.context).
+        "acr_values_supported": list(ACR_VALUES),
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,
-        "claims_parameter_supported": False,
+        # For the ID token's acr (an essential acr is honoured or refused); other members of
+        # a claims request change nothing: the granted scopes decide the claims.
+        "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         # Any application may register a back-channel logout URL, and its ID tokens and

@@ -19,17 +19,19 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from apis.tokens import ApiSigning, mint_access_token
 from authz.policy import NoClientGrant, decide_machine_scopes, decide_scopes, granted
-from authz.rules import PROTOCOLS, RuleContext, RuleDenied, run_rules
+from authz.rules import PROTOCOLS, RuleAuthentication, RuleContext, RuleDenied, run_rules
 from authz.token_claims import access_token_claims, access_token_lifetime, refresh_token_allowed
 from clients.selectors import client_grant_scopes
 
 from . import issuance_counts
+from .authentication import token_sign_in_check
 from .context import (
     REFRESH_TOKEN,
     TokenRequestContext,
     refresh_token_instance,
     request_context,
     request_scopes,
+    signed_in_authentication,
 )
 
 
@@ -68,7 +70,8 @@ def apply_token_policy(request: Request) -> None:
     """oauthlib post-token validator: the policy again, then the rules, for every grant.
 
     Runs when the person is known (from the code or refresh token), so a role removed since
-    sign-in is gone from the refreshed token. A rule's denial is ``access_denied``.
+    sign-in is gone from the refreshed token. A rule's denial is ``access_denied``; a
+    second factor now required of a sign-in that had none is ``invalid_grant``.
     """
     context = request_context(request)
     requested = tuple(request_scopes(request))
@@ -76,6 +79,7 @@ def apply_token_policy(request: Request) -> None:
         context.user = request.user
         request.scopes = grantable_scopes(request, list(requested))
     context.rules = enforce_rules(request, requested=requested, protocol=PROTOCOLS[str(request.grant_type)])
+    token_sign_in_check(request, context.rules)
 
 
 def enforce_rules(request: Request, *, requested: tuple[str, ...], protocol: str) -> RuleContext:
@@ -90,12 +94,22 @@ def enforce_rules(request: Request, *, requested: tuple[str, ...], protocol: str
         requested_scopes=requested,
         granted_scopes=tuple(request_scopes(request)),
         protocol=protocol,
+        authentication=RuleAuthentication.of(_sign_in_methods(context)),
     )
     try:
         run_rules(rules)
     except RuleDenied as error:
         raise errors.AccessDeniedError(description=str(error), request=request) from error
     return rules
+
+
+def _sign_in_methods(context: TokenRequestContext) -> list[str]:
+    """How the person signed in: the code's or the refresh family's sign-in at the token
+    endpoint, the session's at /authorize; nothing for a machine client."""
+    if context.sign_in is not None:
+        return context.sign_in.amr
+    session = signed_in_authentication()
+    return session.amr if session is not None and not context.machine else []
 
 
 def expires_in(request: Request) -> int:

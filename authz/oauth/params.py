@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -29,12 +30,33 @@ def audience_as_resource(params: QueryDict) -> QueryDict:
     return params
 
 
+def acr_values_as_claims(params: QueryDict) -> QueryDict:
+    """``acr_values`` asks for the ``acr`` claim as a voluntary claim with those values, in
+    order of preference (OIDC Core §3.1.2.1): folded into the ``claims`` request (§5.5.1.1),
+    which django-oauth-toolkit carries through the consent screen into the code, so that one
+    request answers both. An ``acr`` the claims request names with values of its own wins;
+    a malformed ``claims`` is left for oauthlib to refuse."""
+    values = params.get("acr_values", "").split()
+    try:
+        claims = json.loads(params.get("claims") or "{}")
+    except ValueError:
+        return params
+    id_token = claims.get("id_token") or {} if isinstance(claims, dict) else None
+    if not values or not isinstance(id_token, dict) or isinstance(id_token.get("acr"), dict):
+        return params
+    claims["id_token"] = {**id_token, "acr": {"values": values}}
+    params = params.copy()
+    params["claims"] = json.dumps(claims)
+    return params
+
+
 def authorization_params(params: QueryDict) -> QueryDict:
     """The /authorize parameters as django-oauth-toolkit should see them: ``audience`` as
-    ``resource``, and without DOT's own ``approval_prompt``. Whether to ask for consent is
-    ours to decide (remembered consents, first-party applications, ``prompt=consent``); a
-    client must not skip the question by sending ``approval_prompt=auto``."""
-    params = audience_as_resource(params)
+    ``resource``, ``acr_values`` in the claims request, and without DOT's own
+    ``approval_prompt``. Whether to ask for consent is ours to decide (remembered consents,
+    first-party applications, ``prompt=consent``); a client must not skip the question by
+    sending ``approval_prompt=auto``."""
+    params = acr_values_as_claims(audience_as_resource(params))
     if "approval_prompt" not in params:
         return params
     params = params.copy()

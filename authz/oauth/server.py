@@ -16,6 +16,7 @@ from oauthlib.openid import Server as OpenIDServer
 
 from authz.rules import PROTOCOL_CODE
 
+from .authentication import authorization_sign_in_check
 from .context import request_context
 from .issuance import apply_token_policy, enforce_rules, expires_in, refresh_token_policy
 
@@ -64,10 +65,12 @@ def check_rules_at_authorization(request: Request) -> dict[str, Any]:
     """oauthlib post-auth validator: the rules decide at /authorize too, once the person,
     the client and the scopes are known, so a denied person never gets a code (as Auth0
     does); the token endpoint runs them again. Runs for the consent screen and its answer.
+    Then whether the session signed in strongly enough (the rules may ask for more).
     """
     context = request_context(request)
     requested = tuple(decision.scope for decision in context.decisions)
-    enforce_rules(request, requested=requested, protocol=PROTOCOL_CODE)
+    rules = enforce_rules(request, requested=requested, protocol=PROTOCOL_CODE)
+    authorization_sign_in_check(request, rules)
     return {}
 
 

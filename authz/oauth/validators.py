@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 import jwt
@@ -24,6 +24,7 @@ from clients.models import Client
 from clients.selectors import client_by_client_id
 
 from .access_tokens import verified_claims
+from .authentication import sign_in_older_than, signed_in_at
 from .backchannel import id_token_sid_claims
 from .client_auth import uses_basic
 from .consent import consent_given, consent_skippable
@@ -33,27 +34,17 @@ from .context import (
     request_client,
     request_context,
     request_scopes,
+    signed_in_authentication,
 )
 from .families import grant_family_begin, grant_family_started
 from .issuance import grantable_scopes
 from .redemption import code_grant, code_redeemed, code_redeemed_grant
+from .sign_ins import claims_and_sign_in, claims_with_sign_in, grant_sign_in, grant_sign_in_keep
 
 Grant = get_grant_model()
 # The ID token this request has just saved, while its access token is being saved.
 _issued_id_token: ContextVar[Any] = ContextVar("issued_id_token", default=None)
 RefreshToken = get_refresh_token_model()
-
-
-def sign_in_older_than(last_login: datetime | None, max_age: str | None) -> bool:
-    """Whether a sign-in at ``last_login`` is older than an authorization request's
-    ``max_age`` allows (OIDC Core §3.1.2.1); a missing or malformed ``max_age`` allows any."""
-    try:
-        seconds = int(max_age or "")
-    except ValueError:
-        return False
-    if seconds < 0:
-        return False
-    return last_login is None or (timezone.now() - last_login).total_seconds() > seconds
 
 
 class OAuth2Validator(oauth2_validators.OAuth2Validator):
@@ -86,7 +77,9 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         """prompt=none: is someone signed in, recently enough for ``max_age``?
         (``login_required`` otherwise: prompt=none may not show the sign-in page.)"""
         user = request_context(request).user
-        return user is not None and not sign_in_older_than(user.last_login, request.max_age)
+        return user is not None and not sign_in_older_than(
+            signed_in_at(signed_in_authentication(), user), request.max_age
+        )
 
     def validate_silent_authorization(self, request: Request) -> bool:
         """prompt=none may only succeed when no consent screen would be shown: a first-party
@@ -111,6 +104,16 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
 
     def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
         return client_secret_matches(provided_secret, stored_secret)
+
+    def _create_authorization_code(self, request: Request, code, expires=None):
+        """The code's row also keeps how the session signed in (see ``sign_ins``), replacing
+        anything the client sent under our key of ``claims``."""
+        claims = request.claims
+        request.claims = claims_with_sign_in(claims, request_context(request).sign_in)
+        try:
+            return super()._create_authorization_code(request, code, expires)
+        finally:
+            request.claims = claims
 
     # --- Token requests -------------------------------------------------------------------
 
@@ -159,7 +162,10 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             return False
         # From the family's stored start (the sign-in), which outlives its rotated-out rows.
         started = grant_family_started(token.token_family) or token.created
-        return now - started <= timedelta(seconds=client.refresh_token_absolute_lifetime)
+        if now - started > timedelta(seconds=client.refresh_token_absolute_lifetime):
+            return False
+        request_context(request).sign_in = grant_sign_in(token.token_family)
+        return True
 
     # oauthlib asks about the code in five hooks: each answers from the row the token
     # endpoint locked (``code_grant``), read once.
@@ -214,7 +220,9 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         if grant.nonce:
             request.nonce = grant.nonce
         if grant.claims:
-            request.claims = json.loads(grant.claims)
+            claims, request_context(request).sign_in = claims_and_sign_in(json.loads(grant.claims))
+            if claims:
+                request.claims = claims
         return True
 
     def invalidate_authorization_code(
@@ -266,8 +274,11 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         if previous_refresh_token:
             family = previous_refresh_token.token_family
         else:
-            family = request_context(request).grant_id
+            context = request_context(request)
+            family = context.grant_id
             grant_family_begin(grant_id=family, client=request_client(request), user=cast(User, request.user))
+            if context.sign_in is not None:
+                grant_sign_in_keep(grant_id=family, sign_in=context.sign_in)
         refresh_token = RefreshToken(
             user=request.user,
             application=request.client,
@@ -314,6 +325,15 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             claims.update(request_context(request).rule_id_token_claims)
             claims.update(id_token_sid_claims(request_client(request), code=request.code))
         return claims
+
+    def get_id_token_dictionary(self, token, token_handler, request: Request):
+        """DOT's, with how the grant's person signed in: RFC 8176 ``amr``, ``acr`` and the
+        sign-in's ``auth_time`` (not the person's last sign-in anywhere, DOT's default)."""
+        claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
+        sign_in = request_context(request).sign_in
+        if sign_in is not None:
+            claims.update(sign_in.id_token_claims())
+        return claims, expiration_time
 
     def get_discovery_claims(self, request) -> list[str]:
         return list(CLAIM_SCOPES)

@@ -21,6 +21,7 @@ from oauth2_provider import views as oauth2_views
 
 from accounts.dashboard import SignedInRequest
 from accounts.events_tokens import token_request_record
+from accounts.mfa.context import session_authentication
 from accounts.models import User
 from accounts.throttle import client_address, per_address, too_many
 from accounts.versions import CONFIGURATION, PERMISSIONS, Counter, round_trip
@@ -29,6 +30,7 @@ from authz.services import consent_remember
 from clients.models import Client
 from clients.selectors import origin_allowed
 
+from .authentication import StepUpRequired, sign_in_older_than, signed_in_at
 from .backchannel import sid_remember
 from .client_auth import claimed_client_id, uses_basic
 from .client_credentials import fast_client_credentials
@@ -44,7 +46,6 @@ from .params import (
     oversized_parameter,
 )
 from .redemption import authorization_code_lock, refresh_token_lock
-from .validators import sign_in_older_than
 
 
 def _with_issuer(uri: str) -> str:
@@ -91,12 +92,12 @@ def _sign_in_asked_at(request: HttpRequest) -> float | None:
 
 
 def _sign_in_too_old(request: SignedInRequest, asked_at: float | None) -> bool:
-    """max_age is not met: the last sign-in is older, and not one made after this request
-    asked for it (at ``asked_at``)."""
-    last_login = request.user.last_login
-    if not sign_in_older_than(last_login, request.GET.get("max_age")):
+    """max_age is not met: the session's sign-in is older, and not one made after this
+    request asked for it (at ``asked_at``; in whole seconds, as auth_time is)."""
+    at = signed_in_at(session_authentication(request), request.user)
+    if not sign_in_older_than(at, request.GET.get("max_age")):
         return False
-    return last_login is None or asked_at is None or last_login.timestamp() < asked_at
+    return at is None or asked_at is None or at < int(asked_at)
 
 
 def _without_prompt_login(request: HttpRequest) -> str:
@@ -137,7 +138,11 @@ class AuthorizationView(oauth2_views.AuthorizationView):
             # prompt=login, or a sign-in older than max_age (OIDC Core §3.1.2.1). With
             # prompt=none, oauthlib answers login_required instead (validate_silent_login).
             return self._sign_in_first()
-        response = self._authorize(request, prompt, *args, **kwargs)
+        asked = request.get_full_path()
+        try:
+            response = self._authorize(request, prompt, *args, **kwargs)
+        except StepUpRequired as step_up:
+            return step_up.redirect(asked)
         if asked_at is not None:
             # The sign-in it marked has served: the same request again asks again.
             response.delete_cookie(SIGN_IN_ASKED_COOKIE, path=request.path, samesite="Lax")
@@ -162,6 +167,13 @@ class AuthorizationView(oauth2_views.AuthorizationView):
             if form.is_valid():
                 return self.form_valid(form)
         return response
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        """The consent screen's answer: the session may have changed since it was shown."""
+        try:
+            return super().post(request, *args, **kwargs)
+        except StepUpRequired as step_up:
+            return step_up.redirect(request.get_full_path())
 
     def handle_no_permission(self) -> HttpResponseRedirect:
         """Nobody is signed in: DOT answers prompt=none and prompt=create; otherwise the

@@ -1,0 +1,109 @@
+"""How the person of a grant signed in, from /authorize to its last refreshed ID token.
+
+The session is only there at /authorize. When the code is issued, how the session signed
+in (RFC 8176 ``amr``, the ``acr`` stated for the request, ``auth_time``) rides on the code's
+row, in its stored claims request under a key of ours; the code exchange takes it from
+there, and a grant with refresh tokens keeps it in ``GrantSignIn``, next to its family's
+start, so that every refreshed ID token states the same sign-in.
+
+``GrantSignIn`` lives here, with the only code that reads and writes it; it is registered
+with the ``authz`` app when ``authz.oauth`` is imported (its ``ready`` does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models
+
+from authz.models import GrantFamily
+
+# The key of the code's stored claims request that holds the sign-in. Whatever a client
+# sends under it in ``claims`` is replaced before the code is saved (``claims_with_sign_in``).
+_GRANT_KEY = "abc_sign_in"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What an ID token says of the sign-in: ``amr``, ``acr`` and ``auth_time`` (epoch s)."""
+
+    amr: list[str]
+    acr: str | None
+    auth_time: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"amr": self.amr, "acr": self.acr, "auth_time": self.auth_time}
+
+    @classmethod
+    def from_json(cls, data: Any) -> SignIn | None:
+        if not isinstance(data, dict) or not isinstance(data.get("amr"), list):
+            return None
+        acr, auth_time = data.get("acr"), data.get("auth_time")
+        return cls(
+            amr=[str(method) for method in data["amr"]],
+            acr=acr if isinstance(acr, str) else None,
+            auth_time=auth_time if isinstance(auth_time, int) else None,
+        )
+
+    def id_token_claims(self) -> dict[str, Any]:
+        claims: dict[str, Any] = {"amr": self.amr}
+        if self.acr:
+            claims["acr"] = self.acr
+        if self.auth_time is not None:
+            claims["auth_time"] = self.auth_time
+        return claims
+
+
+def claims_with_sign_in(claims: Any, sign_in: SignIn | None) -> dict[str, Any]:
+    """The claims request to store with a code: the client's, and our ``sign_in``."""
+    stored = {name: value for name, value in (claims or {}).items() if name != _GRANT_KEY}
+    if sign_in is not None:
+        stored[_GRANT_KEY] = sign_in.as_json()
+    return stored
+
+
+def claims_and_sign_in(stored: dict[str, Any]) -> tuple[dict[str, Any], SignIn | None]:
+    """A code's stored claims request, split into the client's and the sign-in."""
+    claims = {name: value for name, value in stored.items() if name != _GRANT_KEY}
+    return claims, SignIn.from_json(stored.get(_GRANT_KEY))
+
+
+class GrantSignIn(models.Model):
+    """The sign-in of a refresh-token family (see ``GrantFamily``), which ends with it."""
+
+    family = models.OneToOneField(
+        GrantFamily, primary_key=True, on_delete=models.CASCADE, related_name="sign_in"
+    )
+    amr = models.JSONField(default=list)
+    acr = models.CharField(max_length=200, blank=True)
+    auth_time = models.DateTimeField(null=True)
+
+    class Meta:
+        app_label = "authz"
+
+    def __str__(self) -> str:
+        return f"sign-in of grant {self.family_id}: {' '.join(self.amr)}"
+
+    @property
+    def as_sign_in(self) -> SignIn:
+        auth_time = int(self.auth_time.timestamp()) if self.auth_time is not None else None
+        return SignIn(amr=list(self.amr), acr=self.acr or None, auth_time=auth_time)
+
+
+def grant_sign_in_keep(*, grant_id: Any, sign_in: SignIn) -> None:
+    """With a grant's first refresh token (after ``grant_family_begin``): keep its sign-in."""
+    auth_time = datetime.fromtimestamp(sign_in.auth_time, UTC) if sign_in.auth_time is not None else None
+    GrantSignIn.objects.bulk_create(
+        [GrantSignIn(family_id=grant_id, amr=sign_in.amr, acr=sign_in.acr or "", auth_time=auth_time)],
+        ignore_conflicts=True,
+    )
+
+
+def grant_sign_in(token_family: Any) -> SignIn | None:
+    """The sign-in of the family ``token_family``; None for a family begun before they were kept."""
+    if token_family is None:
+        return None
+    found = GrantSignIn.objects.filter(family_id=token_family).first()
+    return found.as_sign_in if found is not None else None
