@@ -7,6 +7,7 @@ from celery import Task, shared_task
 from oauth2_provider.models import clear_expired
 
 from accounts.logs import log_entries_purge
+from accounts.mfa.totp import totp_unconfirmed_clean
 from apis.keys import signing_keys_purge
 from apis.rest.idempotency import idempotency_keys_forget
 from apis.revocation import revocations_purge
@@ -25,8 +26,9 @@ def clear_expired_tokens() -> None:
     """Delete refresh-token families past their absolute lifetime (their start and their
     tokens), expired tokens and grants (django-oauth-toolkit's cleartokens), and retired
     signing keys that signed nothing still valid, revocations no live token can need,
-    redeemed codes past any replay, Management API idempotency keys older than a day, and
-    log entries older than LOG_RETENTION_DAYS."""
+    redeemed codes past any replay, Management API idempotency keys older than a day, log
+    entries older than LOG_RETENTION_DAYS, and authenticator apps whose set-up was left
+    unconfirmed."""
     grant_families_purge()
     clear_expired()
     signing_keys_purge()
@@ -34,6 +36,7 @@ def clear_expired_tokens() -> None:
     redeemed_codes_purge()
     idempotency_keys_forget()
     log_entries_purge()
+    totp_unconfirmed_clean()
 
 
 @shared_task(bind=True, max_retries=BACKCHANNEL_RETRIES)

@@ -41,3 +41,18 @@ def test_expired_tokens_and_codes_are_deleted(public_client, user_client, timesh
 
     assert list(AccessToken.objects.values_list("pk", flat=True)) == [live_token.pk]
     assert not Grant.objects.exists()
+
+
+def test_authenticator_apps_left_unconfirmed_are_deleted_hourly(user):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    stale = TOTPDevice.objects.create(user=user, name="abandoned", confirmed=False)
+    fresh = TOTPDevice.objects.create(user=user, name="being set up", confirmed=False)
+    confirmed = TOTPDevice.objects.create(user=user, name="in use", confirmed=True)
+    TOTPDevice.objects.filter(pk__in=[stale.pk, confirmed.pk]).update(
+        created_at=timezone.now() - timedelta(days=1)
+    )
+
+    clear_expired_tokens.delay()
+
+    assert set(TOTPDevice.objects.values_list("pk", flat=True)) == {fresh.pk, confirmed.pk}
