@@ -35,6 +35,7 @@ run: install ## Migrate, load the demo data and serve on http://127.0.0.1:$PORT 
 	@echo "  Sign in:    http://127.0.0.1:$(PORT)/login/"
 	@echo "  Dashboard:  http://127.0.0.1:$(PORT)/dashboard/  (admin@abcinc.example)"
 	@echo "  Password:   $$(cat var/demo-password)   (every demo user; kept in var/demo-password)"
+	@echo "  Passkeys:   open http://localhost:$(PORT)/ instead (browsers refuse them on an IP address)"
 	@echo "  Batch:      client timesheets-batch, secret in var/demo-client-secret"
 	@echo "  Discovery:  http://127.0.0.1:$(PORT)/.well-known/openid-configuration"
 	@echo

@@ -26,5 +26,8 @@ SECRET_KEY = env_str("SECRET_KEY") or _dev_secret_key()
 
 OIDC_ISSUER = env_str("OIDC_ISSUER", f"http://127.0.0.1:{env_str('PORT', '8000')}")
 OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] = OIDC_ISSUER
+# Browsers refuse passkeys on an IP address: they belong to http://localhost:<port>, the same
+# server under the name every browser treats as a secure context.
+WEBAUTHN_ORIGIN = env_str("WEBAUTHN_ORIGIN", f"http://localhost:{env_str('PORT', '8000')}")
 # Local callbacks (http://127.0.0.1/...) are normal during development.
 WHITENOISE_USE_FINDERS = True
