@@ -37,10 +37,13 @@ def test_acr_values_step_a_password_session_up_with_a_code(
     device = confirmed_device(user)
 
     callbacks: list[str] = []
-    page.route(
-        "http://127.0.0.1/callback**",
-        lambda route: (callbacks.append(route.request.url), route.fulfill(body="signed in"))[-1],
-    )
+
+    def application(route) -> None:
+        # The application's callback (a loopback address nothing listens on): keep the URL.
+        callbacks.append(route.request.url)
+        route.fulfill(body="signed in")
+
+    page.route("http://127.0.0.1/callback**", application)
     pkce = Pkce.new()
     url = authorize_url(
         public_client.client_id, pkce, redirect_uri=LOOPBACK_CALLBACK, acr_values=ACR_MFA, nonce="n-step"
