@@ -22,10 +22,11 @@ from accounts.mfa.context import (
     MULTI_FACTOR,
     ONE_TIME_CODE,
     PASSWORD,
+    SOFTWARE_KEY,
 )
 from accounts.models import User
 from authz.rules import RuleContext
-from tests.accounts.mfa_helpers import ALWAYS, code_for, confirmed_device, steady_step
+from tests.accounts.mfa_helpers import ALWAYS, NEVER, code_for, confirmed_device, steady_step
 from tests.oauth import (
     ISSUER,
     MOBILE_CALLBACK,
@@ -33,6 +34,7 @@ from tests.oauth import (
     Pkce,
     authorize_url,
     consent,
+    consent_fields,
     exchange,
     jwks,
     redirect_params,
@@ -343,3 +345,46 @@ def test_the_token_preview_says_when_a_factor_would_be_required(
     assert "mfa_for_read_timesheets" in preview.mfa_reasons[1]
     assert preview.mfa_enrol  # no factor yet
     assert "would be asked to set one up first" in page.content.decode()
+
+
+# --- More of the same rules ------------------------------------------------------------------
+
+
+def test_a_passkey_sign_in_meets_phr_and_says_which_key(public_client, user):
+    http = _signed_in(user, [SOFTWARE_KEY, MULTI_FACTOR])
+    body = _tokens(http, public_client.client_id, acr_values=f"{ACR_PHISHING_RESISTANT} {ACR_MFA}")
+    claims = _id_token(http, body, public_client.client_id)
+    assert claims["acr"] == ACR_PHISHING_RESISTANT
+    assert claims["amr"] == [SOFTWARE_KEY, MULTI_FACTOR]
+
+
+def test_the_consent_answer_steps_up_too_when_the_session_changed_meanwhile(public_client, user):
+    confirmed_device(user)
+    http = _signed_in(user, PWD_OTP)
+    url = authorize_url(public_client.client_id, Pkce.new(), acr_values=ACR_MFA)
+    page = http.get(url)
+    assert page.status_code == HTTPStatus.OK  # the consent screen
+    session = http.session
+    session[METHODS_KEY] = [PASSWORD]  # e.g. another tab signed in again with a password
+    session.save()
+    # The browser posts the form to the page's own URL.
+    response = http.post(url, {**consent_fields(page), "allow": "Authorize"})
+    assert response["Location"].startswith("/login/verify/?")
+    assert _query(response["Location"]) == {"next": url, "acr": ACR_MFA}
+
+
+def test_a_refresh_after_the_policy_or_the_application_requires_mfa_is_invalid_grant(
+    public_client, user, timesheets_api, settings
+):
+    params = {"scope": "openid offline_access read:timesheets", "audience": TIMESHEETS_API}
+    first = _tokens(_signed_in(user, [PASSWORD]), public_client.client_id, **params)
+    second = _tokens(_signed_in(user, [PASSWORD]), public_client.client_id, **params)
+
+    settings.MFA_POLICY = ALWAYS
+    assert _refresh(public_client.client_id, first["refresh_token"]).json()["error"] == "invalid_grant"
+    settings.MFA_POLICY = NEVER
+    public_client.require_mfa = True
+    public_client.save()
+    refused = _refresh(public_client.client_id, second["refresh_token"]).json()
+    assert refused["error"] == "invalid_grant"
+    assert "application" in refused["error_description"]
