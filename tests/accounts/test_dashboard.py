@@ -55,6 +55,7 @@ def test_staff_see_the_dashboard_with_its_sections(staff_user):
         "Roles",
         "Groups",
         "Rules",
+        "Multi-factor",
         "Token preview",
         "Import / Export",
         "Bulk jobs",
