@@ -29,7 +29,7 @@ from authz.mfa_requirement import mfa_reasons
 from authz.rules import RuleContext
 
 from .context import request_context, signed_in_authentication
-from .sign_ins import SignIn
+from .sign_ins import SignIn, claims_request
 
 # OpenID Connect Core Error Code unmet_authentication_requirements 1.0: the error for an
 # essential acr the server cannot meet (Core §5.5.1.1 makes that "a failed authentication
@@ -53,7 +53,7 @@ class AcrRequest:
 def acr_request(claims: Any) -> AcrRequest:
     """The ``id_token`` ``acr`` member of a claims request: ``{"essential": true,
     "values": [...]}`` or ``"value"`` (OIDC Core §5.5.1); nothing for anything else."""
-    id_token = claims.get("id_token") if isinstance(claims, dict) else None
+    id_token = claims_request(claims).get("id_token")
     acr = id_token.get("acr") if isinstance(id_token, dict) else None
     if not isinstance(acr, dict):
         return AcrRequest()

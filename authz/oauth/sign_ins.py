@@ -12,6 +12,7 @@ with the ``authz`` app when ``authz.oauth`` is imported (its ``ready`` does).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -56,16 +57,28 @@ class SignIn:
         return claims
 
 
+def claims_request(claims: Any) -> dict[str, Any]:
+    """The claims request as an object: oauthlib parses it for OpenID requests only, and
+    leaves the string a plain OAuth request sent (or anything else) as it came."""
+    if isinstance(claims, str):
+        try:
+            claims = json.loads(claims)
+        except ValueError:
+            return {}
+    return claims if isinstance(claims, dict) else {}
+
+
 def claims_with_sign_in(claims: Any, sign_in: SignIn | None) -> dict[str, Any]:
     """The claims request to store with a code: the client's, and our ``sign_in``."""
-    stored = {name: value for name, value in (claims or {}).items() if name != _GRANT_KEY}
+    stored = {name: value for name, value in claims_request(claims).items() if name != _GRANT_KEY}
     if sign_in is not None:
         stored[_GRANT_KEY] = sign_in.as_json()
     return stored
 
 
-def claims_and_sign_in(stored: dict[str, Any]) -> tuple[dict[str, Any], SignIn | None]:
+def claims_and_sign_in(stored: Any) -> tuple[dict[str, Any], SignIn | None]:
     """A code's stored claims request, split into the client's and the sign-in."""
+    stored = claims_request(stored)
     claims = {name: value for name, value in stored.items() if name != _GRANT_KEY}
     return claims, SignIn.from_json(stored.get(_GRANT_KEY))
 

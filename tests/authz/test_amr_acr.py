@@ -388,3 +388,25 @@ def test_a_refresh_after_the_policy_or_the_application_requires_mfa_is_invalid_g
     refused = _refresh(public_client.client_id, second["refresh_token"]).json()
     assert refused["error"] == "invalid_grant"
     assert "application" in refused["error_description"]
+
+
+def test_a_plain_oauth_request_with_a_claims_parameter_still_gets_its_tokens(
+    public_client, user, timesheets_api
+):
+    # Without openid, oauthlib leaves claims as the string sent: stored and read back whole.
+    http = _signed_in(user, [PASSWORD])
+    request = json.dumps({"id_token": {"acr": {"essential": True, "values": [ACR_MFA]}}})
+    confirmed_device(user)
+    url = authorize_url(
+        public_client.client_id, Pkce.new(), scope="read:timesheets", audience=TIMESHEETS_API, claims=request
+    )
+    assert _query(http.get(url)["Location"])["acr"] == ACR_MFA
+    body = _tokens(
+        _signed_in(user, PWD_OTP),
+        public_client.client_id,
+        scope="read:timesheets",
+        audience=TIMESHEETS_API,
+        claims="[1]",
+    )
+    assert "id_token" not in body
+    assert body["access_token"]
