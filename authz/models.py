@@ -62,6 +62,21 @@ class GrantFamily(models.Model):
         return f"grant {self.grant_id} since {self.started_at:%Y-%m-%d %H:%M}"
 
 
+class GrantSignIn(models.Model):
+    """How the person of a refresh-token family signed in (``amr``, ``acr``, ``auth_time``),
+    so that every refreshed ID token states it (authz.oauth.sign_ins); ends with the family."""
+
+    family = models.OneToOneField(
+        GrantFamily, primary_key=True, on_delete=models.CASCADE, related_name="sign_in"
+    )
+    amr = models.JSONField(default=list)
+    acr = models.CharField(max_length=200, blank=True)
+    auth_time = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"sign-in of grant {self.family_id}: {' '.join(self.amr)}"
+
+
 class Role(models.Model):
     """A named set of permissions (API scopes), possibly from several APIs."""
 

@@ -5,9 +5,6 @@ in (RFC 8176 ``amr``, the ``acr`` stated for the request, ``auth_time``) rides o
 row, in its stored claims request under a key of ours; the code exchange takes it from
 there, and a grant with refresh tokens keeps it in ``GrantSignIn``, next to its family's
 start, so that every refreshed ID token states the same sign-in.
-
-``GrantSignIn`` lives here, with the only code that reads and writes it; it is registered
-with the ``authz`` app when ``authz.oauth`` is imported (its ``ready`` does).
 """
 
 from __future__ import annotations
@@ -17,9 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import models
-
-from authz.models import GrantFamily
+from authz.models import GrantSignIn
 
 # The key of the code's stored claims request that holds the sign-in. Whatever a client
 # sends under it in ``claims`` is replaced before the code is saved (``claims_with_sign_in``).
@@ -83,28 +78,6 @@ def claims_and_sign_in(stored: Any) -> tuple[dict[str, Any], SignIn | None]:
     return claims, SignIn.from_json(stored.get(_GRANT_KEY))
 
 
-class GrantSignIn(models.Model):
-    """The sign-in of a refresh-token family (see ``GrantFamily``), which ends with it."""
-
-    family = models.OneToOneField(
-        GrantFamily, primary_key=True, on_delete=models.CASCADE, related_name="sign_in"
-    )
-    amr = models.JSONField(default=list)
-    acr = models.CharField(max_length=200, blank=True)
-    auth_time = models.DateTimeField(null=True)
-
-    class Meta:
-        app_label = "authz"
-
-    def __str__(self) -> str:
-        return f"sign-in of grant {self.family_id}: {' '.join(self.amr)}"
-
-    @property
-    def as_sign_in(self) -> SignIn:
-        auth_time = int(self.auth_time.timestamp()) if self.auth_time is not None else None
-        return SignIn(amr=list(self.amr), acr=self.acr or None, auth_time=auth_time)
-
-
 def grant_sign_in_keep(*, grant_id: Any, sign_in: SignIn) -> None:
     """With a grant's first refresh token (after ``grant_family_begin``): keep its sign-in."""
     auth_time = datetime.fromtimestamp(sign_in.auth_time, UTC) if sign_in.auth_time is not None else None
@@ -119,4 +92,7 @@ def grant_sign_in(token_family: Any) -> SignIn | None:
     if token_family is None:
         return None
     found = GrantSignIn.objects.filter(family_id=token_family).first()
-    return found.as_sign_in if found is not None else None
+    if found is None:
+        return None
+    auth_time = int(found.auth_time.timestamp()) if found.auth_time is not None else None
+    return SignIn(amr=list(found.amr), acr=found.acr or None, auth_time=auth_time)
