@@ -8,7 +8,7 @@ from http import HTTPStatus
 
 import pytest
 from django.test import Client as HttpClient
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.mfa.models import Passkey, RecoveryCode
@@ -70,13 +70,26 @@ def test_after_a_reset_the_person_enrols_again_at_the_next_sign_in(bob, staff_us
     MfaPolicy.objects.create(mode=MfaPolicy.Mode.STAFF)
     factors_reset(actor=staff_user, user=bob)
     assert not has_second_factor(bob)
-    try:
-        enrol = reverse("accounts:mfa_enrol")
-    except NoReverseMatch:  # pragma: no cover - until the enrolment page is on main
-        pytest.skip("accounts:mfa_enrol is not on main yet")
-    response = HttpClient().post("/login/", {"username": bob.email, "password": password})
+    browser = HttpClient()
+    response = browser.post("/login/", {"username": bob.email, "password": password})
     assert response.status_code == HTTPStatus.FOUND
-    assert response["Location"] == enrol
+    assert response["Location"] == reverse("accounts:mfa_enrol")
+    assert "_auth_user_id" not in browser.session  # not signed in until they enrol
+
+
+def test_before_a_reset_the_sign_in_asks_for_a_factor_and_after_it_a_password_will_do(
+    bob, staff_user, password
+):
+    """With no policy requiring one: the factors they held were asked for; after the reset,
+    nothing is left to ask."""
+    before = HttpClient().post("/login/", {"username": bob.email, "password": password})
+    assert before["Location"] == reverse("accounts:mfa_verify")
+    factors_reset(actor=staff_user, user=bob)
+    browser = HttpClient()
+    after = browser.post("/login/", {"username": bob.email, "password": password})
+    assert after.status_code == HTTPStatus.FOUND
+    assert after["Location"] not in {reverse("accounts:mfa_verify"), reverse("accounts:mfa_enrol")}
+    assert browser.session["_auth_user_id"] == str(bob.pk)
 
 
 def test_the_user_page_shows_the_factors_and_the_reset_button(staff_client, bob):
