@@ -43,7 +43,9 @@ KNOWN_TYPES = (
     ("security.login_failure", "Failed sign-ins"),
     ("security.logout", "Sign-outs"),
     ("security.lockout", "Lockouts"),
+    ("security.mfa.failure", "Wrong second factors (codes, passkeys)"),
     ("security.", "Security events"),
+    ("mfa.", "Second factors: set up, removed, reset, recovery codes used"),
     ("consent.", "Consents"),
 )
 
