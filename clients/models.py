@@ -105,6 +105,36 @@ class Client(AbstractApplication):
         default=False,
         help_text="Ask for a second factor whenever someone signs in to this application",
     )
+    # Protocol options an application opts into (issue 19): sender-constrained tokens (RFC
+    # 9449), its public keys for private_key_jwt (RFC 7523), pushed authorization requests
+    # (RFC 9126) and the device authorization grant (RFC 8628).
+    require_dpop = models.BooleanField(
+        "require DPoP",
+        default=False,
+        help_text="Issue tokens to this application only when bound to its key with a DPoP proof.",
+    )
+    jwks = models.JSONField(
+        "public keys (JWKS)",
+        null=True,
+        blank=True,
+        help_text="The JSON Web Key Set whose keys sign this application's private_key_jwt assertions.",
+    )
+    jwks_uri = models.URLField(
+        "JWKS URL",
+        blank=True,
+        max_length=500,
+        help_text="Where this application publishes its JSON Web Key Set (https only).",
+    )
+    require_par = models.BooleanField(
+        "require pushed authorization requests",
+        default=False,
+        help_text="Accept authorization requests only through /oauth/par.",
+    )
+    device_code_enabled = models.BooleanField(
+        "allow the device flow",
+        default=False,
+        help_text="Let command-line tools and TVs sign people in with a code typed at /activate.",
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"

@@ -19,6 +19,7 @@ class AuthMethod(models.TextChoices):
     NONE = "none", "None (public client)"
     POST = "client_secret_post", "Client secret in the body (client_secret_post)"
     BASIC = "client_secret_basic", "HTTP Basic (client_secret_basic)"
+    PRIVATE_KEY_JWT = "private_key_jwt", "A JWT signed with the application's key (private_key_jwt)"
 
 
 @dataclass(frozen=True)
