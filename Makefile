@@ -6,7 +6,7 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run worker test lint format chromium axe bench
+.PHONY: help install install-dev run worker test lint format chromium axe node-deps bench
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -60,6 +60,15 @@ $(AXE):
 	  mkdir -p .cache/axe && npm install --prefix .cache/axe --no-save --no-audit --no-fund --loglevel=error axe-core@4; \
 	else echo "npm is missing: the accessibility browser tests will be skipped."; fi
 
+RELYING_PARTY := .cache/node/node_modules/openid-client/package.json
+
+node-deps: $(RELYING_PARTY) ## Install the certified relying-party libraries (openid-client, jose; npm) the end-to-end tests drive
+
+$(RELYING_PARTY):
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p .cache/node && npm install --prefix .cache/node --no-save --no-audit --no-fund --loglevel=error openid-client@6 jose@6; \
+	else echo "npm is missing: the relying-party end-to-end tests will be skipped."; fi
+
 bench: install ## Load-test the server (gunicorn, wrk) beside a certified peer; on PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set; BENCH_SECONDS=3 for a quick run
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -67,7 +76,7 @@ bench: install ## Load-test the server (gunicorn, wrk) beside a certified peer; 
 	  else echo "wrk is missing and cannot be installed here (Debian: apt-get install wrk)."; exit 1; fi; }
 	$(PY) -m bench.run
 
-test: install-dev chromium axe ## Run the test suite (set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis)
+test: install-dev chromium axe node-deps ## Run the test suite (set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev ## Lint and check formatting with ruff, type-check with mypy; fail on missing migrations
