@@ -240,3 +240,24 @@ class TokenIssuance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.grant_type} {self.client_id} → {self.audience or '/userinfo'}: {self.count}"
+
+
+class PushedAuthorizationRequest(models.Model):
+    """An authorization request a client pushed to /oauth/par (RFC 9126), until it is used.
+
+    ``request_id`` is the random part of its ``request_uri``. /authorize takes it once
+    (``expanded`` turns true, first one wins) and the browser then carries the pushed
+    parameters; they must still match this row, and the row is deleted when the request
+    ends at the client (a code or an error), so one push yields at most one answer.
+    """
+
+    request_id = models.CharField(max_length=64, primary_key=True)
+    client = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="pushed_requests"
+    )
+    parameters = models.JSONField(help_text="The pushed parameters: a list of [name, value] pairs.")
+    expanded = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"pushed request {self.request_id[:8]}… of {self.client_id}"
