@@ -57,6 +57,9 @@ class GrantFamily(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grant_families"
     )
     started_at = models.DateTimeField(db_index=True)
+    # RFC 7638 thumbprint of the DPoP key a public client's family is bound to (blank: none);
+    # each refresh must prove that key (authz.oauth.dpop_binding).
+    dpop_jkt = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"grant {self.grant_id} since {self.started_at:%Y-%m-%d %H:%M}"
