@@ -11,11 +11,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
-from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as oauth2_views
 
@@ -23,8 +22,6 @@ from accounts.dashboard import SignedInRequest
 from accounts.events_tokens import token_request_record
 from accounts.mfa.context import session_authentication
 from accounts.models import User
-from accounts.throttle import client_address, per_address, too_many
-from accounts.versions import CONFIGURATION, PERMISSIONS, Counter, round_trip
 from apis.selectors import api_by_identifier
 from authz.services import consent_remember
 from clients.models import Client
@@ -32,17 +29,14 @@ from clients.selectors import origin_allowed
 
 from .authentication import StepUpRequired, sign_in_older_than, signed_in_at
 from .backchannel import sid_remember
-from .client_auth import claimed_client_id, uses_basic
+from .client_auth import claimed_client_id
 from .client_credentials import fast_client_credentials
-from .client_limits import ClientFailureLimits
+from .client_endpoint import ClientEndpointMixin, token_error
 from .consent import consent_answered, consent_given, consent_skippable
 from .context import CLIENT_CREDENTIALS
 from .params import (
     audience_as_resource,
     authorization_params,
-    body_too_large,
-    client_request_problem,
-    form_from_json,
     oversized_parameter,
 )
 from .redemption import authorization_code_lock, refresh_token_lock
@@ -260,62 +254,6 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         return super().redirect(_with_issuer(redirect_to), application)
 
 
-def with_basic_challenge(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-    """RFC 6749 §5.2: a client that failed HTTP Basic authentication is challenged for Basic."""
-    if response.status_code == 401 and uses_basic(request.headers.get("Authorization", "")):
-        response["WWW-Authenticate"] = 'Basic realm="abc-identity", charset="UTF-8"'
-    return response
-
-
-class ClientEndpointMixin(View):
-    """Checks shared by /oauth/token, /oauth/revoke and /oauth/introspect: rate limits per
-    address, failed client authentications per client and per address (counted before the
-    deliberately slow secret check runs), and well-formed parameters.
-
-    These endpoints authenticate clients, not browser sessions, so they are exempt from
-    CSRF (as DOT's own views are: overriding dispatch must keep that).
-    """
-
-    # Whether a JSON body is read as the form it stands for (the token endpoint only).
-    accepts_json = False
-
-    @method_decorator(csrf_exempt)
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
-        too_large = body_too_large(request)  # before anything reads request.POST
-        if too_large:
-            return token_error("invalid_request", too_large, status=413)
-        if self.accepts_json and request.method == "POST" and request.content_type == "application/json":
-            # Parsed before the limits, so that they count the client the body names.
-            try:
-                request.POST = form_from_json(request.body)  # type: ignore[assignment]  # the form it means
-            except ValueError as error:
-                return token_error("invalid_request", str(error))
-        address, client_id = client_address(request), claimed_client_id(request)
-        requests, failures = per_address(), ClientFailureLimits.from_settings()
-        counted = requests.counter(address, incr=True)
-        failed = failures.counters(client_id, address)
-        # One round trip to the shared cache: this request counted, the failures read, and
-        # the versions of what this process keeps copies of (clients, APIs, grants, rules).
-        counters = [counter for counter in (counted, *failed) if counter is not None]
-        with round_trip([CONFIGURATION, PERMISSIONS], counters) as values:
-            counts: dict[Counter | None, int] = dict(zip(counters, values, strict=True))
-            wait = requests.over(counted, counts.get(counted, 0)) or failures.wait_for(
-                failed, [counts.get(counter, 0) for counter in failed]
-            )
-            if wait is not None:
-                return too_many(
-                    wait, token_error("temporarily_unavailable", f"Too many requests: retry in {wait} s.")
-                )
-            if request.method == "POST":
-                problem = client_request_problem(request)
-                if problem:
-                    return token_error("invalid_request", problem)
-            response = super().dispatch(request, *args, **kwargs)
-        if response.status_code == 401:
-            failures.failed(client_id, address)
-        return with_basic_challenge(request, response)
-
-
 class RevokeTokenView(ClientEndpointMixin, oauth2_views.RevokeTokenView):
     pass
 
@@ -390,11 +328,3 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
             if token is not None and token.revoked is not None and token.revoked >= started:
                 return token_error("invalid_grant", "A concurrent request has just used this refresh token.")
             return self.authorization_flow_token_response(request)
-
-
-def token_error(error: str, description: str, status: int = 400) -> JsonResponse:
-    """An RFC 6749 §5.2 error response."""
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
