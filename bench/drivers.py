@@ -57,12 +57,15 @@ def warm_up(cfg: Config, processes: Processes, server: Server) -> None:
     run_wrk(cfg, processes, server.port, replace(WARMUP, headers=dict(server.base_headers)), 2)
 
 
-def measure(run: Run, scenario: Scenario, port: int, pid: int | None, **extra: Any) -> WrkResult:
-    """One measured run, between quiet servers: requests left queued must not count twice."""
+def measure(
+    run: Run, scenario: Scenario, port: int, pid: int | None, *, seconds: int | None = None, **extra: Any
+) -> WrkResult:
+    """One measured run (``seconds``: BENCH_SECONDS unless given), between quiet servers:
+    requests left queued must not count twice."""
     wait_quiet(pid)
     busy = machine_busy()
     with CpuMeter(pid, run.server.database_name) as meter:
-        result = run_wrk(run.cfg, run.processes, port, scenario, run.cfg.seconds)
+        result = run_wrk(run.cfg, run.processes, port, scenario, seconds or run.cfg.seconds)
     run.results.record(scenario, result, busy, meter.ms_per_request(result.requests), **extra)
     wait_quiet(pid)
     return result
@@ -158,7 +161,7 @@ def drive_codes(run: Run, scenario: Scenario) -> None:
         raise SkipScenario("alice's login failed")
     for code, verifier in mint_codes(server, session, 2 * cfg.workers, cfg.parallel):
         exchange(server, code, verifier)  # warm the exchange path in the workers
-    estimate, basis = _code_rate(run, scenario, session)
+    estimate, basis = code_rate(run, scenario, session)
     needed = codes_needed(estimate, cfg.seconds, cfg.connections)
     started = time.monotonic()
     codes = mint_codes(server, session, needed, cfg.parallel)
@@ -170,7 +173,7 @@ def drive_codes(run: Run, scenario: Scenario) -> None:
     measure(run, scenario, server.port, run.pid, minted_codes=needed, minting_seconds=round(minted_in, 1))
 
 
-def _code_rate(run: Run, scenario: Scenario, session: str) -> tuple[float, str]:
+def code_rate(run: Run, scenario: Scenario, session: str) -> tuple[float, str]:
     """The expected exchange rate and where it comes from: the refresh scenario's rate (a
     similar amount of work: new access, ID and refresh tokens) or a one-second calibration."""
     reference = run.results.measured.get("refresh_rotation")

@@ -64,6 +64,11 @@ class Config:
     peer_dir: Path = DEFAULT_PEER_DIR
     only: set[str] = field(default_factory=set)
     timeout_s: int = 10
+    # The token events' A/B (bench/events.py): pairs of runs, each run this long.
+    events_pairs: int = 3
+    events_seconds: int = 10
+    events_together: bool = True  # both arms of a pair at the same time (0: one after the other)
+    events_aa: bool = False  # the twin keeps its events: an A/A run, the method's own bias and noise
 
     @classmethod
     def from_env(cls) -> Config:
@@ -82,6 +87,11 @@ class Config:
             peer=env_flag("BENCH_PEER", default=True),
             peer_dir=Path(os.environ.get("BENCH_PEER_DIR") or DEFAULT_PEER_DIR),
             only={name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()},
+            events_pairs=env_int("BENCH_EVENTS_PAIRS", 3),
+            # Half a scenario's length (at least 5 s): a pair is four runs (two scenarios, on and off).
+            events_together=env_flag("BENCH_EVENTS_TOGETHER", default=True),
+            events_aa=env_flag("BENCH_EVENTS_AA", default=False),
+            events_seconds=env_int("BENCH_EVENTS_SECONDS", max(5, env_int("BENCH_SECONDS", 20) // 2)),
         )
 
     def wants(self, name: str) -> bool:

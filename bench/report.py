@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.console import log
 from bench.cpu import GROUPS
+from bench.events_cost import format_costs
 from bench.options import RESULTS, ROOT, Config
 from bench.scenarios import RATIOS, SCALE_RATIOS, Ratio, Scenario
 from bench.wrk import WrkResult
@@ -55,6 +56,8 @@ class Results:
         self.meta: dict[str, Any] = run_meta(cfg, self.started_at)
         # BENCH_SCALE=1 runs only its own rows: the other ratios could not be computed.
         self.ratio_rows: tuple[Ratio, ...] = SCALE_RATIOS if cfg.scale else RATIOS
+        # The token events' A/B (bench/events.py), by scenario: bench/events_cost.py's summary.
+        self.token_events: dict[str, dict[str, Any]] = {}
 
     @property
     def checks(self) -> dict[str, Any]:
@@ -127,6 +130,7 @@ class Results:
             "elapsed_seconds": round((finished - self.started_at).total_seconds(), 1),
             "scenarios": self.results,
             "ratios": self.ratios(),
+            **({"token_events": self.token_events} if self.token_events else {}),
         }
         RESULTS.mkdir(exist_ok=True)
         out = RESULTS / f"result-{self.started_at:%Y%m%d-%H%M%S}.json"
@@ -146,6 +150,13 @@ class Results:
         print("ratios of 2xx responses per second (target: at least this much):")
         print(format_ratios(self.ratios()))
         print()
+        if self.token_events:
+            together = any(summary.get("together") for summary in self.token_events.values())
+            how = "both at the same time" if together else "one after the other, order alternating"
+            print(f"token events: events on / off, median of pairs of runs ({how}; bench/events.py):")
+            for name, summary in self.token_events.items():
+                print(format_costs(name, summary))
+            print()
         log(f"wrote {out.relative_to(ROOT)}")
 
 

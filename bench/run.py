@@ -20,6 +20,8 @@ from bench.console import log
 from bench.credentials import credentials_prepare
 from bench.database import database_choice
 from bench.drivers import Run, run_scenario, warm_up
+from bench.events import run_events
+from bench.events_cost import EVENTS
 from bench.options import ROOT, VAR, Config
 from bench.peer import start_peer
 from bench.processes import Processes, raise_on_signal
@@ -68,6 +70,8 @@ def run(cfg: Config, processes: Processes) -> int:
         for row in SCENARIOS:
             if row.chosen(cfg):
                 run_scenario(context, row)
+        if cfg.wants(EVENTS) and cfg.events_pairs > 0:
+            run_events(context)
     results.print_summary(results.write())
     return 0
 

@@ -145,21 +145,23 @@ def parse_features(output: str) -> dict[str, str]:
 FEATURE = "bench feature:"
 
 
-def start_gunicorn(cfg: Config, processes: Processes, server: Server) -> None:
+def start_gunicorn(
+    cfg: Config, processes: Processes, server: Server, *, app: str = "config.wsgi", name: str = "gunicorn"
+) -> None:
+    """gunicorn serving ``app`` on ``server.port``; its output goes to var/bench/<name>.log."""
     # Production's settings file, with the run's port and worker count on top.
-    command = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.py"), "config.wsgi",
+    command = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.py"), app,
                "--bind", f"127.0.0.1:{server.port}", "--workers", str(cfg.workers),
                "--log-level", "warning"]  # fmt: skip
-    server.process = processes.start(
-        "gunicorn", command, log_path=VAR / "gunicorn.log", cwd=ROOT, env=server.env
-    )
+    log_path = VAR / f"{name}.log"
+    server.process = processes.start(name, command, log_path=log_path, cwd=ROOT, env=server.env)
     ready = wait_for(
         lambda: server.request("GET", "/.well-known/openid-configuration").status == 200,
         timeout=60,
         process=server.process,
     )
     if not ready:
-        raise SystemExit(f"bench: gunicorn did not become ready:\n{tail(VAR / 'gunicorn.log')}")
+        raise SystemExit(f"bench: {name} did not become ready:\n{tail(log_path)}")
 
 
 def plain_client_gets_token(server: Server) -> bool:
