@@ -65,6 +65,27 @@ class GrantFamily(models.Model):
         return f"grant {self.grant_id} since {self.started_at:%Y-%m-%d %H:%M}"
 
 
+class DeviceAuthorization(models.Model):
+    """What django-oauth-toolkit's device grant row lacks (RFC 8628, ``authz.oauth.device``):
+    the audience the device asked for, and how the person who approved it signed in (the ID
+    token's ``amr``, ``acr`` and ``auth_time``, and what the rules see). Goes with the row,
+    which goes when its tokens are issued."""
+
+    device_grant = models.OneToOneField(
+        oauth2_settings.DEVICE_GRANT_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="authorization",
+    )
+    audience = models.CharField(max_length=255, blank=True)
+    amr = models.JSONField(default=list)
+    acr = models.CharField(max_length=200, blank=True)
+    auth_time = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"device request {self.device_grant_id} for {self.audience or '/userinfo'}"
+
+
 class GrantSignIn(models.Model):
     """How the person of a refresh-token family signed in (``amr``, ``acr``, ``auth_time``),
     so that every refreshed ID token states it (authz.oauth.sign_ins); ends with the family."""
@@ -227,9 +248,10 @@ class TokenIssuance(models.Model):
         AUTHORIZATION_CODE = "authorization_code"
         REFRESH_TOKEN = "refresh_token"  # noqa: S105 - a grant type's name
         CLIENT_CREDENTIALS = "client_credentials"
+        DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code", "device_code"
 
     day = models.DateField(help_text="The UTC day the tokens were issued.")
-    grant_type = models.CharField(max_length=32, choices=GrantType.choices)
+    grant_type = models.CharField(max_length=64, choices=GrantType.choices)
     audience = models.CharField(max_length=255, blank=True)
     client_id = models.CharField(max_length=255)
     count = models.PositiveBigIntegerField(default=0)

@@ -36,10 +36,12 @@ logger = logging.getLogger(__name__)
 PROTOCOL_CODE = "oidc-basic-profile"
 PROTOCOL_REFRESH = "oauth2-refresh-token"
 PROTOCOL_CLIENT_CREDENTIALS = "oauth2-client-credentials"
+PROTOCOL_DEVICE_CODE = "oauth2-device-code"  # RFC 8628, as Auth0 names it
 PROTOCOLS = {
     "authorization_code": PROTOCOL_CODE,
     "refresh_token": PROTOCOL_REFRESH,
     "client_credentials": PROTOCOL_CLIENT_CREDENTIALS,
+    "urn:ietf:params:oauth:grant-type:device_code": PROTOCOL_DEVICE_CODE,
 }
 
 
