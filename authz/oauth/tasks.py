@@ -15,6 +15,7 @@ from clients.models import Client
 
 from .backchannel import DeliveryFailed, backchannel_logout_send
 from .families import grant_families_purge
+from .par import pushed_requests_purge
 from .redemption import redeemed_codes_purge
 
 BACKCHANNEL_RETRIES = 4
@@ -27,8 +28,8 @@ def clear_expired_tokens() -> None:
     tokens), expired tokens and grants (django-oauth-toolkit's cleartokens), and retired
     signing keys that signed nothing still valid, revocations no live token can need,
     redeemed codes past any replay, Management API idempotency keys older than a day, log
-    entries older than LOG_RETENTION_DAYS, and authenticator apps whose set-up was left
-    unconfirmed."""
+    entries older than LOG_RETENTION_DAYS, authenticator apps whose set-up was left
+    unconfirmed, and pushed authorization requests past their use."""
     grant_families_purge()
     clear_expired()
     signing_keys_purge()
@@ -37,6 +38,7 @@ def clear_expired_tokens() -> None:
     idempotency_keys_forget()
     log_entries_purge()
     totp_unconfirmed_clean()
+    pushed_requests_purge()
 
 
 @shared_task(bind=True, max_retries=BACKCHANNEL_RETRIES)

@@ -9,7 +9,7 @@ from django.urls import path
 
 from apis.views import jwks
 
-from . import discovery, introspection, logout, userinfo, views
+from . import discovery, introspection, logout, par_views, userinfo, views
 
 app_name = "oauth2_provider"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("authorize", views.AuthorizationView.as_view(), name="authorize"),
     path("oauth/token", views.TokenView.as_view(), name="token"),
     path("oauth/revoke", views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("oauth/par", par_views.PushedAuthorizationRequestView.as_view(), name="par"),
     path("oauth/introspect", introspection.IntrospectTokenView.as_view(), name="introspect"),
     path("oauth/logout", logout.EndSessionView.as_view(), name="rp-initiated-logout"),
     path("userinfo", userinfo.userinfo, name="user-info"),
