@@ -15,10 +15,12 @@ from apis.keys import as_jwk, signing_key_current
 from apis.models import Api, Scope
 
 from .callbacks import port_valid, validate_callback, validate_origin
+from .jwks import jwks_problems, jwks_uri_problem
 from .types import PROFILES, AppType, AuthMethod
 
 DAY = 24 * 3600
 BACKCHANNEL_HTTP_HOSTS = {"127.0.0.1", "localhost"}
+CONFIDENTIAL_METHODS = [AuthMethod.BASIC, AuthMethod.POST, AuthMethod.PRIVATE_KEY_JWT]
 
 
 def validate_backchannel_uri(uri: str) -> None:
@@ -36,6 +38,22 @@ def validate_backchannel_uri(uri: str) -> None:
     raise ValidationError(
         f"{uri}: back-channel logout URLs must use https (http only for 127.0.0.1 or localhost)."
     )
+
+
+def key_problems(client: Client) -> dict[str, list[str]]:
+    """What is wrong with an application's registered public keys (private_key_jwt)."""
+    errors: dict[str, list[str]] = {}
+    if client.jwks is not None:
+        errors["jwks"] = jwks_problems(client.jwks)
+    if client.jwks_uri:
+        problem = jwks_uri_problem(client.jwks_uri)
+        errors["jwks_uri"] = [problem] if problem else []
+        if client.jwks is not None:
+            errors["jwks_uri"].append("Give either a JWKS or a JWKS URL, not both.")
+    keyless = client.jwks is None and not client.jwks_uri
+    if client.token_endpoint_auth_method == AuthMethod.PRIVATE_KEY_JWT and keyless:
+        errors["jwks"] = ["private_key_jwt needs the application's public keys: paste a JWKS or a JWKS URL."]
+    return {field: problems for field, problems in errors.items() if problems}
 
 
 class Client(AbstractApplication):
@@ -152,13 +170,13 @@ class Client(AbstractApplication):
                         app_type=AppType.REGULAR_WEB,
                         client_type=AbstractApplication.CLIENT_CONFIDENTIAL,
                         authorization_grant_type=AbstractApplication.GRANT_AUTHORIZATION_CODE,
-                        token_endpoint_auth_method__in=[AuthMethod.BASIC, AuthMethod.POST],
+                        token_endpoint_auth_method__in=CONFIDENTIAL_METHODS,
                     )
                     | models.Q(
                         app_type=AppType.M2M,
                         client_type=AbstractApplication.CLIENT_CONFIDENTIAL,
                         authorization_grant_type=AbstractApplication.GRANT_CLIENT_CREDENTIALS,
-                        token_endpoint_auth_method__in=[AuthMethod.BASIC, AuthMethod.POST],
+                        token_endpoint_auth_method__in=CONFIDENTIAL_METHODS,
                     )
                 ),
                 name="clients_client_type_consistent",
@@ -175,6 +193,12 @@ class Client(AbstractApplication):
                 | models.Q(backchannel_logout_uri__startswith="http://127.0.0.1")
                 | models.Q(backchannel_logout_uri__startswith="http://localhost"),
                 name="clients_client_backchannel_https",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(token_endpoint_auth_method=AuthMethod.PRIVATE_KEY_JWT)
+                | models.Q(jwks__isnull=False)
+                | ~models.Q(jwks_uri=""),
+                name="clients_client_private_key_jwt_has_keys",
             ),
         ]
 
@@ -219,6 +243,8 @@ class Client(AbstractApplication):
             errors.setdefault("require_mfa", []).append(
                 "Machine-to-machine applications have no sign-in to ask a second factor at."
             )
+        for field, problems in key_problems(self).items():
+            errors.setdefault(field, []).extend(problems)
         if self.refresh_token_idle_lifetime > self.refresh_token_absolute_lifetime:
             errors.setdefault("refresh_token_idle_lifetime", []).append(
                 "The idle lifetime cannot exceed the absolute lifetime."

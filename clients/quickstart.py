@@ -21,7 +21,9 @@ from apis.models import Api
 from apis.system import MANAGEMENT_API_PATH
 
 from . import selectors
+from .jwks import CLIENT_ASSERTION_TYPE
 from .models import Client
+from .quickstart_pkjwt import private_key_jwt_python
 
 # What a user-facing app asks for besides its API's scopes: an ID token, a profile, and a
 # refresh token (issued only when the API allows offline access).
@@ -91,6 +93,13 @@ def quickstart(client: Client, api_pk: str) -> dict[str, object]:
     if client.app_type == Client.AppType.M2M:
         if api is not None:
             values["curl"] = _curl_client_credentials(client, api, sorted(granted[api.pk]))
+            if client.token_endpoint_auth_method == Client.AuthMethod.PRIVATE_KEY_JWT:
+                values["py_assertion"] = private_key_jwt_python(
+                    client=client,
+                    api=api,
+                    token_endpoint=endpoint("oauth2_provider:token"),
+                    scopes=sorted(granted[api.pk]),
+                )
             if api.system:
                 values["api_call"] = _curl_management_call()
         return values
@@ -135,6 +144,11 @@ def _user_app_values(client: Client, api: Api | None) -> dict[str, object]:
 
 def _client_auth(client: Client) -> list[str]:
     """curl options that authenticate ``client`` the way it registered (secret as a variable)."""
+    if client.token_endpoint_auth_method == Client.AuthMethod.PRIVATE_KEY_JWT:
+        return [
+            "--data " + shlex.quote(f"client_assertion_type={CLIENT_ASSERTION_TYPE}"),
+            '--data-urlencode "client_assertion=$CLIENT_ASSERTION"',
+        ]
     if client.token_endpoint_auth_method == Client.AuthMethod.BASIC:
         return ["--user " + shlex.quote(f"{client.client_id}:") + '"$CLIENT_SECRET"']
     options = ["--data " + shlex.quote(f"client_id={client.client_id}")]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from oauth2_provider import views as oauth2_views
+from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.models import User
 from clients.models import Client
@@ -60,14 +61,25 @@ class IntrospectTokenView(ClientEndpointMixin, oauth2_views.IntrospectTokenView)
     authenticated client, of the tokens it may see (``token_introspectable``)."""
 
     caller: Client | None = None
+    # Why a client assertion was refused (private_key_jwt), to answer invalid_client with it.
+    refused: errors.InvalidClientError | None = None
 
     def authenticate_client(self, request: HttpRequest) -> bool:
         """DOT's client authentication, remembering which client it was."""
-        if not super().authenticate_client(request):
+        try:
+            if not super().authenticate_client(request):
+                return False
+        except errors.InvalidClientError as error:
+            self.refused = error
             return False
         # Our validator accepts only the method the request used: the client it names.
         self.caller = client_by_client_id(claimed_client_id(request))
         return True
+
+    def unauthenticated_response(self, request: HttpRequest, oauthlib_request=None) -> HttpResponse:
+        if self.refused is not None:
+            return token_error("invalid_client", self.refused.description, status=401)
+        return super().unauthenticated_response(request, oauthlib_request)
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = token_error("invalid_request", "Send the token in a POST body.", status=405)

@@ -26,7 +26,8 @@ from clients.selectors import client_by_client_id
 from .access_tokens import verified_claims
 from .authentication import sign_in_older_than, signed_in_at
 from .backchannel import id_token_sid_claims
-from .client_auth import uses_basic
+from .client_assertion import AssertionRefused, assertion_sent
+from .client_auth import assertion_client, request_params, uses_basic
 from .consent import consent_given, consent_skippable
 from .context import (
     CLIENT_CREDENTIALS,
@@ -128,8 +129,23 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             return
         super().save_bearer_token(token, request, *args, **kwargs)
 
+    def client_authentication_required(self, request: Request, *args, **kwargs) -> bool:
+        """A client that sends an assertion is authenticated by it, whatever else it is."""
+        if assertion_sent(request_params(request)):
+            return True
+        return super().client_authentication_required(request, *args, **kwargs)
+
     def authenticate_client(self, request: Request, *args, **kwargs) -> bool:
-        """Authenticate with the method the client registered, and only that one."""
+        """Authenticate with the method the client registered, and only that one; a failed
+        client assertion says why (``invalid_client`` with its error_description)."""
+        params = request_params(request)
+        if assertion_sent(params):
+            try:
+                request.client = assertion_client(request, params)
+            except AssertionRefused as refused:
+                raise errors.InvalidClientError(description=str(refused), request=request) from refused
+            request.client_id = request.client.client_id
+            return True
         if not super().authenticate_client(request, *args, **kwargs):
             return False
         basic = uses_basic(request.headers.get("Authorization", ""))

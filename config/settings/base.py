@@ -259,6 +259,11 @@ RATE_LIMIT_CLIENT_FAILURES = int(env_str("RATE_LIMIT_CLIENT_FAILURES", "10"))
 # Requests per minute that one machine client may make to the Management API (0: no limit).
 MANAGEMENT_API_RATE_LIMIT = int(env_str("MANAGEMENT_API_RATE_LIMIT", "300"))
 
+# Whether an application's jwks_uri (private_key_jwt) may be http to this machine or resolve to
+# a private address. Off in production: the server would fetch whatever address a client names
+# (SSRF). The tests turn it on to serve keys from a local HTTP server.
+JWKS_URI_ALLOW_PRIVATE = env_bool("JWKS_URI_ALLOW_PRIVATE", False)
+
 # --- Internationalisation, static files ----------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -297,7 +302,14 @@ OAUTH2_PROVIDER: dict[str, Any] = {
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
     "CLIENT_SECRET_HASHER": "client_sha256",
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
-    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
+    # private_key_jwt: RFC 7523 client assertions (authz.oauth.client_assertion); never
+    # client_secret_jwt.
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ],
     "PKCE_REQUIRED": True,  # refined per client by the validator: public clients must use it
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     # Tokens for an API live as long as that API says; this is for /userinfo-only tokens.

@@ -95,6 +95,7 @@ def test_discovery_advertises_only_what_works():
     assert set(discovery["token_endpoint_auth_methods_supported"]) <= {
         "client_secret_basic",
         "client_secret_post",
+        "private_key_jwt",
         "none",
     }
 
