@@ -1,0 +1,183 @@
+"""The reference native client (tools/timesheets_cli) end to end: the CLI runs as its own
+process against ``live_server`` as the issuer, Chromium does the person's part (sign-in at the
+authorization endpoint, the redirect to the CLI's loopback listener), and the CLI then logs,
+lists and submits time through the Timesheets API, refreshes with rotation, and signs out."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import requests
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from tests.browser.conftest import CHROMIUM_ARGS, browser  # noqa: F401 - the session's Chromium
+from timesheets.models import Entry
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "Demo-password-2026"
+ALICE = "alice@abcinc.example"
+assert CHROMIUM_ARGS  # the launch flags come with the fixture
+
+
+@pytest.fixture
+def demo(db) -> None:
+    call_command("seed_demo", "--password", PASSWORD, stdout=StringIO())
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator[object]:  # noqa: F811 - the imported fixture
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _command(issuer: str, state: Path, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "tools.timesheets_cli",
+        "--issuer",
+        issuer,
+        "--state-file",
+        str(state),
+        *args,
+    ]
+
+
+def cli(issuer: str, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _command(issuer, state, *args), capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+    )
+
+
+def _login(page, issuer: str, state: Path) -> str:
+    """``login --no-browser`` in its own process; Chromium opens the printed URL and signs in."""
+    process = subprocess.Popen(
+        _command(issuer, state, "login", "--no-browser", "--timeout", "60"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        url = ""
+        while not url.startswith("http"):
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else "the CLI printed no URL"
+            url = line.strip()
+        assert url.startswith(f"{issuer}/authorize?")
+        assert "code_challenge_method=S256" in url and "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in url
+
+        page.goto(url)
+        page.get_by_label("Email address").fill(ALICE)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        # The first-party app on an API that allows it skips consent; otherwise allow it.
+        signed_in = page.get_by_role("heading", name="Signed in")
+        expect(signed_in.or_(page.get_by_role("button", name="Allow"))).to_be_visible()
+        if not signed_in.is_visible():
+            page.get_by_role("button", name="Allow").click()
+        expect(signed_in).to_be_visible()
+        assert page.url.startswith("http://127.0.0.1:")
+
+        output, errors = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, errors
+    return output
+
+
+def _saved(state: Path) -> dict:
+    return json.loads(state.read_text())
+
+
+def _expire_access_token(state: Path) -> None:
+    data = _saved(state)
+    data["token"]["expires_at"] = int(time.time()) - 10
+    state.write_text(json.dumps(data))
+
+
+def test_the_cli_signs_in_through_chromium_then_logs_lists_submits_refreshes_and_signs_out(
+    page, live_issuer, demo, tmp_path
+):
+    state = tmp_path / "config" / "tokens.json"
+    assert f"Signed in as {ALICE}." in _login(page, live_issuer, state)
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    signed_in = _saved(state)
+    assert signed_in["token"]["refresh_token"] and signed_in["id_token"]
+
+    today = datetime.date.today()
+    logged = cli(
+        live_issuer, state, "log", "--hours", "7.5", "--project", "Apollo", "--description", "Review"
+    )
+    assert logged.returncode == 0, logged.stderr
+    entry = Entry.objects.get(worker__email=ALICE, project="Apollo")
+    assert (entry.date, entry.hours, entry.notes, entry.source) == (today, Decimal("7.5"), "Review", "mobile")
+
+    # The access token has expired: the next call refreshes first, and saves the rotated token.
+    _expire_access_token(state)
+    week = cli(live_issuer, state, "week")
+    assert week.returncode == 0, week.stderr
+    assert f"{entry.id}  {today}    7.50  draft      Apollo  Review" in week.stdout
+    rotated = _saved(state)
+    assert rotated["token"]["refresh_token"] != signed_in["token"]["refresh_token"]
+    assert rotated["token"]["access_token"] != signed_in["token"]["access_token"]
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+
+    submitted = cli(live_issuer, state, "submit")
+    assert (submitted.returncode, submitted.stdout) == (0, "Submitted 1 entry.\n"), submitted.stderr
+    entry.refresh_from_db()
+    assert entry.status == Entry.Status.SUBMITTED
+    again = cli(live_issuer, state, "submit")
+    assert again.stdout == "Nothing to submit.\n"
+
+    signed_out = cli(live_issuer, state, "logout", "--no-browser")
+    assert signed_out.returncode == 0, signed_out.stderr
+    assert "Refresh token revoked" in signed_out.stdout
+    assert not state.exists()
+    # The revoked refresh token is worth nothing at the token endpoint.
+    refused = requests.post(
+        f"{live_issuer}/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": rotated["token"]["refresh_token"],
+            "client_id": "timesheets-mobile",
+        },
+        timeout=10,
+    )
+    assert refused.json()["error"] == "invalid_grant"
+    # RP-initiated logout with the ID token as the hint ends the browser's session too.
+    end_session = signed_out.stdout.strip().splitlines()[-1]
+    assert end_session.startswith(f"{live_issuer}/oauth/logout?") and "id_token_hint=" in end_session
+    page.goto(end_session)
+    expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    page.goto("/account/")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+    # Tokens the server no longer honours: the CLI says to sign in again (exit status 2).
+    state.parent.mkdir(exist_ok=True)
+    fd = os.open(state, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, json.dumps({**rotated, "token": {**rotated["token"], "expires_at": 1}}).encode())
+    os.close(fd)
+    stale = cli(live_issuer, state, "week")
+    assert stale.returncode == 2
+    assert "run `login` again" in stale.stderr

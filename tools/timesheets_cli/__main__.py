@@ -1,0 +1,9 @@
+"""``python -m tools.timesheets_cli``: run the command line."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
