@@ -14,6 +14,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from .dpop import DpopRefused, resource_request_check
 from .tokens import InvalidToken, verify_access_token
 
 REALM = "abc-identity"
@@ -63,17 +64,19 @@ def _quoted(value: str) -> str:
 
 
 class BearerTokenAuthentication(BaseAuthentication):
-    """RFC 6750 bearer tokens from the ``Authorization`` header only (never query or body)."""
+    """RFC 6750 bearer tokens from the ``Authorization`` header only (never query or body),
+    and RFC 9449 DPoP-bound tokens under the ``DPoP`` scheme with their proof (apis.dpop)."""
 
     def authenticate(self, request: Request) -> tuple[TokenPrincipal, dict[str, Any]] | None:
         try:
             header = get_authorization_header(request).split()
         except UnicodeEncodeError:
             return self._fail(request, "The Authorization header is not ASCII.")
-        if not header or header[0].lower() != b"bearer":
+        if not header or header[0].lower() not in (b"bearer", b"dpop"):
             return None
+        scheme = header[0].decode("ascii").lower()
         if len(header) != 2:
-            return self._fail(request, "The Authorization header must be: Bearer <token>.")
+            return self._fail(request, f"The Authorization header must be: {scheme.capitalize()} <token>.")
         try:
             token = header[1].decode("ascii")
         except UnicodeDecodeError:
@@ -87,6 +90,20 @@ class BearerTokenAuthentication(BaseAuthentication):
             claims = verify_access_token(token, audience=audience)
         except InvalidToken as error:
             return self._fail(request, str(error))
+        try:
+            resource_request_check(
+                claims,
+                scheme=scheme,
+                proof=request.headers.get("DPoP"),
+                method=request.method or "",
+                path=request.path,
+                token=token,
+            )
+        except DpopRefused as refused:
+            request.dpop_refused = refused  # type: ignore[attr-defined]  # for authenticate_header
+            failed = exceptions.AuthenticationFailed(refused.description, code=refused.error)
+            failed.dpop_nonce = refused.nonce  # type: ignore[attr-defined]  # apis.exceptions adds it
+            raise failed from refused
         return TokenPrincipal.from_claims(claims), claims
 
     def _fail(self, request: Request, description: str):
@@ -96,6 +113,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         raise exceptions.AuthenticationFailed(description, code="invalid_token")
 
     def authenticate_header(self, request: Request) -> str:
+        refused = getattr(request, "dpop_refused", None)
+        if isinstance(refused, DpopRefused):
+            return refused.challenge(REALM)
         challenge = f'Bearer realm="{REALM}"'
         description = getattr(request, "bearer_error", None)
         if description:

@@ -1,4 +1,5 @@
-"""The APIs' exception handler: Django's refusals of a request body, in DRF's JSON format."""
+"""The APIs' exception handler: Django's refusals of a request body, in DRF's JSON format,
+and the ``DPoP-Nonce`` of a DPoP refusal (apis.authentication)."""
 
 from __future__ import annotations
 
@@ -21,4 +22,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         exc = exceptions.ParseError("The request has too many fields.")
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    nonce = getattr(exc, "dpop_nonce", None)
+    if response is not None and nonce:
+        # RFC 9449 §9: the nonce a use_dpop_nonce refusal asks the client to use.
+        response["DPoP-Nonce"] = nonce
+    return response

@@ -9,11 +9,11 @@ generic path (the same client lookup and secret check, ``decide_machine_scopes``
 rules and ``access_token_claims``, the same signing) and answers with the same JSON.
 
 Whatever else comes in (a wrong or missing credential, an unexpected or repeated parameter,
-an unknown audience, a scope the client was not granted, a rule's denial, a CORS request)
-makes it step aside: ``fast_client_credentials`` returns None and the caller takes the
-generic path, which decides the error and counts the failure. So this path can only ever
-issue what the generic path issues; tests/authz/test_client_credentials_fast.py
-feeds both the same requests and compares the answers.
+an unknown audience, a scope the client was not granted, a rule's denial, a CORS request,
+a DPoP proof or a client that requires one) makes it step aside: ``fast_client_credentials``
+returns None and the caller takes the generic path, which decides the error and counts the
+failure. So this path can only ever issue what the generic path issues;
+tests/authz/test_client_credentials_fast.py feeds both the same requests and compares the answers.
 """
 
 from __future__ import annotations
@@ -88,13 +88,14 @@ def fast_client_credentials(request: HttpRequest) -> HttpResponse | None:
     if (
         request.GET
         or "Origin" in request.headers
+        or "DPoP" in request.headers  # bound tokens: the generic path (dpop_binding)
         or not set(params) <= _PARAMETERS
         or any(len(values) != 1 for _name, values in params.lists())
         or params.get("grant_type") != CLIENT_CREDENTIALS
     ):
         return None
     client = _authenticated_client(request)
-    if client is None:
+    if client is None or client.require_dpop:
         return None
     api = api_by_identifier(params.get("resource", ""))
     if api is None:

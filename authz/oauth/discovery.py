@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from accounts.claims import CLAIM_SCOPES
 from accounts.issuer import issuer_url
 from accounts.mfa.context import ACR_VALUES
+from apis.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from apis.models import OIDC_SCOPES
 
 from .server import SUPPORTED_GRANT_TYPES
@@ -40,6 +41,8 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
+        # RFC 9449 §5.1: DPoP proofs at the token endpoint, /userinfo and the APIs.
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "claims_supported": [*CLAIM_SCOPES, "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr"],
         # Weakest first: a password, any second factor, a passkey (accounts.mfa.context).
         "acr_values_supported": list(ACR_VALUES),

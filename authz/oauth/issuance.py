@@ -33,6 +33,7 @@ from .context import (
     request_scopes,
     signed_in_authentication,
 )
+from .dpop_binding import dpop_confirmation, dpop_token_request_check
 
 
 def grantable_scopes(request: Request, scopes: list[str]) -> list[str]:
@@ -73,6 +74,7 @@ def apply_token_policy(request: Request) -> None:
     sign-in is gone from the refreshed token. A rule's denial is ``access_denied``; a
     second factor now required of a sign-in that had none is ``invalid_grant``.
     """
+    dpop_token_request_check(request)
     context = request_context(request)
     requested = tuple(request_scopes(request))
     if not context.machine:
@@ -138,6 +140,7 @@ def access_token_generator(request: Request) -> str:
         rule_claims=context.rule_access_token_claims,
         grant_id=context.grant_id,
     )
+    context.claims.update(dpop_confirmation())  # cnf.jkt when the request sent a DPoP proof
     signing = ApiSigning.of(context.audience) if context.audience is not None else None
     token = mint_access_token(context.claims, signing=signing)
     # Counted once what the token endpoint saves with it is committed: a redemption or a

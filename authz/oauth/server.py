@@ -18,6 +18,7 @@ from authz.rules import PROTOCOL_CODE
 
 from .authentication import authorization_sign_in_check
 from .context import request_context
+from .dpop_binding import dpop_token_type
 from .issuance import apply_token_policy, enforce_rules, expires_in, refresh_token_policy
 
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
@@ -87,6 +88,7 @@ class Server(OpenIDServer):
             grant.register_token_modifier(refresh_token_policy)
         for grant in (*token_grants, self.credentials_grant):
             grant.custom_validators.post_token.append(apply_token_policy)
+            grant.register_token_modifier(dpop_token_type)
         # expires_in is the audience's lifetime, not one number for every token. (Not
         # self.bearer: oauthlib's UserInfoEndpoint replaces that with its own.)
         self.default_token_type.expires_in = expires_in

@@ -34,6 +34,7 @@ from .client_credentials import fast_client_credentials
 from .client_endpoint import ClientEndpointMixin, token_error
 from .consent import consent_answered, consent_given, consent_skippable
 from .context import CLIENT_CREDENTIALS
+from .dpop_binding import dpop_token_endpoint
 from .params import (
     audience_as_resource,
     authorization_params,
@@ -275,6 +276,10 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
         return response
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        """The token request, its DPoP proof (if any) checked first (dpop_binding)."""
+        return dpop_token_endpoint(request, lambda: self._token_response(request))
+
+    def _token_response(self, request: HttpRequest) -> HttpResponse:
         request.POST = audience_as_resource(request.POST)  # type: ignore[assignment]
         grant_type = request.POST.get("grant_type")
         if grant_type == CLIENT_CREDENTIALS:
@@ -311,7 +316,7 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
         if origin and origin_allowed(origin):
             response["Access-Control-Allow-Origin"] = origin
             response["Access-Control-Allow-Methods"] = "POST"
-            response["Access-Control-Allow-Headers"] = "Content-Type"
+            response["Access-Control-Allow-Headers"] = "Content-Type, DPoP"
             response["Access-Control-Max-Age"] = "600"
         patch_vary_headers(response, ["Origin"])
         return response
