@@ -49,6 +49,7 @@ CLIENT_FIELDS = (
     "logout_revokes_refresh_tokens",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "device_code_enabled",
 )
 # Its lists of URLs: the file's name for each, and the model field holding it.
 CLIENT_LISTS = {

@@ -15,6 +15,10 @@ from .models import DAY, Client
 from .services import CLIENT_SETTINGS_FIELDS
 from .types import PROFILES, AppType, AuthMethod
 
+# The applications a person may sign in to from another device (RFC 8628): a native app, or
+# a server-side one that authenticates as at the token endpoint.
+DEVICE_FLOW_TYPES = (AppType.NATIVE, AppType.REGULAR_WEB)
+
 MAX_REFRESH_LIFETIME = 365 * DAY
 
 
@@ -122,6 +126,7 @@ class ClientSettingsForm(forms.Form):
     token_endpoint_auth_method = _client_field("token_endpoint_auth_method")
     first_party = _client_field("first_party")
     require_mfa = _client_field("require_mfa")
+    device_code_enabled = _client_field("device_code_enabled")
     rotate_refresh_token = _client_field("rotate_refresh_token")
     refresh_token_absolute_lifetime = _client_field(
         "refresh_token_absolute_lifetime", min_value=60, max_value=MAX_REFRESH_LIFETIME
@@ -152,6 +157,8 @@ class ClientSettingsForm(forms.Form):
                 del self.fields[name]
         if client.app_type != AppType.SPA:
             del self.fields["allowed_origins"]
+        if client.app_type not in DEVICE_FLOW_TYPES:
+            del self.fields["device_code_enabled"]
         for name in set(LOGOUT_OPTIONS).intersection(self.fields).difference(CLIENT_SETTINGS_FIELDS):
             # Offered once the settings service may change it (not before: it would refuse).
             del self.fields[name]

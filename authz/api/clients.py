@@ -78,6 +78,11 @@ class ClientSettingsSerializer(StrictSerializer):
         help_text="Ask for a second factor whenever someone signs in to this application "
         "(applications with a sign-in only).",
     )
+    device_code_enabled = serializers.BooleanField(
+        required=False,
+        help_text="Allow the device flow (RFC 8628: /oauth/device/code, then /activate); "
+        "native and regular web applications only.",
+    )
     rotate_refresh_token = serializers.BooleanField(required=False)
     refresh_token_absolute_lifetime = serializers.IntegerField(
         min_value=60, max_value=MAX_REFRESH_LIFETIME, required=False
@@ -125,6 +130,7 @@ class ClientSerializer(serializers.Serializer):
     token_endpoint_auth_method = serializers.ChoiceField(choices=Client.AuthMethod.choices)
     first_party = serializers.BooleanField()
     require_mfa = serializers.BooleanField()
+    device_code_enabled = serializers.BooleanField()
     rotate_refresh_token = serializers.BooleanField()
     refresh_token_absolute_lifetime = serializers.IntegerField()
     refresh_token_idle_lifetime = serializers.IntegerField()

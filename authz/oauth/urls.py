@@ -9,7 +9,7 @@ from django.urls import path
 
 from apis.views import jwks
 
-from . import discovery, introspection, logout, par_views, userinfo, views
+from . import device_views, discovery, introspection, logout, par_views, userinfo, views
 
 app_name = "oauth2_provider"
 
@@ -18,6 +18,9 @@ urlpatterns = [
     path("oauth/token", views.TokenView.as_view(), name="token"),
     path("oauth/revoke", views.RevokeTokenView.as_view(), name="revoke-token"),
     path("oauth/par", par_views.PushedAuthorizationRequestView.as_view(), name="par"),
+    path("oauth/device/code", device_views.DeviceAuthorizationView.as_view(), name="device-authorization"),
+    path("activate", device_views.activate, name="device-activate"),
+    path("activate/confirm", device_views.activate_confirm, name="device-confirm"),
     path("oauth/introspect", introspection.IntrospectTokenView.as_view(), name="introspect"),
     path("oauth/logout", logout.EndSessionView.as_view(), name="rp-initiated-logout"),
     path("userinfo", userinfo.userinfo, name="user-info"),

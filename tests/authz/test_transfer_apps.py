@@ -139,6 +139,7 @@ def test_export_names_applications_and_grants_without_secrets(
         "logout_revokes_refresh_tokens": False,
         "backchannel_logout_uri": "https://payroll.abcinc.example/logout",
         "backchannel_logout_session_required": True,
+        "device_code_enabled": False,
         "callbacks": ["https://payroll.abcinc.example/callback", "https://payroll.abcinc.example/cb2"],
         "logout_urls": [],
         "allowed_origins": [],

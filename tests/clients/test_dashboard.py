@@ -306,9 +306,10 @@ def test_settings_tab_shows_the_type_fields(staff_client, native_app, web_app, m
         "backchannel_logout_uri",
         "backchannel_logout_session_required",
     }
-    assert fields["native"] == user_app
+    # The device flow (RFC 8628) for the apps a person may sign in to from another device.
+    assert fields["native"] == user_app | {"device_code_enabled"}
     assert fields["spa"] == user_app | {"allowed_origins"}
-    assert fields["regular_web"] == user_app | {"token_endpoint_auth_method"}
+    assert fields["regular_web"] == user_app | {"token_endpoint_auth_method", "device_code_enabled"}
     assert fields["m2m"] == common | {"token_endpoint_auth_method"}
 
     page = _content(staff_client.get(f"/dashboard/applications/{web_app[0].pk}/?tab=settings"))
