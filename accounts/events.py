@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -83,19 +84,20 @@ def event_later(
 ) -> None:
     """Record an event of the request being answered: kept in this process, written later.
 
-    Never a token, code or secret in ``details``.
+    Never a token, code or secret in ``details``. NUL characters are replaced when the
+    batch is written (``write``), once for all its events, not here on the hot path.
     """
     global _oldest
     ip, user_agent = request_context()
     event = PendingEvent(
         timezone.now(),
-        _text(action)[:60],
-        _text(client_id)[:100],
-        _text(audience)[:200],
-        _text(subject),
+        action[:60],
+        client_id[:100],
+        audience[:200],
+        subject,
         ip,
-        _text(user_agent),
-        _texts(details),
+        user_agent,
+        details,
     )
     with _lock:
         _pending.append(event)
@@ -197,7 +199,7 @@ def write(events: list[PendingEvent]) -> None:
             cursor.execute(
                 f"INSERT INTO {quote(table)} ({columns}) SELECT {columns} "  # noqa: S608 - model's names
                 f"FROM json_populate_recordset(NULL::{quote(table)}, %s)",
-                [json.dumps(rows, default=_iso)],
+                [_without_nul(json.dumps(rows, default=_iso))],
             )
             return
         placeholders = ", ".join(["%s"] * len(fields))
@@ -205,10 +207,21 @@ def write(events: list[PendingEvent]) -> None:
             cursor.executemany(
                 f"INSERT INTO {quote(table)} ({columns}) VALUES ({placeholders})",  # noqa: S608 - model's names
                 [
-                    [field.get_db_prep_save(row[field.attname], connection) for field in fields]
+                    [field.get_db_prep_save(_texts(row[field.attname]), connection) for field in fields]
                     for row in rows
                 ],
             )
+
+
+# A JSON escape of NUL (``\u0000``) that is not an escaped backslash followed by "u0000".
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _without_nul(document: str) -> str:
+    """``document`` (JSON) with every NUL in its strings turned into U+FFFD: PostgreSQL
+    stores NUL in no text or JSON column, and one would fail the whole batch. One pass over
+    the batch instead of a walk through every event's values."""
+    return _JSON_NUL.sub(lambda match: match.group(1) + "\\ufffd", document)
 
 
 def _iso(value: Any) -> str:

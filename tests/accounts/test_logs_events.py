@@ -232,3 +232,18 @@ def test_a_nul_in_request_input_does_not_poison_the_batch(db):
     assert last.details is not None
     assert last.details["error_description"] == "bad\ufffd"
     assert last.details["a\ufffd"] == ["b\ufffd"]
+
+
+def test_text_that_only_looks_like_an_escaped_nul_is_kept_as_written():
+    """NUL is replaced in the batch's JSON (one pass); a backslash followed by "u0000" in
+    what a client sent is text, not NUL, and must reach the log unchanged."""
+    events.event_later(
+        action="token.failure.client_credentials",
+        client_id="lookalike",
+        details={"error_description": "\\u0000 and \\\x00"},
+    )
+
+    events.flush()
+
+    entry = AuditEntry.objects.get(client_id="lookalike")
+    assert entry.details == {"error_description": "\\u0000 and \\\ufffd"}
