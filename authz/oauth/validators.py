@@ -37,6 +37,7 @@ from .context import (
     request_scopes,
     signed_in_authentication,
 )
+from .dpop_binding import dpop_family_bind
 from .families import grant_family_begin, grant_family_started
 from .issuance import grantable_scopes
 from .redemption import code_grant, code_redeemed, code_redeemed_grant
@@ -293,6 +294,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             context = request_context(request)
             family = context.grant_id
             grant_family_begin(grant_id=family, client=request_client(request), user=cast(User, request.user))
+            dpop_family_bind(grant_id=family, client=request_client(request))  # RFC 9449 §5
             if context.sign_in is not None:
                 grant_sign_in_keep(grant_id=family, sign_in=context.sign_in)
         refresh_token = RefreshToken(
