@@ -122,7 +122,7 @@ def _normalized(url: str) -> tuple[str, str, str]:
 
 
 def _nonce_seconds() -> int:
-    return int(getattr(settings, "DPOP_NONCE_SECONDS", 300))
+    return int(settings.DPOP_NONCE_SECONDS)
 
 
 def _nonce_for(window: int) -> str:
@@ -143,7 +143,7 @@ def nonce_valid(nonce: str) -> bool:
 
 
 def nonce_required() -> bool:
-    return bool(getattr(settings, "DPOP_NONCE_REQUIRED", False))
+    return bool(settings.DPOP_NONCE_REQUIRED)
 
 
 # --- Verification ---------------------------------------------------------------------------
@@ -215,9 +215,9 @@ def _check_iat(iat: Any) -> None:
     if not isinstance(iat, int | float) or isinstance(iat, bool):
         raise InvalidProof("The DPoP proof's iat must be a number.")
     now = time.time()
-    if iat < now - int(getattr(settings, "DPOP_IAT_PAST_SECONDS", 60)):
+    if iat < now - int(settings.DPOP_IAT_PAST_SECONDS):
         raise InvalidProof("The DPoP proof is too old (iat).")
-    if iat > now + int(getattr(settings, "DPOP_IAT_FUTURE_SECONDS", 5)):
+    if iat > now + int(settings.DPOP_IAT_FUTURE_SECONDS):
         raise InvalidProof("The DPoP proof's iat is in the future.")
 
 
@@ -235,9 +235,7 @@ def _check_nonce(nonce: Any) -> None:
 def _first_use(jkt: str, jti: str) -> None:
     """Record the proof's jti for as long as its iat is accepted; a second use is refused."""
     key = _REPLAY_PREFIX + hashlib.sha256(f"{jkt} {jti}".encode()).hexdigest()
-    lifetime = int(getattr(settings, "DPOP_IAT_PAST_SECONDS", 60)) + int(
-        getattr(settings, "DPOP_IAT_FUTURE_SECONDS", 5)
-    )
+    lifetime = int(settings.DPOP_IAT_PAST_SECONDS) + int(settings.DPOP_IAT_FUTURE_SECONDS)
     if not cache.add(key, 1, timeout=lifetime + 5):
         raise InvalidProof("The DPoP proof has been used before (jti).")
 

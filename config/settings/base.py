@@ -264,6 +264,14 @@ MANAGEMENT_API_RATE_LIMIT = int(env_str("MANAGEMENT_API_RATE_LIMIT", "300"))
 # (SSRF). The tests turn it on to serve keys from a local HTTP server.
 JWKS_URI_ALLOW_PRIVATE = env_bool("JWKS_URI_ALLOW_PRIVATE", False)
 
+# DPoP proofs (RFC 9449, apis.dpop): how far in the past and the future a proof's iat may be
+# (its jti is remembered in the shared cache for that long), and server nonces: required of
+# every proof or not, and how long one lasts (a nonce is good for one to two such windows).
+DPOP_IAT_PAST_SECONDS = int(env_str("DPOP_IAT_PAST_SECONDS", "60"))
+DPOP_IAT_FUTURE_SECONDS = int(env_str("DPOP_IAT_FUTURE_SECONDS", "5"))
+DPOP_NONCE_REQUIRED = env_bool("DPOP_NONCE_REQUIRED", False)
+DPOP_NONCE_SECONDS = int(env_str("DPOP_NONCE_SECONDS", "300"))
+
 # --- Internationalisation, static files ----------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
