@@ -4,6 +4,7 @@ records what the client sent. The real server is exercised in tests/relying_part
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, RSAKey
 
 CLIENT_ID = "timesheets-mobile"
 EMPTY_PAGE: dict[str, Any] = {"next": None, "previous": None, "results": []}
@@ -47,6 +48,11 @@ class FakeProvider(ThreadingHTTPServer):
         self.api_authorizations: list[str] = []
         self.issued = 0
         self.jwks_unavailable = 0  # how many JWKS requests answer 503 first
+        # DPoP: the nonce the token endpoint and the API insist on (None: any proof), and the
+        # proofs received, by path.
+        self.dpop_nonce: str | None = None
+        self.proofs: list[tuple[str, str]] = []
+        self.honour_dpop = True  # False: a proof changes nothing, the token stays Bearer
 
     def id_token(self, **claims: Any) -> str:
         now = int(time.time())
@@ -92,6 +98,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(HTTPStatus.OK, {"keys": [self.server.key.as_dict(private=False)]})
         elif path == "/api/timesheets":
             self.server.api_authorizations.append(self.headers.get("Authorization", ""))
+            if self._nonce_missing():
+                challenge = 'DPoP error="use_dpop_nonce"'
+                self._answer(HTTPStatus.UNAUTHORIZED, {}, self._nonce_headers(WWW_AUTHENTICATE=challenge))
+                return
             answers = self.server.api_answers
             status, body, headers = answers.pop(0) if answers else (HTTPStatus.OK, EMPTY_PAGE, {})
             self._answer(status, body, headers)
@@ -104,8 +114,14 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         self.server.requests.append((path, form))
         if path == "/oauth/token":
+            if self._nonce_missing():
+                self._answer(HTTPStatus.BAD_REQUEST, {"error": "use_dpop_nonce"}, self._nonce_headers())
+                return
             answers = self.server.token_answers
-            self._answer(*(answers.pop(0) if answers else (HTTPStatus.OK, self.server.tokens())))
+            status, body = answers.pop(0) if answers else (HTTPStatus.OK, self.server.tokens())
+            if "DPoP" in self.headers and "token_type" in body and self.server.honour_dpop:
+                body = {**body, "token_type": "DPoP"}
+            self._answer(status, body)
         elif path == "/oauth/device/code":
             self._answer(*self.server.device_answer)
         elif path == "/oauth/revoke":
@@ -113,8 +129,29 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._answer(HTTPStatus.NOT_FOUND, {})
 
+    def _nonce_missing(self) -> bool:
+        """Record the request's DPoP proof; whether it lacks the nonce the server insists on."""
+        proof = self.headers.get("DPoP")
+        if proof is None:
+            return False
+        self.server.proofs.append((urlsplit(self.path).path, proof))
+        nonce = self.server.dpop_nonce
+        return nonce is not None and jwt.decode(proof, _proof_key(proof)).claims.get("nonce") != nonce
+
+    def _nonce_headers(self, **headers: str) -> dict[str, str]:
+        return {
+            "DPoP-Nonce": str(self.server.dpop_nonce),
+            **{k.replace("_", "-"): v for k, v in headers.items()},
+        }
+
     def log_message(self, *args: object) -> None:
         pass
+
+
+def _proof_key(proof: str) -> ECKey:
+    """The public key a DPoP proof carries in its header."""
+    header = json.loads(base64.urlsafe_b64decode(proof.split(".")[0] + "=="))
+    return ECKey.import_key(header["jwk"])
 
 
 @pytest.fixture

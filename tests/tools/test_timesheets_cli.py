@@ -25,6 +25,7 @@ from tests.tools.conftest import CLIENT_ID, FakeProvider
 from tools.timesheets_cli.api import TimesheetsClient, week_of
 from tools.timesheets_cli.cli import main, session
 from tools.timesheets_cli.device import device_login, device_poll
+from tools.timesheets_cli.dpop import DpopKey
 from tools.timesheets_cli.flows import DEFAULT_SCOPE, Config, SignInNeeded, login, refresh
 from tools.timesheets_cli.oidc import LoginError, authorization_code
 from tools.timesheets_cli.store import StateError, state_load, state_save
@@ -44,7 +45,11 @@ def _config(provider: FakeProvider, tmp_path: Path) -> Config:
 
 
 def _login(
-    provider: FakeProvider, tmp_path: Path, http: requests.Session | None = None, **response: str | None
+    provider: FakeProvider,
+    tmp_path: Path,
+    http: requests.Session | None = None,
+    dpop: DpopKey | None = None,
+    **response: str | None,
 ) -> tuple[dict, dict[str, str]]:
     """Sign in, playing the browser: the provider "redirects" to the loopback listener with a
     code, the request's state and the issuer, each replaced by ``response`` when given there."""
@@ -58,7 +63,8 @@ def _login(
             sent["redirect_uri"], params={k: v for k, v in params.items() if v is not None}, timeout=5
         )
 
-    return login(_config(provider, tmp_path), http or requests.Session(), show=browser, timeout=5), sent
+    config = _config(provider, tmp_path)
+    return login(config, http or requests.Session(), show=browser, timeout=5, dpop=dpop), sent
 
 
 def test_login_sends_the_s256_challenge_of_the_verifier_it_redeems(provider, tmp_path):

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from .dpop import DpopKey, use_dpop_nonce
 from .flows import Config, SignInNeeded, refresh, token_fresh
 from .oidc import TIMEOUT
 from .store import state_load, state_save
@@ -48,7 +49,11 @@ class TimesheetsClient:
         if not state or not state.get("token"):
             raise SignInNeeded("You are not signed in: run `login` (or `device-login`) first.")
         self.state: dict[str, Any] = state
+        self.dpop = DpopKey.from_state(state["dpop_key"]) if state.get("dpop_key") else None
         self.authorize: Callable[[requests.PreparedRequest], None] = self._bearer
+        if self.dpop is not None:
+            http.hooks["response"].append(self.dpop.remember_nonce)
+            self.authorize = self._dpop
 
     @property
     def path(self) -> Path:
@@ -57,31 +62,44 @@ class TimesheetsClient:
     def _bearer(self, request: requests.PreparedRequest) -> None:
         request.headers["Authorization"] = f"Bearer {self.state['token']['access_token']}"
 
+    def _dpop(self, request: requests.PreparedRequest) -> None:
+        """RFC 9449 §7.1: the ``DPoP`` scheme, and a proof of this request with the token's hash."""
+        if self.dpop is None or request.method is None or request.url is None:
+            raise SignInNeeded(
+                "The tokens are bound to a DPoP key this state file lacks: run `login --dpop`."
+            )
+        access_token = self.state["token"]["access_token"]
+        request.headers["Authorization"] = f"DPoP {access_token}"
+        request.headers["DPoP"] = self.dpop.proof(request.method, request.url, access_token=access_token)
+
     def _refresh(self) -> None:
-        self.state = refresh(self.config, self.http, self.state)
+        self.state = refresh(self.config, self.http, self.state, self.dpop)
         state_save(self.path, self.state)
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One API call: refresh first if the token is about to expire, and once more if the
-        API answers 401 ``invalid_token`` (revoked or expired early); other errors raise."""
+        API answers 401 ``invalid_token`` (revoked or expired early); with DPoP, once more with
+        the server's nonce when it asks for one. Other errors raise."""
         if not token_fresh(self.state["token"]):
             self._refresh()
         url = path if path.startswith("http") else f"{self.config.api.rstrip('/')}/{path.lstrip('/')}"
-        for attempt in range(2):
-            request = requests.Request(method, url, **kwargs).prepare()
+        refreshed = nonce_retried = False
+        while True:
+            # The session's hooks (the DPoP nonce) and headers apply to a request it prepares.
+            request = self.http.prepare_request(requests.Request(method, url, **kwargs))
             self.authorize(request)
             response = self.http.send(request, timeout=TIMEOUT)
-            if (
-                response.status_code == 401
-                and attempt == 0
-                and "invalid_token" in response.headers.get("WWW-Authenticate", "")
-            ):
+            if use_dpop_nonce(response) and not nonce_retried:
+                nonce_retried = True  # the response hook has kept the nonce the API sent
+                continue
+            challenge = response.headers.get("WWW-Authenticate", "")
+            if response.status_code == 401 and 'error="invalid_token"' in challenge and not refreshed:
+                refreshed = True
                 self._refresh()
                 continue
-            break
-        if response.status_code >= 400:
-            raise ApiError(f"{method} {path}: {_explain(response)}")
-        return response
+            if response.status_code >= 400:
+                raise ApiError(f"{method} {path}: {_explain(response)}")
+            return response
 
     def week(self, day: datetime.date) -> list[dict[str, Any]]:
         """The person's entries in ``day``'s week, every page."""

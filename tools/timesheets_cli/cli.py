@@ -17,6 +17,7 @@ from urllib3.util.retry import Retry
 
 from .api import ApiError, TimesheetsClient, week_of
 from .device import device_login
+from .dpop import DpopKey
 from .flows import DEFAULT_SCOPE, Config, SignInNeeded, end_session_url, login, revoke
 from .oidc import LoginError
 from .store import DEFAULT_PATH, StateError, state_delete, state_load, state_save
@@ -68,7 +69,11 @@ def parser() -> argparse.ArgumentParser:
         help="print the URL, open nothing",
     )
     sign_in.add_argument("--timeout", type=float, default=300, help="seconds to wait for the browser")
-    commands.add_parser("device-login", help="sign in with a code typed on another device (RFC 8628)")
+    device = commands.add_parser(
+        "device-login", help="sign in with a code typed on another device (RFC 8628)"
+    )
+    for command in (sign_in, device):
+        command.add_argument("--dpop", action="store_true", help="bind the tokens to a new key (RFC 9449)")
 
     week = commands.add_parser("week", help="list my entries of a week")
     week.add_argument("--date", type=_date, default=None, help="a day of the week (default today)")
@@ -151,11 +156,14 @@ def run(args: argparse.Namespace, http: requests.Session, out: TextIO) -> None:
     )
     today = datetime.date.today()
     if args.command == "login":
-        state = login(config, http, show=_show_url(args.browser, out), timeout=args.timeout)
+        dpop = DpopKey.generate() if args.dpop else None
+        state = login(config, http, show=_show_url(args.browser, out), timeout=args.timeout, dpop=dpop)
         state_save(config.state_path, state)
         out.write(f"Signed in as {state.get('email') or state.get('subject')}.\n")
     elif args.command == "device-login":
-        state = device_login(config, http, show=_show_code(out))
+        state = device_login(
+            config, http, show=_show_code(out), dpop=DpopKey.generate() if args.dpop else None
+        )
         state_save(config.state_path, state)
         out.write(f"Signed in as {state.get('email') or state.get('subject')}.\n")
     elif args.command == "logout":

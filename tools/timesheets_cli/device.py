@@ -10,7 +10,8 @@ from typing import Any
 import requests
 from authlib.integrations.base_client import OAuthError
 
-from .flows import Config, new_state, oauth_session
+from .dpop import DpopKey
+from .flows import Config, dpop_start, new_state, oauth_session, token_call
 from .oidc import TIMEOUT, LoginError, discover, id_token_verify
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -47,6 +48,7 @@ def device_poll(
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    dpop: DpopKey | None = None,
 ) -> dict[str, Any]:
     """Poll the token endpoint until the person answers (§3.4, §3.5); return the token.
 
@@ -62,7 +64,13 @@ def device_poll(
         if clock() >= deadline:
             raise LoginError(EXPIRED)
         try:
-            return session.fetch_token(grant_type=DEVICE_CODE_GRANT, device_code=authorization["device_code"])
+            return token_call(
+                dpop,
+                metadata["token_endpoint"],
+                lambda headers: session.fetch_token(
+                    grant_type=DEVICE_CODE_GRANT, device_code=authorization["device_code"], headers=headers
+                ),
+            )
         except OAuthError as error:
             if error.error == "authorization_pending":
                 continue
@@ -84,14 +92,16 @@ def device_login(
     *,
     show: Callable[[dict[str, Any]], None],
     sleep: Callable[[float], None] = time.sleep,
+    dpop: DpopKey | None = None,
 ) -> dict[str, Any]:
     """Sign in with the device flow; return the new state (not yet saved)."""
     metadata = discover(http, config.issuer)
+    dpop_start(http, metadata, dpop)
     authorization = device_authorize(http, metadata, config)
     show(authorization)
-    token = device_poll(config, http, metadata, authorization, sleep=sleep)
+    token = device_poll(config, http, metadata, authorization, sleep=sleep, dpop=dpop)
     claims: dict[str, Any] = {}
     if token.get("id_token"):
         # No nonce in this flow: iss, aud, exp and the signature still hold.
         claims = id_token_verify(http, metadata, token["id_token"], client_id=config.client_id, nonce=None)
-    return new_state(config, metadata, token, claims)
+    return new_state(config, metadata, token, claims, dpop)

@@ -16,6 +16,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from .dpop import DpopKey, DpopNotHonoured, token_request
 from .loopback import LoopbackServer
 from .oidc import TIMEOUT, LoginError, authorization_code, discover, id_token_verify
 
@@ -58,9 +59,14 @@ def oauth_session(
 
 
 def new_state(
-    config: Config, metadata: dict[str, Any], token: dict[str, Any], claims: dict[str, Any]
-) -> dict:
-    """What the state file keeps after a sign-in: the tokens and where to use them."""
+    config: Config,
+    metadata: dict[str, Any],
+    token: dict[str, Any],
+    claims: dict[str, Any],
+    dpop: DpopKey | None = None,
+) -> dict[str, Any]:
+    """What the state file keeps after a sign-in: the tokens, where to use them, and the
+    DPoP key they are bound to."""
     return {
         "issuer": metadata["issuer"],
         "client_id": config.client_id,
@@ -73,7 +79,27 @@ def new_state(
         "id_token": token.get("id_token"),
         "subject": claims.get("sub"),
         "email": claims.get("email"),
+        "dpop_key": dpop.to_state() if dpop else None,
     }
+
+
+def dpop_start(http: requests.Session, metadata: dict[str, Any], dpop: DpopKey | None) -> None:
+    """Check the provider offers DPoP with our algorithm, and keep the nonces it sends."""
+    if dpop is None:
+        return
+    if "ES256" not in metadata.get("dpop_signing_alg_values_supported", []):
+        raise LoginError("The provider does not offer DPoP with ES256 (dpop_signing_alg_values_supported).")
+    http.hooks["response"].append(dpop.remember_nonce)
+
+
+def token_call(
+    dpop: DpopKey | None, url: str, call: Callable[[dict[str, str] | None], dict[str, Any]]
+) -> dict[str, Any]:
+    """A token request (with a DPoP proof when the app has a key); its refusals as LoginError."""
+    try:
+        return token_request(dpop, url, call)
+    except DpopNotHonoured as error:
+        raise LoginError(str(error)) from error
 
 
 def login(
@@ -82,6 +108,7 @@ def login(
     *,
     show: Callable[[str], None],
     timeout: float = 300,
+    dpop: DpopKey | None = None,
 ) -> dict[str, Any]:
     """Sign in through the browser; return the new state (not yet saved).
 
@@ -91,9 +118,12 @@ def login(
     this process except as the S256 challenge.
     """
     metadata = discover(http, config.issuer)
+    dpop_start(http, metadata, dpop)
     verifier, state, nonce = generate_token(64), generate_token(32), generate_token(32)
     with LoopbackServer() as server:
-        session = oauth_session(config, metadata, redirect_uri=server.redirect_uri, scope=config.scope)
+        session = oauth_session(
+            config, metadata, http=http, redirect_uri=server.redirect_uri, scope=config.scope
+        )
         url, _ = session.create_authorization_url(
             metadata["authorization_endpoint"],
             state=state,
@@ -112,13 +142,19 @@ def login(
         iss_required=bool(metadata.get("authorization_response_iss_parameter_supported")),
     )
     try:
-        token = session.fetch_token(code=code, code_verifier=verifier, grant_type="authorization_code")
+        token = token_call(
+            dpop,
+            metadata["token_endpoint"],
+            lambda headers: session.fetch_token(
+                code=code, code_verifier=verifier, grant_type="authorization_code", headers=headers
+            ),
+        )
     except (OAuthError, requests.RequestException, ValueError) as error:
         raise LoginError(f"The token endpoint refused the code: {error}") from error
     claims = id_token_verify(
         http, metadata, token.get("id_token", ""), client_id=config.client_id, nonce=nonce
     )
-    return new_state(config, metadata, token, claims)
+    return new_state(config, metadata, token, claims, dpop)
 
 
 def token_fresh(token: dict[str, Any], now: float | None = None) -> bool:
@@ -126,7 +162,9 @@ def token_fresh(token: dict[str, Any], now: float | None = None) -> bool:
     return expires_at is None or float(expires_at) - LEEWAY > (now or time.time())
 
 
-def refresh(config: Config, http: requests.Session, state: dict[str, Any]) -> dict[str, Any]:
+def refresh(
+    config: Config, http: requests.Session, state: dict[str, Any], dpop: DpopKey | None = None
+) -> dict[str, Any]:
     """New tokens from the refresh token; return the state to save.
 
     The server rotates refresh tokens: the answer carries a new one and the old one is spent,
@@ -137,12 +175,19 @@ def refresh(config: Config, http: requests.Session, state: dict[str, Any]) -> di
     if not token.get("refresh_token"):
         raise SignInNeeded("The access token has expired and there is no refresh token: run `login` again.")
     session = oauth_session(config, state["endpoints"], http=http, token=token)
+    endpoint = state["endpoints"]["token_endpoint"]
     try:
-        new = session.refresh_token(
-            state["endpoints"]["token_endpoint"], refresh_token=token["refresh_token"]
+        new = token_request(
+            dpop,
+            endpoint,
+            lambda headers: session.refresh_token(
+                endpoint, refresh_token=token["refresh_token"], headers=headers
+            ),
         )
     except OAuthError as error:
         raise SignInNeeded(f"The sign-in has ended ({error.error}): run `login` again.") from error
+    except DpopNotHonoured as error:
+        raise SignInNeeded(f"{error} Run `login --dpop` again.") from error
     return {**state, "token": dict(new), "id_token": new.get("id_token") or state.get("id_token")}
 
 
