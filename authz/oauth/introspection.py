@@ -21,8 +21,9 @@ from .access_tokens import api_audiences, verified_claims
 from .client_auth import claimed_client_id
 from .views import ClientEndpointMixin, token_error
 
-# RFC 7662 §2.2 members copied from the token's claims when present.
-_MEMBERS = ("scope", "client_id", "exp", "iat", "nbf", "sub", "aud", "iss", "jti")
+# RFC 7662 §2.2 members copied from the token's claims when present (and RFC 9449 §6.2's
+# cnf of a DPoP-bound token).
+_MEMBERS = ("scope", "client_id", "exp", "iat", "nbf", "sub", "aud", "iss", "jti", "cnf")
 
 
 def token_visible_to(caller: Client | None, claims: dict[str, Any]) -> bool:
@@ -46,7 +47,7 @@ def introspection_answer(caller: Client | None, token: str) -> dict[str, Any]:
     claims = verified_claims(token)
     if claims is None or not token_visible_to(caller, claims):
         return {"active": False}
-    answer: dict[str, Any] = {"active": True, "token_type": "Bearer"}
+    answer: dict[str, Any] = {"active": True, "token_type": "DPoP" if "cnf" in claims else "Bearer"}
     answer |= {name: claims[name] for name in _MEMBERS if name in claims}
     if claims.get("gty") != "client-credentials":
         person = User.objects.filter(sub=claims["sub"]).only("email", "is_active").first()

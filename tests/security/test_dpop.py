@@ -283,3 +283,15 @@ def test_client_credentials_with_a_malformed_proof_is_refused(machine, key):
     assert_token_error(
         _client_credentials(client.client_id, secret, key.proof(htm="GET")), "invalid_dpop_proof"
     )
+
+
+def test_introspection_says_a_bound_token_is_dpop_and_names_its_key(machine, key):
+    client, secret = machine
+    token = _client_credentials(client.client_id, secret, key.proof()).json()["access_token"]
+    response = HttpClient().post(
+        "/oauth/introspect", {"token": token}, headers={"Authorization": basic_auth(client.client_id, secret)}
+    )
+    answer = response.json()
+    assert answer["active"] is True
+    assert answer["token_type"] == "DPoP"
+    assert answer["cnf"] == {"jkt": key.thumbprint}
