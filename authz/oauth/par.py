@@ -193,8 +193,9 @@ def _take(query: QueryDict) -> str:
         raise PushedRequestError(
             "invalid_request_uri", "The request_uri is unknown, expired, already used or not this client's."
         )
-    row = PushedAuthorizationRequest.objects.get(request_id=request_id)
-    return f"{reverse('oauth2_provider:authorize')}?{urlencode([*row.parameters, (MARKER, request_id)])}"
+    row = PushedAuthorizationRequest.objects.get(pk=request_id)
+    pushed = [(name, value) for name, value in row.parameters]
+    return f"{reverse('oauth2_provider:authorize')}?{urlencode([*pushed, (MARKER, request_id)])}"
 
 
 def _taken(request_id: str) -> PushedAuthorizationRequest:
