@@ -36,8 +36,8 @@ from authz.models import DeviceAuthorization
 from clients.forms import DEVICE_FLOW_TYPES
 from clients.models import Client
 
+from .client_auth import basic_client_id, uses_basic
 from .context import request_client, request_context
-from .issuance import apply_token_policy, refresh_token_policy
 from .sign_ins import SignIn
 
 DEVICE_CODE = AbstractApplication.GRANT_DEVICE_CODE  # "urn:ietf:params:oauth:grant-type:device_code"
@@ -148,19 +148,13 @@ class DeviceGrantType(_DeviceCodeGrant):
 
 
 class OpenIDDeviceGrantType(_OpenIDGrantTypeBase):
-    """The device grant with an ID token when ``openid`` was granted (as oauthlib's OpenID
-    grants wrap their OAuth 2 ones)."""
+    """The token endpoint's device grant, with an ID token when ``openid`` was granted (as
+    oauthlib's OpenID grants wrap their OAuth 2 ones). The server gives it the token policy,
+    the rules and the token modifiers of every grant."""
 
     def __init__(self, request_validator: Any = None, **kwargs: Any) -> None:
         self.proxy_target = DeviceGrantType(request_validator=request_validator, **kwargs)
         self.register_token_modifier(self.add_id_token)
-
-
-def device_code_grant(request_validator: Any) -> OpenIDDeviceGrantType:
-    """The token endpoint's device grant: the token policy and rules as for every grant."""
-    grant = OpenIDDeviceGrantType(request_validator, post_token=[apply_token_policy])
-    grant.register_token_modifier(refresh_token_policy)
-    return grant
 
 
 class DeviceEndpoint(_DeviceAuthorizationEndpoint):
@@ -182,6 +176,11 @@ class DeviceEndpoint(_DeviceAuthorizationEndpoint):
     ) -> tuple[dict, dict, int]:
         request = Request(uri, http_method, body, headers)
         request.grant_type = DEVICE_CODE  # a person's grant, not a machine's, to our hooks
+        authorization = request.headers.get("Authorization", "")
+        if not request.client_id and uses_basic(authorization):
+            # RFC 8628 §3.1: client_id is for clients that do not authenticate (oauthlib
+            # asks for it before it looks at HTTP Basic).
+            request.client_id = basic_client_id(authorization)
         try:
             self.device_code_grant.validate_device_authorization_request(request)
         except errors.InvalidClientIdError:

@@ -31,6 +31,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "jwks_uri": _endpoint("jwks-info"),
         "revocation_endpoint": _endpoint("revoke-token"),
         "introspection_endpoint": _endpoint("introspect"),
+        "device_authorization_endpoint": _endpoint("device-authorization"),
         "end_session_endpoint": _endpoint("rp-initiated-logout"),
         "scopes_supported": sorted(OIDC_SCOPES),
         "response_types_supported": ["code"],

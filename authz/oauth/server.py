@@ -18,10 +18,11 @@ from authz.rules import PROTOCOL_CODE
 
 from .authentication import authorization_sign_in_check
 from .context import request_context
+from .device import DEVICE_CODE, OpenIDDeviceGrantType
 from .dpop_binding import dpop_token_type
 from .issuance import apply_token_policy, enforce_rules, expires_in, refresh_token_policy
 
-SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE)
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the grammar allows 43-128
 # unreserved characters.
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -78,9 +79,10 @@ def check_rules_at_authorization(request: Request) -> dict[str, Any]:
 class Server(OpenIDServer):
     def __init__(self, request_validator, *args, **kwargs) -> None:
         super().__init__(request_validator, *args, **kwargs)
+        self.device_code_grant = OpenIDDeviceGrantType(request_validator)  # RFC 8628: see .device
         # oauthlib's stubs do not describe its grants' hooks (custom_validators): Any.
         code_grants: tuple[Any, ...] = (self.auth_grant, self.openid_connect_auth)
-        token_grants = (*code_grants, self.refresh_grant)
+        token_grants = (*code_grants, self.refresh_grant, self.device_code_grant)
         for grant in code_grants:
             grant.custom_validators.pre_auth.append(validate_code_request)
             grant.custom_validators.post_auth.append(check_rules_at_authorization)
@@ -94,4 +96,5 @@ class Server(OpenIDServer):
         self.default_token_type.expires_in = expires_in
         self._response_types = {"code": self.auth_grant_choice}
         grant_types: dict[str, Any] = self._grant_types  # type: ignore[has-type]  # not in the stubs
-        self._grant_types = {name: grant_types[name] for name in SUPPORTED_GRANT_TYPES}
+        self._grant_types = {**grant_types, DEVICE_CODE: self.device_code_grant}
+        self._grant_types = {name: self._grant_types[name] for name in SUPPORTED_GRANT_TYPES}

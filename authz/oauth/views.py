@@ -34,6 +34,7 @@ from .client_credentials import fast_client_credentials
 from .client_endpoint import ClientEndpointMixin, token_error
 from .consent import consent_answered, consent_given, consent_skippable
 from .context import CLIENT_CREDENTIALS
+from .device import DEVICE_CODE, device_token_response
 from .dpop_binding import dpop_token_endpoint
 from .params import (
     audience_as_resource,
@@ -260,11 +261,8 @@ class RevokeTokenView(ClientEndpointMixin, oauth2_views.RevokeTokenView):
 
 
 class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
-    """DOT's token endpoint, also taking JSON bodies and Auth0's ``audience``.
-
-    DOT's device flow branch is left out (we do not offer that grant), so oauthlib answers
-    ``unsupported_grant_type`` for it like for any other.
-    """
+    """DOT's token endpoint, also taking JSON bodies and Auth0's ``audience``. The device
+    flow's polls go through oauthlib like every grant (``device``), not DOT's own branch."""
 
     accepts_json = True
 
@@ -286,6 +284,8 @@ class TokenView(ClientEndpointMixin, oauth2_views.TokenView):
             return fast_client_credentials(request) or self.authorization_flow_token_response(request)
         if grant_type == "refresh_token":
             return self._refresh(request)
+        if grant_type == DEVICE_CODE:
+            return device_token_response(request, self.authorization_flow_token_response)
         if grant_type == "authorization_code":
             # Parallel redemptions of one code queue on its row: the first wins, the others
             # find it redeemed and are treated as the replay they are.

@@ -87,8 +87,13 @@ def test_discovery_advertises_only_what_works():
     assert discovery["code_challenge_methods_supported"] == ["S256"]
     assert discovery["authorization_response_iss_parameter_supported"] is True
     grants = set(discovery["grant_types_supported"])
-    assert grants == {"authorization_code", "refresh_token", "client_credentials"}
-    assert not {"implicit", "password", "urn:ietf:params:oauth:grant-type:device_code"} & grants
+    assert grants == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    }
+    assert not {"implicit", "password"} & grants
     assert set(discovery.get("response_modes_supported", ["query"])) == {"query"}
     assert "none" not in discovery["id_token_signing_alg_values_supported"]
     assert "plain" not in discovery["code_challenge_methods_supported"]

@@ -229,7 +229,6 @@ GRANTS_NOT_OFFERED = [
     "password",
     "implicit",
     "token",
-    "urn:ietf:params:oauth:grant-type:device_code",
     "urn:ietf:params:oauth:grant-type:jwt-bearer",
     "urn:ietf:params:oauth:grant-type:token-exchange",
     "urn:ietf:params:oauth:grant-type:saml2-bearer",
@@ -251,6 +250,21 @@ def test_grants_not_offered_are_refused_for_every_client(
         headers["HTTP_AUTHORIZATION"] = basic_auth(client.client_id, secret)
     response = HttpClient().post("/oauth/token", data, **headers)
     assert_token_error(response, "unsupported_grant_type")
+    _assert_no_tokens()
+
+
+@pytest.mark.parametrize("kind", ["public", "machine", "web"])
+def test_the_device_grant_is_refused_to_clients_without_the_device_flow(
+    public_client, confidential_client, web_client, kind
+):
+    data = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x"}
+    headers: dict[str, Any] = {}
+    if kind == "public":
+        data["client_id"] = public_client.client_id
+    else:
+        client, secret = confidential_client if kind == "machine" else web_client
+        headers["HTTP_AUTHORIZATION"] = basic_auth(client.client_id, secret)
+    assert_token_error(HttpClient().post("/oauth/token", data, **headers), "unauthorized_client")
     _assert_no_tokens()
 
 
