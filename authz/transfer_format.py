@@ -41,6 +41,8 @@ CLIENT_FIELDS = (
     "description",
     "logo_uri",
     "token_endpoint_auth_method",
+    "jwks",
+    "jwks_uri",
     "first_party",
     "require_mfa",
     "rotate_refresh_token",

@@ -310,6 +310,8 @@ class Reader:
                 valid, kind = isinstance(value, bool), "true or false"
             elif isinstance(model_field, models.IntegerField):
                 valid, kind = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+            elif isinstance(model_field, models.JSONField):
+                valid, kind = value is None or isinstance(value, dict), "an object or null"
             else:
                 valid, kind = isinstance(value, str), "a string"
                 value = value.strip() if isinstance(value, str) else value

@@ -124,6 +124,20 @@ class ClientSettingsForm(forms.Form):
     )
     backchannel_logout_session_required = _client_field("backchannel_logout_session_required")
     token_endpoint_auth_method = _client_field("token_endpoint_auth_method")
+    jwks = _client_field(
+        "jwks",
+        label="Public keys (JWKS)",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "off"}),
+        help_text='For private_key_jwt: {"keys": [...]} with the public half of each signing key '
+        "(RSA, EC P-256 or Ed25519; never a private key). Or give a JWKS URL instead.",
+    )
+    jwks_uri = _client_field(
+        "jwks_uri",
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://batch.abcinc.example/.well-known/jwks.json"}),
+        help_text="For private_key_jwt: where the application publishes its keys (https; fetched with a "
+        "3-second timeout and cached for 5 minutes).",
+    )
     first_party = _client_field("first_party")
     require_mfa = _client_field("require_mfa")
     device_code_enabled = _client_field("device_code_enabled")
@@ -163,7 +177,9 @@ class ClientSettingsForm(forms.Form):
             # Offered once the settings service may change it (not before: it would refuse).
             del self.fields[name]
         if profile.is_public:
-            del self.fields["token_endpoint_auth_method"]
+            # No client authentication at all, so no keys to authenticate with either.
+            for name in ("token_endpoint_auth_method", "jwks", "jwks_uri"):
+                del self.fields[name]
         else:
             # The type's methods only, its default first.
             methods = cast(forms.ChoiceField, self.fields["token_endpoint_auth_method"])

@@ -32,6 +32,8 @@ CLIENT_SETTINGS_FIELDS = (
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
     "require_mfa",
+    "jwks",
+    "jwks_uri",
     "device_code_enabled",
 )
 

@@ -70,7 +70,20 @@ class ClientSettingsSerializer(StrictSerializer):
     token_endpoint_auth_method = serializers.ChoiceField(
         choices=Client.AuthMethod.choices,
         required=False,
-        help_text="Confidential applications only: client_secret_basic or client_secret_post.",
+        help_text="Confidential applications only: client_secret_basic, client_secret_post, or "
+        "private_key_jwt (then with jwks or jwks_uri).",
+    )
+    jwks = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text='Confidential applications only: {"keys": [...]}, the public keys (RSA, EC P-256, '
+        "Ed25519) that sign its private_key_jwt assertions; null for none.",
+    )
+    jwks_uri = HttpUrlField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text="Confidential applications only: an https URL publishing its JWKS (instead of jwks).",
     )
     first_party = serializers.BooleanField(required=False)
     require_mfa = serializers.BooleanField(
@@ -128,6 +141,8 @@ class ClientSerializer(serializers.Serializer):
     post_logout_redirect_uris = UrlListField()
     allowed_origins = UrlListField()
     token_endpoint_auth_method = serializers.ChoiceField(choices=Client.AuthMethod.choices)
+    jwks = serializers.JSONField(allow_null=True)
+    jwks_uri = serializers.CharField()
     first_party = serializers.BooleanField()
     require_mfa = serializers.BooleanField()
     device_code_enabled = serializers.BooleanField()

@@ -131,6 +131,8 @@ def test_export_names_applications_and_grants_without_secrets(
         "description": "Pays people",
         "logo_uri": "",
         "token_endpoint_auth_method": "client_secret_post",
+        "jwks": None,
+        "jwks_uri": "",
         "first_party": False,
         "require_mfa": False,
         "rotate_refresh_token": True,

@@ -309,14 +309,20 @@ def test_settings_tab_shows_the_type_fields(staff_client, native_app, web_app, m
     # The device flow (RFC 8628) for the apps a person may sign in to from another device.
     assert fields["native"] == user_app | {"device_code_enabled"}
     assert fields["spa"] == user_app | {"allowed_origins"}
-    assert fields["regular_web"] == user_app | {"token_endpoint_auth_method", "device_code_enabled"}
-    assert fields["m2m"] == common | {"token_endpoint_auth_method"}
+    # Confidential apps authenticate: with a secret, or with keys (private_key_jwt).
+    keys = {"token_endpoint_auth_method", "jwks", "jwks_uri"}
+    assert fields["regular_web"] == user_app | keys | {"device_code_enabled"}
+    assert fields["m2m"] == common | keys
 
     page = _content(staff_client.get(f"/dashboard/applications/{web_app[0].pk}/?tab=settings"))
     select = re.search(r'<select name="token_endpoint_auth_method".*?</select>', page, re.DOTALL)
     assert select is not None
     methods = select.group(0)
-    assert re.findall(r'value="([^"]*)"', methods) == ["client_secret_basic", "client_secret_post"]
+    assert re.findall(r'value="([^"]*)"', methods) == [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ]
     # The callbacks are one URL per line.
     assert f">\n{WEB_CALLBACK}</textarea>" in page
 
