@@ -122,6 +122,8 @@ def _seed_mobile_client() -> None:
         # Approvers could be asked for a second factor here (the application's setting); the
         # demo keeps the sign-in to a password unless the MFA policy says otherwise.
         "require_mfa": False,
+        # Command-line tools and TVs sign in with a code typed at /activate (RFC 8628).
+        "device_code_enabled": True,
     }
     mobile = client_by_client_id(MOBILE_CLIENT_ID)
     if mobile is None:
