@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from http import HTTPStatus
 from io import StringIO
 from pathlib import Path
 
@@ -22,7 +24,8 @@ import requests
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM_ARGS, browser  # noqa: F401 - the session's Chromium
+from clients.models import Client
+from tests.browser.conftest import browser  # noqa: F401 - the session's Chromium, as a fixture here
 from timesheets.models import Entry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,7 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Demo-password-2026"
 ALICE = "alice@abcinc.example"
-assert CHROMIUM_ARGS  # the launch flags come with the fixture
 
 
 @pytest.fixture
@@ -66,10 +68,10 @@ def cli(issuer: str, state: Path, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
-def _login(page, issuer: str, state: Path) -> str:
+def _login(page, issuer: str, state: Path, *options: str) -> str:
     """``login --no-browser`` in its own process; Chromium opens the printed URL and signs in."""
     process = subprocess.Popen(
-        _command(issuer, state, "login", "--no-browser", "--timeout", "60"),
+        _command(issuer, state, "login", "--no-browser", "--timeout", "60", *options),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -181,3 +183,92 @@ def test_the_cli_signs_in_through_chromium_then_logs_lists_submits_refreshes_and
     stale = cli(live_issuer, state, "week")
     assert stale.returncode == 2
     assert "run `login` again" in stale.stderr
+
+
+def test_with_dpop_the_tokens_are_bound_to_the_clis_key_and_useless_as_bearer_tokens(
+    page, live_issuer, demo, tmp_path, settings
+):
+    # The server insists on its nonce: the CLI's first proof at each endpoint is refused with
+    # use_dpop_nonce, and it tries once more with the nonce.
+    settings.DPOP_NONCE_REQUIRED = True
+    state = tmp_path / "tokens.json"
+    assert f"Signed in as {ALICE}." in _login(page, live_issuer, state, "--dpop")
+    signed_in = _saved(state)
+    assert signed_in["token"]["token_type"] == "DPoP" and "d" in signed_in["dpop_key"]
+
+    logged = cli(live_issuer, state, "log", "--hours", "2", "--project", "Gemini")
+    assert logged.returncode == 0, logged.stderr
+    assert Entry.objects.get(worker__email=ALICE, project="Gemini").source == "mobile"
+
+    _expire_access_token(state)
+    week = cli(live_issuer, state, "week")
+    assert week.returncode == 0, week.stderr
+    assert "Gemini" in week.stdout
+    rotated = _saved(state)
+    assert rotated["token"]["token_type"] == "DPoP"
+    assert rotated["token"]["refresh_token"] != signed_in["token"]["refresh_token"]
+    assert rotated["dpop_key"] == signed_in["dpop_key"]
+
+    # Copied out of the state file, the access token is refused as a bearer token...
+    stolen = requests.get(
+        f"{live_issuer}/api/timesheets",
+        headers={"Authorization": f"Bearer {rotated['token']['access_token']}"},
+        timeout=10,
+    )
+    assert stolen.status_code == HTTPStatus.UNAUTHORIZED
+    # ...and so is a refresh without a proof of the key.
+    refused = requests.post(
+        f"{live_issuer}/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": rotated["token"]["refresh_token"],
+            "client_id": "timesheets-mobile",
+        },
+        timeout=10,
+    )
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_device_login_the_person_types_the_code_in_chromium_and_the_cli_gets_bound_tokens(
+    page, live_issuer, demo, tmp_path
+):
+    Client.objects.filter(client_id="timesheets-mobile").update(device_code_enabled=True)
+    state = tmp_path / "tokens.json"
+    process = subprocess.Popen(
+        _command(live_issuer, state, "device-login", "--dpop"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        shown = [process.stdout.readline(), process.stdout.readline()]
+        assert shown[0].startswith("On another device, open "), process.stderr and process.stderr.read()
+        verification_uri = shown[0].removeprefix("On another device, open ").strip()
+        user_code = shown[1].removeprefix("and enter the code ").strip()
+        assert verification_uri == f"{live_issuer}/activate"
+        assert re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", user_code)
+
+        page.goto(verification_uri)
+        page.get_by_label("Code shown on your device").fill(user_code.lower().replace("-", ""))
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Email address").fill(ALICE)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text(user_code)).to_be_visible()
+        page.get_by_role("button", name="Allow").click()
+        expect(page.get_by_role("heading", name="Device connected")).to_be_visible()
+
+        output, errors = process.communicate(timeout=60)  # the CLI polls every 5 seconds
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, errors
+    assert f"Signed in as {ALICE}." in output
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    assert _saved(state)["token"]["token_type"] == "DPoP"
+
+    week = cli(live_issuer, state, "week")
+    assert (week.returncode, week.stdout.splitlines()[-1]) == (0, "0 entries, 0 hours"), week.stderr
