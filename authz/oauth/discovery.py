@@ -33,6 +33,9 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "introspection_endpoint": _endpoint("introspect"),
         "device_authorization_endpoint": _endpoint("device-authorization"),
         "end_session_endpoint": _endpoint("rp-initiated-logout"),
+        # RFC 9126 §5: any client may push its request; an application may require it.
+        "pushed_authorization_request_endpoint": _endpoint("par"),
+        "require_pushed_authorization_requests": False,
         "scopes_supported": sorted(OIDC_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

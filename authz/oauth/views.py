@@ -36,6 +36,7 @@ from .consent import consent_answered, consent_given, consent_skippable
 from .context import CLIENT_CREDENTIALS
 from .device import DEVICE_CODE, device_token_response
 from .dpop_binding import dpop_token_endpoint
+from .par import PushedRequestError, authorization_request_check, pushed_request_answered
 from .params import (
     audience_as_resource,
     authorization_params,
@@ -171,6 +172,15 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         except StepUpRequired as step_up:
             return step_up.redirect(request.get_full_path())
 
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+        """PAR first (``par``), signed in or not: a request_uri taken sends the browser to the
+        pushed request; a refused one ends here."""
+        try:
+            pushed = authorization_request_check(request)
+        except PushedRequestError as refused:
+            return self.render_to_response({"error": refused.as_dict()}, status=refused.status)
+        return HttpResponseRedirect(pushed) if pushed else super().dispatch(request, *args, **kwargs)
+
     def handle_no_permission(self) -> HttpResponseRedirect:
         """Nobody is signed in: DOT answers prompt=none and prompt=create; otherwise the
         sign-in that follows satisfies prompt=login and max_age alike."""
@@ -244,6 +254,9 @@ class AuthorizationView(oauth2_views.AuthorizationView):
         return response
 
     def redirect(self, redirect_to: str, application: Client | None) -> HttpResponse:
+        if not pushed_request_answered(self.request):
+            error = {"error": "invalid_request_uri", "description": "The pushed request was answered."}
+            return self.render_to_response({"error": error}, status=400)
         code = dict(parse_qsl(urlsplit(redirect_to).query)).get("code")
         if code and application is not None and application.backchannel_logout_uri:
             # Every code leaves through here (consent, remembered consent, prompt=none): the
