@@ -12,6 +12,7 @@ from accounts.mfa.context import ACR_VALUES
 from apis.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from apis.models import OIDC_SCOPES
 
+from .client_assertion import SIGNING_ALGS as ASSERTION_ALGORITHMS
 from .server import SUPPORTED_GRANT_TYPES
 
 
@@ -44,6 +45,14 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
+        # Introspection is for confidential clients (resource servers): no "none".
+        "introspection_endpoint_auth_methods_supported": [
+            method for method in auth_methods if method != "none"
+        ],
+        # private_key_jwt's assertions (RFC 8414 §2); never none or HS*.
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         # RFC 9449 §5.1: DPoP proofs at the token endpoint, /userinfo and the APIs.
         "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),

@@ -270,3 +270,12 @@ def test_json_bodies_carry_assertions_too(batch, key):
     body = {**CC, **assertion_params(key.sign(claims_for(batch.client_id)))}
     response = HttpClient().post("/oauth/token", json.dumps(body), content_type="application/json")
     assert response.status_code == HTTPStatus.OK, response.content
+
+
+def test_discovery_advertises_private_key_jwt_and_its_algorithms_only():
+    discovery = HttpClient().get("/.well-known/openid-configuration").json()
+    assert "private_key_jwt" in discovery["token_endpoint_auth_methods_supported"]
+    assert "client_secret_jwt" not in discovery["token_endpoint_auth_methods_supported"]
+    for endpoint in ("token", "revocation", "introspection"):
+        algs = discovery[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
+        assert algs == ["RS256", "PS256", "ES256", "EdDSA"]
