@@ -16,7 +16,7 @@ from apis.models import Api, Scope
 
 from .callbacks import port_valid, validate_callback, validate_origin
 from .jwks import jwks_problems, jwks_uri_problem
-from .types import PROFILES, AppType, AuthMethod
+from .types import DEVICE_FLOW_TYPES, PROFILES, AppType, AuthMethod
 
 DAY = 24 * 3600
 BACKCHANNEL_HTTP_HOSTS = {"127.0.0.1", "localhost"}
@@ -239,6 +239,10 @@ class Client(AbstractApplication):
                 validate_backchannel_uri(self.backchannel_logout_uri)
             except ValidationError as error:
                 errors.setdefault("backchannel_logout_uri", []).extend(error.messages)
+        if self.device_code_enabled and self.app_type not in DEVICE_FLOW_TYPES:
+            errors.setdefault("device_code_enabled", []).append(
+                "Only native and regular web applications can sign people in with the device flow."
+            )
         if self.require_mfa and not self.profile.has_callbacks:
             errors.setdefault("require_mfa", []).append(
                 "Machine-to-machine applications have no sign-in to ask a second factor at."

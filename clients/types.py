@@ -15,6 +15,11 @@ class AppType(models.TextChoices):
     M2M = "m2m", "Machine to Machine"
 
 
+# The applications a person may sign in to from another device (RFC 8628): a native app, or
+# a server-side one that authenticates as at the token endpoint.
+DEVICE_FLOW_TYPES = (AppType.NATIVE, AppType.REGULAR_WEB)
+
+
 class AuthMethod(models.TextChoices):
     NONE = "none", "None (public client)"
     POST = "client_secret_post", "Client secret in the body (client_secret_post)"

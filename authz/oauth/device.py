@@ -33,8 +33,8 @@ from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenI
 from accounts.issuer import issuer_url
 from apis.models import OIDC_SCOPES, Scope
 from authz.models import DeviceAuthorization
-from clients.forms import DEVICE_FLOW_TYPES
 from clients.models import Client
+from clients.types import DEVICE_FLOW_TYPES
 
 from .client_auth import basic_client_id, uses_basic
 from .context import request_client, request_context
