@@ -82,3 +82,20 @@ def test_key_errors_are_inline(staff_client, m2m_app, changes, field, message):
     assert f'id="id_{field}_error"' in response.content.decode()
     m2m_app.refresh_from_db()
     assert m2m_app.token_endpoint_auth_method == "client_secret_basic"
+
+
+def test_credentials_and_quickstart_of_a_web_app_speak_of_keys_not_the_secret(staff_client):
+    key = KeyPair.new()
+    client, _ = services.client_create(
+        app_type=Client.AppType.REGULAR_WEB,
+        name="Expenses",
+        redirect_uris=[WEB_CALLBACK],
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=key.jwks(),
+    )
+    credentials = staff_client.get(f"/dashboard/applications/{client.pk}/?tab=credentials").content.decode()
+    assert "1 registered in the JWKS" in credentials
+    assert "the secret is not accepted" in credentials
+    quickstart = staff_client.get(f"/dashboard/applications/{client.pk}/?tab=quickstart").content.decode()
+    assert "client_assertion=$CLIENT_ASSERTION" in quickstart
+    assert "CLIENT_SECRET" not in quickstart
