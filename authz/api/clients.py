@@ -91,6 +91,10 @@ class ClientSettingsSerializer(StrictSerializer):
         help_text="Ask for a second factor whenever someone signs in to this application "
         "(applications with a sign-in only).",
     )
+    require_dpop = serializers.BooleanField(
+        required=False,
+        help_text="Issue tokens only bound to the application's key with a DPoP proof (RFC 9449).",
+    )
     device_code_enabled = serializers.BooleanField(
         required=False,
         help_text="Allow the device flow (RFC 8628: /oauth/device/code, then /activate); "
@@ -145,6 +149,7 @@ class ClientSerializer(serializers.Serializer):
     jwks_uri = serializers.CharField()
     first_party = serializers.BooleanField()
     require_mfa = serializers.BooleanField()
+    require_dpop = serializers.BooleanField()
     device_code_enabled = serializers.BooleanField()
     rotate_refresh_token = serializers.BooleanField()
     refresh_token_absolute_lifetime = serializers.IntegerField()

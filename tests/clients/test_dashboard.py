@@ -293,7 +293,7 @@ def test_settings_tab_shows_the_type_fields(staff_client, native_app, web_app, m
         )
         for client in (native_app, web_app[0], m2m_app[0], spa)
     }
-    common = {"name", "app_type", "client_id", "description", "logo_uri"}
+    common = {"name", "app_type", "client_id", "description", "logo_uri", "require_dpop"}
     user_app = common | {
         "redirect_uris",
         "post_logout_redirect_uris",
