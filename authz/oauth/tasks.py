@@ -14,6 +14,7 @@ from apis.revocation import revocations_purge
 from clients.models import Client
 
 from .backchannel import DeliveryFailed, backchannel_logout_send
+from .device import device_grants_purge
 from .families import grant_families_purge
 from .par import pushed_requests_purge
 from .redemption import redeemed_codes_purge
@@ -29,7 +30,8 @@ def clear_expired_tokens() -> None:
     signing keys that signed nothing still valid, revocations no live token can need,
     redeemed codes past any replay, Management API idempotency keys older than a day, log
     entries older than LOG_RETENTION_DAYS, authenticator apps whose set-up was left
-    unconfirmed, and pushed authorization requests past their use."""
+    unconfirmed, pushed authorization requests past their use, and device requests (RFC 8628)
+    an hour past their expiry."""
     grant_families_purge()
     clear_expired()
     signing_keys_purge()
@@ -39,6 +41,7 @@ def clear_expired_tokens() -> None:
     log_entries_purge()
     totp_unconfirmed_clean()
     pushed_requests_purge()
+    device_grants_purge()
 
 
 @shared_task(bind=True, max_retries=BACKCHANNEL_RETRIES)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_device_grant_model
 
 from accounts.models import User
+from authz.models import DeviceAuthorization
 from authz.oauth.device import (
     DEVICE_CODE,
     USER_CODE_ALPHABET,
@@ -26,6 +27,7 @@ from authz.oauth.device import (
     user_code_normalize,
 )
 from authz.oauth.device_activation import ENTRY_PER_SESSION
+from authz.oauth.tasks import clear_expired_tokens
 from clients.models import Client
 from clients.services import client_create, client_update
 from tests.oauth import ISSUER, TIMESHEETS_API, basic_auth, jwks, verify
@@ -311,3 +313,15 @@ def test_the_consent_step_needs_a_sign_in_and_a_valid_ticket(tv_app, timesheets_
     assert forged.status_code == HTTPStatus.BAD_REQUEST
     assert "no longer valid" in forged.content.decode()
     assert DeviceGrant.objects.get().status == DeviceGrant.AUTHORIZATION_PENDING
+
+
+def test_the_hourly_clean_up_forgets_device_requests_an_hour_after_expiry(tv_app, timesheets_api):
+    late, recent, live = (started()["device_code"] for _ in range(3))
+    now = timezone.now()
+    DeviceGrant.objects.filter(device_code=late).update(expires=now - timedelta(hours=1, seconds=1))
+    DeviceGrant.objects.filter(device_code=recent).update(expires=now - timedelta(minutes=59))
+    clear_expired_tokens()
+    assert set(DeviceGrant.objects.values_list("device_code", flat=True)) == {recent, live}
+    assert not DeviceAuthorization.objects.filter(device_grant__device_code=late).exists()
+    assert_token_error(poll(recent), "expired_token")
+    assert_token_error(poll(late), "invalid_grant")
