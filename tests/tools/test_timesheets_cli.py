@@ -298,6 +298,17 @@ def test_an_access_token_the_api_calls_invalid_is_refreshed_once_and_the_call_re
     assert provider.api_authorizations == ["Bearer access-1", "Bearer access-2"]
 
 
+def test_a_refreshed_id_token_about_someone_else_ends_the_sign_in(provider, tmp_path, capsys):
+    config = _signed_in(provider, tmp_path, expires_at=1)
+    provider.id_claims = {"sub": "mallory"}
+
+    arguments = ["--issuer", provider.issuer, "--state-file", str(config.state_path), "week"]
+
+    assert main(arguments, out=StringIO()) == 2
+    assert "about someone else" in capsys.readouterr().err
+    assert provider.api_authorizations == []
+
+
 def test_a_refused_refresh_asks_the_person_to_sign_in_again(provider, tmp_path, capsys):
     config = _signed_in(provider, tmp_path, expires_at=1)
     provider.token_answers = [(HTTPStatus.BAD_REQUEST, {"error": "invalid_grant"})]

@@ -188,7 +188,22 @@ def refresh(
         raise SignInNeeded(f"The sign-in has ended ({error.error}): run `login` again.") from error
     except DpopNotHonoured as error:
         raise SignInNeeded(f"{error} Run `login --dpop` again.") from error
-    return {**state, "token": dict(new), "id_token": new.get("id_token") or state.get("id_token")}
+    id_token = new.get("id_token")
+    if id_token:
+        _refreshed_id_token_check(http, state, id_token)
+    return {**state, "token": dict(new), "id_token": id_token or state.get("id_token")}
+
+
+def _refreshed_id_token_check(http: requests.Session, state: dict[str, Any], id_token: str) -> None:
+    """OpenID Connect Core §12.2: a refreshed ID token is verified like the first, and speaks
+    for the same person; one that does not is a reason to stop, not to carry on."""
+    metadata = {"issuer": state["issuer"], "jwks_uri": state["endpoints"]["jwks_uri"]}
+    try:
+        claims = id_token_verify(http, metadata, id_token, client_id=state["client_id"], nonce=None)
+    except LoginError as error:
+        raise SignInNeeded(f"{error} Run `login` again.") from error
+    if state.get("subject") and claims.get("sub") != state["subject"]:
+        raise SignInNeeded("The refreshed ID token is about someone else: run `login` again.")
 
 
 def revoke(config: Config, http: requests.Session, state: dict[str, Any]) -> bool:
