@@ -45,6 +45,7 @@ CLIENT_FIELDS = (
     "jwks_uri",
     "first_party",
     "require_mfa",
+    "require_par",
     "require_dpop",
     "rotate_refresh_token",
     "refresh_token_absolute_lifetime",

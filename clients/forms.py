@@ -140,6 +140,7 @@ class ClientSettingsForm(forms.Form):
     )
     first_party = _client_field("first_party")
     require_mfa = _client_field("require_mfa")
+    require_par = _client_field("require_par")
     require_dpop = _client_field("require_dpop")
     device_code_enabled = _client_field("device_code_enabled")
     rotate_refresh_token = _client_field("rotate_refresh_token")
@@ -165,6 +166,7 @@ class ClientSettingsForm(forms.Form):
                 *LOGOUT_OPTIONS,
                 "first_party",
                 "require_mfa",
+                "require_par",
                 "rotate_refresh_token",
                 "refresh_token_absolute_lifetime",
                 "refresh_token_idle_lifetime",

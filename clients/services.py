@@ -32,6 +32,7 @@ CLIENT_SETTINGS_FIELDS = (
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
     "require_mfa",
+    "require_par",
     "require_dpop",
     "jwks",
     "jwks_uri",

@@ -95,6 +95,11 @@ class ClientSettingsSerializer(StrictSerializer):
         required=False,
         help_text="Issue tokens only bound to the application's key with a DPoP proof (RFC 9449).",
     )
+    require_par = serializers.BooleanField(
+        required=False,
+        help_text="Accept authorization requests only through /oauth/par (RFC 9126); applications "
+        "people sign in to only.",
+    )
     device_code_enabled = serializers.BooleanField(
         required=False,
         help_text="Allow the device flow (RFC 8628: /oauth/device/code, then /activate); "
@@ -149,6 +154,7 @@ class ClientSerializer(serializers.Serializer):
     jwks_uri = serializers.CharField()
     first_party = serializers.BooleanField()
     require_mfa = serializers.BooleanField()
+    require_par = serializers.BooleanField()
     require_dpop = serializers.BooleanField()
     device_code_enabled = serializers.BooleanField()
     rotate_refresh_token = serializers.BooleanField()

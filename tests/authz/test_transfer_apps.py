@@ -135,6 +135,7 @@ def test_export_names_applications_and_grants_without_secrets(
         "jwks_uri": "",
         "first_party": False,
         "require_mfa": False,
+        "require_par": False,
         "require_dpop": False,
         "rotate_refresh_token": True,
         "refresh_token_absolute_lifetime": 30 * 24 * 3600,

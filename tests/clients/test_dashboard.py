@@ -299,6 +299,7 @@ def test_settings_tab_shows_the_type_fields(staff_client, native_app, web_app, m
         "post_logout_redirect_uris",
         "first_party",
         "require_mfa",
+        "require_par",
         "rotate_refresh_token",
         "refresh_token_absolute_lifetime",
         "refresh_token_idle_lifetime",
