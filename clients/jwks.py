@@ -8,6 +8,8 @@ turn the assertion into a shared secret (``client_secret_jwt``, which we do not 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
 from typing import Any
@@ -24,6 +26,15 @@ PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _REQUIRED = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x")}
 _CURVES = {"EC": ("P-256",), "OKP": ("Ed25519",)}
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+MIN_RSA_BITS = 2048
+
+
+def _rsa_bits(modulus: str) -> int:
+    """The size of a base64url modulus in bits (0 when it does not decode)."""
+    try:
+        return int.from_bytes(base64.urlsafe_b64decode(modulus + "=" * (-len(modulus) % 4))).bit_length()
+    except (ValueError, binascii.Error):
+        return 0
 
 
 def jwks_problems(value: Any) -> list[str]:
@@ -61,6 +72,8 @@ def _key_problems(index: int, key: Any) -> list[str]:
     missing = [name for name in _REQUIRED[kty] if not isinstance(key.get(name), str)]
     if missing:
         return [f"Key {index} ({kty}) lacks {', '.join(missing)}."]
+    if kty == "RSA" and _rsa_bits(key["n"]) < MIN_RSA_BITS:
+        return [f"Key {index}: an RSA key must have at least {MIN_RSA_BITS} bits."]
     if kty in _CURVES and key["crv"] not in _CURVES[kty]:
         return [f"Key {index}: crv must be {', '.join(_CURVES[kty])} for {kty}."]
     if key.get("use") not in (None, "sig"):

@@ -91,6 +91,7 @@ def _token(key: KeyPair, client: Client):
         (lambda key: {"keys": [{"kty": "RSA", "e": "AQAB"}]}, "lacks n"),
         (lambda key: {"keys": [{**key.public_jwk(), "kty": "DSA"}]}, "kty must be"),
         (lambda key: {"keys": []}, "no keys"),
+        (lambda key: {"keys": [{**key.public_jwk(), "n": "AQAB"}]}, "at least 2048 bits"),
         (lambda key: {"keys": [key.public_jwk()] * 2}, "same kid"),
         (lambda key: {"keys": [{**key.public_jwk(), "use": "enc"}]}, "use"),
         (lambda key: {"keys": [{**key.public_jwk(), "pad": "x" * 70_000}]}, "larger than 64 KB"),
