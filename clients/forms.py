@@ -13,11 +13,7 @@ from apis.models import Api
 
 from .models import DAY, Client
 from .services import CLIENT_SETTINGS_FIELDS
-from .types import PROFILES, AppType, AuthMethod
-
-# The applications a person may sign in to from another device (RFC 8628): a native app, or
-# a server-side one that authenticates as at the token endpoint.
-DEVICE_FLOW_TYPES = (AppType.NATIVE, AppType.REGULAR_WEB)
+from .types import DEVICE_FLOW_TYPES, PROFILES, AppType, AuthMethod
 
 MAX_REFRESH_LIFETIME = 365 * DAY
 
