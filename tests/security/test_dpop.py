@@ -12,7 +12,6 @@ import time
 from http import HTTPStatus
 
 import pytest
-from django.core.cache import cache
 from django.test import Client as HttpClient
 
 from apis.dpop import jwk_thumbprint, nonce_new
@@ -26,11 +25,6 @@ from .helpers import SCOPE, TEST_API, assert_token_error, jwt_parts
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apis.urls")]
 API_URL = f"{ISSUER}{TEST_API}"
 USERINFO_URL = f"{ISSUER}/userinfo"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_replay_cache():
-    cache.clear()
 
 
 @pytest.fixture

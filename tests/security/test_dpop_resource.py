@@ -13,7 +13,6 @@ import time
 from http import HTTPStatus
 
 import pytest
-from django.core.cache import cache
 
 from tests.oauth import ISSUER, TIMESHEETS_API, Pkce, get_code
 
@@ -25,11 +24,6 @@ API_URL = f"{ISSUER}{TEST_API}"
 USERINFO = "/userinfo"
 USERINFO_URL = f"{ISSUER}{USERINFO}"
 ALGS = 'algs="ES256 EdDSA Ed25519 RS256"'
-
-
-@pytest.fixture(autouse=True)
-def _fresh_replay_cache():
-    cache.clear()
 
 
 @pytest.fixture
