@@ -27,6 +27,10 @@ def _missing(reason: str) -> NoReturn:
 def live_issuer(live_server, settings) -> str:
     """The live server as the issuer (``iss``, discovery, the token endpoint's audience)."""
     settings.OIDC_ISSUER = live_server.url
+    # The token endpoint writes its events and counts after the response; on the live
+    # server's shared SQLite database that write can lock out the client's very next request
+    # (a JWKS fetch answered 503, seen under load). Nothing here reads them: keep them.
+    settings.TOKEN_STATS_FLUSH_SECONDS = 3600
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": live_server.url}
     return live_server.url
 
