@@ -21,7 +21,8 @@ from .conftest import MONDAY, make_entry
 
 NOW = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
 TODAY = NOW.date()
-AUTH_CODE, REFRESH, MACHINE = TokenIssuance.GrantType.values
+GRANT = TokenIssuance.GrantType
+AUTH_CODE, REFRESH, MACHINE = GRANT.AUTHORIZATION_CODE, GRANT.REFRESH_TOKEN, GRANT.CLIENT_CREDENTIALS
 API = "https://timesheets.abcinc.example/api"
 
 
