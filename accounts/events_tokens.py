@@ -22,7 +22,15 @@ from .events import event_later
 
 # Grant types we serve; anything else a client sends is recorded as ``other`` (its name
 # stays in the details), so that the types in the log are a short, known list.
-GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "client_credentials"})
+GRANT_TYPES = {
+    "authorization_code": "authorization_code",
+    "refresh_token": "refresh_token",
+    "client_credentials": "client_credentials",
+    "urn:ietf:params:oauth:grant-type:device_code": "device_code",
+}
+# A device polling while its person has not answered yet (RFC 8628 §3.5) is waiting, not
+# failing: one every few seconds per device would bury the refusals worth reading.
+STILL_WAITING = frozenset({"authorization_pending", "slow_down"})
 ISSUE_PREFIX = "token.issue."
 FAILURE_PREFIX = "token.failure."
 DESCRIPTION_MAX = 300
@@ -77,9 +85,11 @@ def token_response_record(
 ) -> None:
     """Record what the token endpoint answered ``status`` / ``body`` to a request for
     ``grant_type`` by ``client_id`` (the one it claims) for ``requested_audience``."""
-    known = grant_type if grant_type in GRANT_TYPES else "other"
+    known = GRANT_TYPES.get(grant_type, "other")
     details: dict[str, Any] = {"grant_type": grant_type[:60], "status": status}
     response = _json_object(body)
+    if response.get("error") in STILL_WAITING:
+        return
     if status == HTTPStatus.OK and "access_token" in response:
         claims = _payload(str(response["access_token"]))
         details |= {

@@ -37,6 +37,7 @@ KNOWN_TYPES = (
     ("token.", "Token endpoint: all"),
     ("token.issue.", "Tokens issued"),
     ("token.issue.refresh_token", "Refresh tokens exchanged"),
+    ("token.issue.device_code", "Tokens for devices (device flow)"),
     ("token.failure.", "Token requests refused"),
     ("token.revoke", "Tokens revoked"),
     ("security.login", "Sign-ins and failed sign-ins"),

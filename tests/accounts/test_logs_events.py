@@ -247,3 +247,24 @@ def test_text_that_only_looks_like_an_escaped_nul_is_kept_as_written():
 
     entry = AuditEntry.objects.get(client_id="lookalike")
     assert entry.details == {"error_description": "\\u0000 and \\\ufffd"}
+
+
+def test_a_device_polling_is_not_a_failure_but_its_tokens_and_refusals_are_events(db):
+    from accounts.events_tokens import token_response_record
+
+    device = "urn:ietf:params:oauth:grant-type:device_code"
+    for error in ("authorization_pending", "slow_down", "expired_token"):
+        token_response_record(
+            grant_type=device,
+            client_id="tv",
+            requested_audience="",
+            status=HTTPStatus.BAD_REQUEST,
+            body=f'{{"error": "{error}"}}'.encode(),
+        )
+
+    events.flush()
+
+    written = AuditEntry.objects.filter(client_id="tv")
+    assert [(entry.action, entry.details["error"]) for entry in written] == [
+        ("token.failure.device_code", "expired_token")
+    ]
