@@ -57,8 +57,9 @@ def assertion_subject(assertion: str) -> str | None:
 
 
 def assertion_audiences() -> list[str]:
-    """What ``aud`` may name: the issuer (RFC 7523bis) or the token endpoint (OIDC Core §9)."""
-    return [settings.OIDC_ISSUER, issuer_url("oauth2_provider:token")]
+    """What ``aud`` may name: the issuer (RFC 7523bis), the token endpoint (OIDC Core §9),
+    or the pushed authorization request endpoint (RFC 9126 §2: all three MUST be accepted)."""
+    return [settings.OIDC_ISSUER, issuer_url("oauth2_provider:token"), issuer_url("oauth2_provider:par")]
 
 
 def client_assertion_authenticate(params: Mapping[str, Any], *, other_credentials: bool) -> Client:

@@ -15,6 +15,7 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client as HttpClient
 from django.utils import timezone
@@ -166,6 +167,21 @@ def test_a_private_key_jwt_client_pushes_with_its_assertion(db):
     assert not names & {"client_assertion", "client_assertion_type"}
     forged = assertion_params(KeyPair.new("ES256").sign(claims_for(client.client_id)))
     response = _push(client.client_id, None, redirect_uri=WEB_CALLBACK, **forged)
+    assert_token_error(response, "invalid_client", HTTPStatus.UNAUTHORIZED)
+
+
+def test_an_assertion_may_name_the_par_endpoint_as_its_audience(db):
+    """RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint are all audiences
+    the server MUST accept; another URL of ours is not."""
+    key = KeyPair.new("ES256")
+    client, _ = key_client(Client.AppType.REGULAR_WEB, key, redirect_uris=[WEB_CALLBACK])
+    to_par = claims_for(client.client_id, aud=f"{settings.OIDC_ISSUER}/oauth/par")
+    pushed = _push(client.client_id, None, redirect_uri=WEB_CALLBACK, **assertion_params(key.sign(to_par)))
+    assert _request_uri(pushed)
+    elsewhere = claims_for(client.client_id, aud=f"{settings.OIDC_ISSUER}/userinfo")
+    response = _push(
+        client.client_id, None, redirect_uri=WEB_CALLBACK, **assertion_params(key.sign(elsewhere))
+    )
     assert_token_error(response, "invalid_client", HTTPStatus.UNAUTHORIZED)
 
 
