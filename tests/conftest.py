@@ -15,6 +15,7 @@ from authz.oauth import issuance_counts
 from clients.models import Client
 from clients.services import client_create
 
+from .chromium import browser  # noqa: F401 - one Chromium for the whole session
 from .oauth import LOOPBACK_CALLBACK, MOBILE_CALLBACK, TIMESHEETS_API
 
 PASSWORD = "correct-horse-battery-staple"

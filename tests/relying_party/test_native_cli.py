@@ -25,7 +25,6 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from clients.models import Client
-from tests.browser.conftest import browser  # noqa: F401 - the session's Chromium, as a fixture here
 from timesheets.models import Entry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,7 +40,7 @@ def demo(db) -> None:
 
 
 @pytest.fixture
-def page(browser, live_server) -> Iterator[object]:  # noqa: F811 - the imported fixture
+def page(browser, live_server) -> Iterator[object]:
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(15_000)
     page = context.new_page()
