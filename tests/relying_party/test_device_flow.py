@@ -18,7 +18,7 @@ from django.test import Client as HttpClient
 from clients.services import client_update
 from tests.oauth import TIMESHEETS_API
 
-from .conftest import NODE_MODULES
+from .conftest import NODE_MODULES, _missing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +44,7 @@ console.log(JSON.stringify({ sub: idToken.sub, aud: idToken.aud, amr: idToken.am
 def _node(tmp_path: Path, **env: str) -> subprocess.Popen:
     node = shutil.which("node")
     if node is None or not (NODE_MODULES / "openid-client").exists():
-        pytest.skip("node and openid-client are needed: `make node-deps` installs them")
+        _missing("node and openid-client are needed: `make node-deps` installs them")
     (tmp_path / "node_modules").symlink_to(NODE_MODULES)
     script = tmp_path / "device.mjs"
     script.write_text(DEVICE_FLOW)
