@@ -13,6 +13,7 @@ import dj_database_url
 
 from .email_url import email_url_settings
 from .env import env_bool, env_list, env_str
+from .operations import *  # noqa: F403  (health, metrics, logs, key rotation)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Untracked runtime state of a development checkout: SQLite file, generated secret key.
@@ -389,12 +390,4 @@ SPECTACULAR_SETTINGS = {
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
     # Each API's schema describes that API only; the Management API serves its own.
     "PREPROCESSING_HOOKS": ["apis.schema.without_management_api"],
-}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
