@@ -6,7 +6,9 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run worker test lint format chromium axe node-deps bench
+PROD_DIR := var/prod
+
+.PHONY: help install install-dev run prod worker test lint format chromium axe node-deps bench
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,6 +42,25 @@ run: install ## Migrate, load the demo data and serve on http://127.0.0.1:$PORT 
 	@echo "  Discovery:  http://127.0.0.1:$(PORT)/.well-known/openid-configuration"
 	@echo
 	DJANGO_SETTINGS_MODULE=config.settings.dev PORT=$(PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+prod: install ## Run as production does: gunicorn (https, prod settings), Celery worker and beat, on PostgreSQL + Redis
+	@.ci/services
+	$(PY) -m tools.prod_local $(PROD_DIR)
+	@test -s var/demo-password || $(PY) -c "import secrets; print('Demo-' + secrets.token_urlsafe(12))" > var/demo-password
+	@test -s var/demo-client-secret || $(PY) -c "import secrets; print(secrets.token_urlsafe(32))" > var/demo-client-secret
+	@set -a && . ./$(PROD_DIR)/env && set +a && \
+	  $(PY) manage.py migrate --noinput && \
+	  $(PY) manage.py collectstatic --noinput --verbosity 0 && \
+	  $(PY) manage.py check --deploy --fail-level WARNING && \
+	  DEMO_PASSWORD="$$(cat var/demo-password)" DEMO_CLIENT_SECRET="$$(cat var/demo-client-secret)" \
+	    $(PY) manage.py seed_demo && \
+	  echo && \
+	  echo "  Sign in:    $$OIDC_ISSUER/login/  (self-signed certificate: the browser warns once)" && \
+	  echo "  Dashboard:  $$OIDC_ISSUER/dashboard/  (admin@abcinc.example, password in var/demo-password)" && \
+	  echo "  Health:     curl -k $$OIDC_ISSUER/health/ready" && \
+	  echo "  Metrics:    curl -k -H \"Authorization: Bearer \$$METRICS_TOKEN\" $$OIDC_ISSUER/metrics  (token in $(PROD_DIR)/env)" && \
+	  echo
+	$(VENV)/bin/honcho --procfile Procfile --env $(PROD_DIR)/env start
 
 worker: install ## Run a Celery worker with beat (needs REDIS_URL; without it tasks run in the web process)
 	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without a broker tasks run eagerly."; exit 1; }
