@@ -135,12 +135,19 @@ class Scope(models.Model):
             )
 
 
+# A current key signs; a next key (not yet activated) is only published, ahead of its turn.
+CURRENT_KEY = models.Q(activated_at__isnull=False, retired_at__isnull=True)
+NEXT_KEY = models.Q(activated_at__isnull=True, retired_at__isnull=True)
+
+
 class SigningKey(models.Model):
     """A key pair of the server: RSA (RS256) signs ID tokens and RS256 access tokens, EC P-256
     (ES256) the access tokens of ES256 APIs.
 
-    For each algorithm, the newest key without ``retired_at`` signs. A retired key stays
-    published in the JWKS until every token it signed has expired; after that it is deleted.
+    A key is *next* from its creation until ``activated_at``: published in the JWKS so that
+    relying parties hold it before it signs, never used to sign. It is *current* (the one
+    key per algorithm that signs) from ``activated_at`` until ``retired_at``. A retired key
+    stays published until every token it signed has expired; after that it is deleted.
     """
 
     class Algorithm(models.TextChoices):
@@ -150,7 +157,10 @@ class SigningKey(models.Model):
     kid = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint of the public key.")
     algorithm = models.CharField(max_length=10, choices=Algorithm.choices, default=Algorithm.RS256)
     private_key_pem = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, help_text="Published in the JWKS since.")
+    activated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Signs since; empty for a next key, published but not signing yet."
+    )
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -158,6 +168,19 @@ class SigningKey(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(algorithm__in=["RS256", "ES256"]), name="apis_signingkey_algorithm_valid"
+            ),
+            # Only a key that signed can retire: a next key is either activated or deleted.
+            models.CheckConstraint(
+                condition=models.Q(retired_at__isnull=True) | models.Q(activated_at__isnull=False),
+                name="apis_signingkey_retired_after_activated",
+            ),
+            # Two processes (beat ticks, workers, first uses) cannot both make a key current or
+            # publish a next one: the second write fails instead of leaving two.
+            models.UniqueConstraint(
+                fields=["algorithm"], condition=CURRENT_KEY, name="apis_signingkey_one_current"
+            ),
+            models.UniqueConstraint(
+                fields=["algorithm"], condition=NEXT_KEY, name="apis_signingkey_one_next"
             ),
         ]
 

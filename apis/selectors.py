@@ -7,6 +7,8 @@ from django.db.models import Count, QuerySet
 from accounts.listing import ordering, search_filter
 from accounts.versions import CONFIGURATION, VersionedCache
 
+from .key_schedule import KeySchedule
+from .key_schedule import signing_key_schedule as _schedule
 from .keys import signing_keys_published
 from .models import Api, Scope
 
@@ -68,4 +70,17 @@ def scope_list(*, api: Api) -> QuerySet[Scope]:
     return api.scopes.order_by("value")
 
 
-__all__ = ["api_by_identifier", "api_get", "api_list", "scope_list", "signing_keys_published"]
+def signing_key_schedule() -> KeySchedule:
+    """The signing keys' schedule for the dashboard: the current and next keys, when the next
+    ones are published and when they sign (``apis.key_schedule``, which the beat task follows)."""
+    return _schedule()
+
+
+__all__ = [
+    "api_by_identifier",
+    "api_get",
+    "api_list",
+    "scope_list",
+    "signing_key_schedule",
+    "signing_keys_published",
+]

@@ -9,7 +9,7 @@ from accounts.audit import audit_record, snapshot
 from accounts.errors import Conflict
 from accounts.models import User
 
-from .keys import signing_key_rotate
+from .keys import RS256, next_keys, signing_key_rotate
 from .models import Api, Scope, SigningKey, generate_hs256_secret
 from .revocation import revoke_audience_tokens
 
@@ -139,9 +139,18 @@ def scope_delete(*, scope: Scope, actor: User | None = None) -> None:
 
 @transaction.atomic
 def signing_key_rotate_now(*, actor: User | None = None) -> SigningKey:
-    """Rotate the server's signing keys, RSA and (once in use) EC, together (dashboard action).
+    """Rotate the server's signing keys, RSA and (once in use) EC, together (the dashboard's
+    and the Management API's action): the next keys the schedule published sign from now on,
+    however long they have been published, and new keys where none was published.
 
     Every process sees the new keys at once: writing a key changes the CONFIGURATION version."""
+    upcoming = next_keys().filter(algorithm=RS256).first()
     key = signing_key_rotate()
-    audit_record(actor=actor, action="signing_key.rotate", target=key, after={"kid": key.kid})
+    published_ahead = upcoming is not None and upcoming.pk == key.pk
+    audit_record(
+        actor=actor,
+        action="signing_key.rotate",
+        target=key,
+        after={"kid": key.kid, "published_ahead": published_ahead},
+    )
     return key

@@ -57,7 +57,7 @@ TABS = {
 ROTATE_CONSEQUENCE = "I understand that tokens signed with the current secret stop working."
 KEY_ROTATE_CONSEQUENCE = (
     "I understand that this rotates the server's signing keys for every API that uses them, "
-    "not only this one."
+    "not only this one: the published next keys, or new keys where none is published, sign from now on."
 )
 # Java reads \uXXXX before it reads a string, so a control character is an octal escape.
 _JAVA_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -122,6 +122,7 @@ def _render_detail(
         context.setdefault("confirm_form", ConfirmForm(consequence=ROTATE_CONSEQUENCE))
         if api.signing_algorithm != Api.Algorithm.HS256:
             context["signing_keys"] = selectors.signing_keys_published()
+            context["key_schedule"] = selectors.signing_key_schedule()
             context["jwks_url"] = _jwks_url()
             context.setdefault("key_confirm_form", ConfirmForm(consequence=KEY_ROTATE_CONSEQUENCE))
             context["key_apis"] = selectors.api_list().exclude(signing_algorithm=Api.Algorithm.HS256)

@@ -137,6 +137,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "abc-identity")
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-tokens": {"task": "authz.oauth.tasks.clear_expired_tokens", "schedule": 3600.0},
+    "signing-keys-rotate-due": {
+        "task": "apis.tasks.signing_keys_rotate_due_task",
+        "schedule": SIGNING_KEY_ROTATION_CHECK_SECONDS,  # noqa: F405  (operations)
+    },
 }
 
 # --- Email -----------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ def _rotate_in_another_process(algorithm: str = RS256) -> SigningKey:
                 algorithm=algorithm,
                 private_key_pem=private.export_to_pem(private_key=True, password=None).decode(),
                 created_at=timezone.now(),
+                activated_at=timezone.now(),
             )
         ]
     )
@@ -111,7 +112,7 @@ def test_writing_a_key_or_an_api_changes_the_version(django_capture_on_commit_ca
 
 def test_retiring_keys_alone_changes_the_version(django_capture_on_commit_callbacks, monkeypatch):
     # A queryset update() sends no signal: the rotation announces the retirement itself.
-    monkeypatch.setattr(keys, "_generate", lambda algorithm: SigningKey.objects.first())
+    monkeypatch.setattr(keys, "_generate", lambda algorithm, activated_at: SigningKey.objects.first())
     signing_key_current()
     before = CONFIGURATION.current()
     with django_capture_on_commit_callbacks(execute=True):
