@@ -101,16 +101,18 @@ def signing_keys_rotate_due(*, now: datetime | None = None) -> Outcome:
     """Do what the schedule asks as of ``now`` (the beat task's job); what it did.
 
     Once the current RSA key has signed for the rotation period less the lead time, a next
-    key is published for every algorithm in use. Once it has signed for the whole period, the
-    current keys retire and the next ones sign, but only when each next key has been in the
-    JWKS for the lead time: a key must not sign before relying parties could have fetched
-    it, so a relying party that caches the JWKS (for up to its ``max-age``) already holds the
-    key when the first token signed with it arrives. When the period is over and no next key
-    is published (rotation just enabled, the beat was down, or the lead was lengthened), the
-    keys are published now and the current ones keep signing for the lead time: a late
-    rotation is safe, an early switch is not. A lead time of 0 is the operator's choice to
-    switch at once, as the manual rotation does: relying parties then rely on refetching the
-    JWKS when they meet an unknown ``kid``.
+    key is published for every algorithm in use. Once it has signed for the whole period,
+    the current keys retire and the next ones sign, but only when each next key has been in
+    the JWKS for the lead time: a key must not sign before relying parties could have
+    fetched it, so that one caching the JWKS already holds the key when the first token
+    signed with it arrives (the lead must exceed the JWKS ``max-age``,
+    OIDC_JWKS_MAX_AGE_SECONDS, and any longer refresh interval of a relying party).
+
+    When the period is over and no next key is published (rotation just enabled, the beat
+    was down, the lead lengthened), the keys are published now and the current ones keep
+    signing for the lead time: a late rotation is safe, an early switch is not. A lead time
+    of 0 is the operator's choice to switch at once, as the manual rotation does: relying
+    parties then depend on refetching the JWKS when they meet an unknown ``kid``.
 
     Two beat ticks or workers at once: the unretired keys are locked for the decision, and
     the database allows one current and one next key per algorithm, so the second finds the
