@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import metrics
 from accounts.caching import TtlCache
 from accounts.versions import SharedVersion
 
@@ -75,6 +77,7 @@ def revoke(facts: Iterable[Fact], *, not_before: float | None = None) -> None:
     # the row is committed and can be read.
     _answers.clear()
     transaction.on_commit(_publish)
+    transaction.on_commit(partial(metrics.revoked, [str(row.kind) for row in rows]))
 
 
 def revoke_grant(grant_id: Any) -> None:

@@ -13,6 +13,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from .. import metrics
 from ..audit import audit_record
 from ..identifiers import recorded_identifier
 from ..models import User
@@ -54,6 +55,7 @@ def second_factor_failed(request: HttpRequest, user: User, *, factor: str) -> Ht
         after={"path": request.path[:200]},
         details={"factor": factor},
     )
+    metrics.sign_in_failed("second_factor")
     login_failures_per_address().hit(client_address(request))
     AxesProxyHandler.user_login_failed(sender=__name__, credentials=_credentials(user), request=request)
     if getattr(request, "axes_locked_out", False):

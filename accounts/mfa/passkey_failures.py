@@ -16,6 +16,7 @@ from typing import Any
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 
+from .. import metrics
 from ..audit import audit_record
 from ..identifiers import recorded_identifier
 from ..models import User
@@ -56,6 +57,7 @@ def failure_record(request: Any, user: User | None, reason: str) -> None:
         after={"path": request.path[:200]},
         details={"factor": "passkey", "reason": reason[:300]},
     )
+    metrics.sign_in_failed("passkey")
     login_failures_per_address().hit(client_address(request))
     if user is not None:
         AxesProxyHandler.user_login_failed(

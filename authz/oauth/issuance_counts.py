@@ -31,6 +31,7 @@ from django.core.signals import request_finished
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
+from accounts import metrics
 from authz.models import TokenIssuance
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,10 @@ _oldest: float | None = None  # time.monotonic() of the oldest count not yet wri
 
 
 def count(*, grant_type: str, audience: str, client_id: str) -> None:
-    """One access token issued now: counted in this process, written later."""
+    """One access token issued now: counted in this process, written later; and for
+    Prometheus (``accounts.metrics``), which every path that issues a token reaches here."""
     global _oldest
+    metrics.token_issued(grant_type=grant_type, audience=audience, client_id=client_id)
     key = IssuanceKey(datetime.now(UTC).date(), grant_type, audience, client_id)
     with _lock:
         _counts[key] += 1

@@ -50,6 +50,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /metrics before the https redirect and the Host check (Prometheus scrapes by address);
+    # it also times every request below it (accounts.metrics_http).
+    "accounts.metrics_http.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
