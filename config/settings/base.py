@@ -19,7 +19,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Untracked runtime state of a development checkout: SQLite file, generated secret key.
 VAR_DIR = BASE_DIR / "var"
 
-
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
@@ -50,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "accounts.health_middleware.HealthMiddleware",  # probes by address over HTTP: answered before all
     # /metrics before the https redirect and the Host check (Prometheus scrapes by address);
     # it also times every request below it (accounts.metrics_http).
     "accounts.metrics_http.MetricsMiddleware",
