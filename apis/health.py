@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from accounts.health import CheckFailed
 
-from .models import SigningKey
+from .models import CURRENT_KEY, SigningKey
 
 
 def signing_key() -> None:
-    """An RS256 key that has not retired exists: every ID token needs one.
+    """A current RS256 key exists: every ID token needs one. A next key, published ahead of
+    its turn (apis.key_schedule), signs nothing and does not count.
 
     Only reads: a probe never makes a key (the first token or JWKS request does, through
     apis.keys), or probes from several instances of a fresh deployment would race to.
     """
-    if not SigningKey.objects.filter(algorithm=SigningKey.Algorithm.RS256, retired_at__isnull=True).exists():
+    if not SigningKey.objects.filter(CURRENT_KEY, algorithm=SigningKey.Algorithm.RS256).exists():
         raise CheckFailed("no current RS256 key")

@@ -18,7 +18,9 @@ from django.test import override_settings
 from django.utils import timezone
 from jwcrypto import jws
 
+from accounts.health import CheckFailed
 from accounts.models import AuditEntry
+from apis import health
 from apis.key_schedule import Outcome, signing_keys_rotate_due
 from apis.keys import ES256, RS256, current_keys, forget_current_key, next_keys, signing_key_current
 from apis.models import Api, SigningKey
@@ -303,3 +305,14 @@ def test_the_dashboard_says_when_rotation_is_by_hand_only(staff_client, timeshee
     assert _dd(page, "Schedule") == "Off: the keys rotate by hand only."
     assert _dd(page, "Next key") == "None published: a rotation by hand makes new keys."
     assert _dd(page, "Next rotation") == "By hand only."
+
+
+def test_a_next_key_alone_is_no_current_key_for_readiness():
+    rsa = signing_key_current()
+    _age(rsa, ROTATION - LEAD + timedelta(days=1))
+    signing_keys_rotate_due()
+    health.signing_key()  # the current key
+    SigningKey.objects.filter(pk=rsa.pk).update(retired_at=timezone.now())
+    assert next_keys().filter(algorithm=RS256).exists()
+    with pytest.raises(CheckFailed, match="no current RS256 key"):
+        health.signing_key()
