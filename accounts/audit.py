@@ -2,7 +2,7 @@
 
 Services take the ``actor`` explicitly; the client's IP address and user agent are not
 something a service should have to thread through, so a middleware puts them in context
-variables.
+variables, as ``accounts.request_id`` holds the request's id.
 A machine client calling the Management API acts without a person: the API names it in
 another context variable, and its entries read ``client:<client id>``.
 """
@@ -18,6 +18,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 
 from .models import AuditEntry, User
+from .request_id import current_request_id
 from .throttle import client_ip
 
 _client_ip: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)
@@ -102,6 +103,7 @@ def audit_record(
         client_id=(client_id or _target_attribute(target, "clients.client", "client_id"))[:100],
         audience=(audience or _target_attribute(target, "apis.api", "identifier"))[:200],
         details=details,
+        request_id=current_request_id(),
     )
 
 

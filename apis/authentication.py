@@ -14,6 +14,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from accounts.request_log import request_log_annotate
+
 from .dpop import DpopRefused, resource_request_check
 from .tokens import InvalidToken, verify_access_token
 
@@ -104,7 +106,11 @@ class BearerTokenAuthentication(BaseAuthentication):
             failed = exceptions.AuthenticationFailed(refused.description, code=refused.error)
             failed.dpop_nonce = refused.nonce  # type: ignore[attr-defined]  # apis.exceptions adds it
             raise failed from refused
-        return TokenPrincipal.from_claims(claims), claims
+        principal = TokenPrincipal.from_claims(claims)
+        request_log_annotate(
+            client_id=principal.client_id, user_id=None if principal.is_machine else principal.sub
+        )
+        return principal, claims
 
     def _fail(self, request: Request, description: str):
         # Kept on the request for authenticate_header, which DRF calls without the exception;

@@ -26,6 +26,7 @@ from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, HttpResponse
 
+from accounts.request_log import request_log_annotate
 from apis.selectors import api_by_identifier
 from apis.tokens import ApiSigning, mint_access_token
 from authz.policy import NoClientGrant, decide_machine_scopes, granted
@@ -97,6 +98,7 @@ def fast_client_credentials(request: HttpRequest) -> HttpResponse | None:
     client = _authenticated_client(request)
     if client is None or client.require_dpop:
         return None
+    request_log_annotate(client_id=client.client_id)
     api = api_by_identifier(params.get("resource", ""))
     if api is None:
         return None

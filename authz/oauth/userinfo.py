@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.claims import claims_for_scopes
 from accounts.models import User
+from accounts.request_log import request_log_annotate
 from apis.authentication import REALM
 from apis.dpop import DpopRefused, resource_request_check
 from apis.models import OPENID
@@ -120,7 +121,9 @@ def userinfo_claims(token: str, *, request: HttpRequest, scheme: str = "bearer")
             "The access token was not granted openid.",
             scope=OPENID,
         )
-    return claims_for_scopes(_person(claims), scopes)
+    person = _person(claims)
+    request_log_annotate(client_id=str(claims["client_id"]), user_id=str(person.sub))
+    return claims_for_scopes(person, scopes)
 
 
 def _dpop_refusal(refused: DpopRefused) -> JsonResponse:

@@ -17,6 +17,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from accounts.checksums import token_checksum
 from accounts.claims import CLAIM_SCOPES, claims_for_scopes
 from accounts.models import User
+from accounts.request_log import request_log_annotate
 from authz.models import AccessTokenRecord
 from authz.services import grant_revoke
 from clients.hashers import client_secret_matches
@@ -128,6 +129,8 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         """
         if request.grant_type == CLIENT_CREDENTIALS:
             return
+        person = getattr(request.user, "sub", None)
+        request_log_annotate(user_id=str(person) if person is not None else None)
         super().save_bearer_token(token, request, *args, **kwargs)
 
     def client_authentication_required(self, request: Request, *args, **kwargs) -> bool:
@@ -146,12 +149,31 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             except AssertionRefused as refused:
                 raise errors.InvalidClientError(description=str(refused), request=request) from refused
             request.client_id = request.client.client_id
+            request_log_annotate(client_id=request.client_id)
             return True
         if not super().authenticate_client(request, *args, **kwargs):
             return False
         basic = uses_basic(request.headers.get("Authorization", ""))
         used = Client.AuthMethod.BASIC if basic else Client.AuthMethod.POST
-        return request_client(request).token_endpoint_auth_method == used
+        if request_client(request).token_endpoint_auth_method != used:
+            return False
+        request_log_annotate(client_id=request_client(request).client_id)
+        return True
+
+    def authenticate_client_id(self, client_id: str, request: Request, *args, **kwargs) -> bool:
+        """DOT's (a public client names itself); the request's log line then names it, as
+        ``authenticate_client`` does for a client that authenticated and
+        ``validate_client_id`` for the client an authorization request names."""
+        if not super().authenticate_client_id(client_id, request, *args, **kwargs):
+            return False
+        request_log_annotate(client_id=client_id)
+        return True
+
+    def validate_client_id(self, client_id: str, request: Request, *args, **kwargs) -> bool:
+        if not super().validate_client_id(client_id, request, *args, **kwargs):
+            return False
+        request_log_annotate(client_id=client_id)
+        return True
 
     def rotate_refresh_token(self, request: Request) -> bool:
         return request_client(request).rotate_refresh_token

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "accounts.health_middleware.HealthMiddleware",  # probes by address over HTTP: answered before all
+    # The request id and the request's log line, around everything else (accounts.request_log).
+    "accounts.request_log.RequestLogMiddleware",
     # /metrics before the https redirect and the Host check (Prometheus scrapes by address);
     # it also times every request below it (accounts.metrics_http).
     "accounts.metrics_http.MetricsMiddleware",

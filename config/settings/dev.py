@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from .base import *  # noqa: F403
-from .base import OAUTH2_PROVIDER, VAR_DIR
+from .base import LOG_LEVEL, OAUTH2_PROVIDER, VAR_DIR, logging_config
 from .env import env_list, env_str
 
 DEBUG = True
@@ -31,3 +31,7 @@ OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] = OIDC_ISSUER
 WEBAUTHN_ORIGIN = env_str("WEBAUTHN_ORIGIN", f"http://localhost:{env_str('PORT', '8000')}")
 # Local callbacks (http://127.0.0.1/...) are normal during development.
 WHITENOISE_USE_FINDERS = True
+
+# Lines a person reads in the terminal of ``make run``; LOG_FORMAT=json shows production's.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .base import *  # noqa: F403
-from .base import OAUTH2_PROVIDER, REDIS_URL
+from .base import LOG_LEVEL, OAUTH2_PROVIDER, REDIS_URL, logging_config
+from .env import env_str
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105 - the test settings are never deployed
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -30,3 +31,6 @@ WHITENOISE_AUTOREFRESH = True
 # A test's tokens reach the daily stats after its own request, never at interpreter exit,
 # when the test database is gone.
 TOKEN_STATS_FLUSH_SECONDS = 0.0
+# A failing test's captured output reads as text (tests/operations check the JSON lines).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
