@@ -129,8 +129,11 @@ def readiness() -> tuple[bool, dict[str, dict[str, Any]]]:
             continue
         checks[name] = {"status": "ok", "latency_ms": _milliseconds(outcome.seconds)}
         if outcome.error is not None:
-            reason = _reason(outcome.error)
-            logger.warning("Readiness check %s failed (%s): %s", name, reason, outcome.error)
+            reason, detail = _reason(outcome.error), str(outcome.error)
+            if detail in ("", reason):
+                logger.warning("Readiness check %s failed: %s", name, reason)
+            else:
+                logger.warning("Readiness check %s failed (%s): %s", name, reason, detail)
             checks[name].update(status="fail", error=reason)
     return all(check["status"] == "ok" for check in checks.values()), checks
 
@@ -165,6 +168,9 @@ class HealthMiddleware:
             response = JsonResponse({"status": "ok"})
         else:
             response = _ready_response()
+        if request.method == "HEAD":
+            # The status is the answer; a body after HEAD is dropped by the server with a warning.
+            response.content = b""
         # A proxy or the probe's client must ask again, never answer from a stored copy.
         response["Cache-Control"] = "no-store"
         return response

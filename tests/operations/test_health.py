@@ -23,10 +23,13 @@ from typing import Any
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.http import HttpRequest, HttpResponse
 from django.test import Client as HttpClient
+from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts import events
+from accounts.health_middleware import HealthMiddleware
 from accounts.models import AuditEntry
 from apis import keys
 from apis.models import SigningKey
@@ -201,8 +204,18 @@ def test_only_get_and_head_are_allowed(path, method):
     assert response["Cache-Control"] == "no-store"
 
 
-def test_head_answers_like_get():
-    assert HttpClient().head("/health/live").status_code == HTTPStatus.OK
+def _not_reached(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("a probe went past the health middleware")
+
+
+def test_head_answers_like_get_without_a_body(settings):
+    # Called directly: the test client drops a HEAD body itself, gunicorn with a warning.
+    settings.HEALTH_CHECKS = ["tests.operations.test_health.check_leaks"]
+    probe, requests = HealthMiddleware(_not_reached), RequestFactory()
+    live, ready = probe(requests.head("/health/live")), probe(requests.head("/health/ready"))
+    assert (live.status_code, live.content) == (HTTPStatus.OK, b"")
+    assert (ready.status_code, ready.content) == (HTTPStatus.SERVICE_UNAVAILABLE, b"")
+    assert ready["Cache-Control"] == "no-store"
 
 
 def test_probes_leave_no_audit_entry_event_or_session(signing_key):
