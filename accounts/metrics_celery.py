@@ -40,13 +40,14 @@ _PRIORITY_SEPARATOR = "\x06\x16"
 _PRIORITY_STEPS = (0, 3, 6, 9)
 
 
-def _broker_redis_url() -> str | None:
+def broker_redis_url() -> str | None:
     url = str(settings.CELERY_BROKER_URL)
     return url if url.startswith(("redis://", "rediss://", "unix://")) else None
 
 
 @lru_cache(maxsize=4)
-def _redis(url: str) -> redis.Redis:
+def broker_redis(url: str) -> redis.Redis:
+    """This process's client of the broker's Redis, with timeouts short enough for a scrape."""
     return redis.Redis.from_url(url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
 
 
@@ -64,11 +65,11 @@ def on_task_failure(sender: Any = None, **_signal: Any) -> None:
     """Celery's ``task_failure`` receiver, in the worker: one more failure of this task.
 
     A failure to count is logged, never raised: the task has failed already."""
-    url, name = _broker_redis_url(), getattr(sender, "name", None)
+    url, name = broker_redis_url(), getattr(sender, "name", None)
     if url is None or not name:
         return
     try:
-        _redis(url).hincrby(failures_key(), name, 1)
+        broker_redis(url).hincrby(failures_key(), name, 1)
     except redis.RedisError:
         logger.warning("Could not count the failure of task %s in Redis.", name, exc_info=True)
 
@@ -84,12 +85,12 @@ class CeleryCollector(Collector):
         ]
 
     def collect(self) -> Iterable[Metric]:
-        url = _broker_redis_url()
+        url = broker_redis_url()
         if url is None:
             return []
         queue = str(settings.CELERY_TASK_DEFAULT_QUEUE)
         try:
-            with _redis(url).pipeline(transaction=False) as pipeline:
+            with broker_redis(url).pipeline(transaction=False) as pipeline:
                 for key in queue_keys(queue):
                     pipeline.llen(key)
                 pipeline.hgetall(failures_key())

@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from django.test import Client as HttpClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from accounts.metrics_celery import _broker_redis_url, _redis, queue_keys
+from accounts.metrics_celery import broker_redis, broker_redis_url, queue_keys
 from authz.oauth import views
 from clients.services import client_grant_set
 from tests.accounts.mfa_helpers import code_for, confirmed_device, steady_step
@@ -288,7 +288,7 @@ def test_dashboard_and_api_requests_are_timed_under_their_routes(staff_client):
 # --- Celery (the broker's Redis) ------------------------------------------------------------
 
 needs_redis_broker = pytest.mark.skipif(
-    _broker_redis_url() is None, reason="Celery's queue and failures are read from a Redis broker"
+    broker_redis_url() is None, reason="Celery's queue and failures are read from a Redis broker"
 )
 
 
@@ -300,7 +300,7 @@ def always_fails() -> None:
 @needs_redis_broker
 def test_queue_length_and_task_failures_from_redis(settings):
     settings.CELERY_TASK_DEFAULT_QUEUE = f"test-metrics-{uuid.uuid4().hex[:8]}"
-    redis = _redis(str(django_settings.CELERY_BROKER_URL))
+    redis = broker_redis(str(django_settings.CELERY_BROKER_URL))
     queue, priority_queue = queue_keys(settings.CELERY_TASK_DEFAULT_QUEUE)[:2]
     before = scrape()
     try:
@@ -314,3 +314,11 @@ def test_queue_length_and_task_failures_from_redis(settings):
     assert value(after, "abc_identity_celery_queue_length", queue=settings.CELERY_TASK_DEFAULT_QUEUE) == 3
     task = "tests.operations.always_fails"
     assert grew(before, after, "abc_identity_celery_task_failures_total", task=task) == 1
+
+
+def test_a_broker_that_does_not_answer_leaves_the_celery_metrics_out(settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = HttpClient().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {SCRAPE_TOKEN}")
+    assert response.status_code == HTTPStatus.OK
+    assert b"abc_identity_tokens_issued" in response.content
+    assert b"abc_identity_celery_queue_length" not in response.content
