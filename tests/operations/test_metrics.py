@@ -13,10 +13,12 @@ from http import HTTPStatus
 import pytest
 from celery import shared_task
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client as HttpClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.metrics_celery import broker_redis, broker_redis_url, queue_keys
+from accounts.metrics_http import check_metrics_addresses
 from authz.oauth import views
 from clients.services import client_grant_set
 from tests.accounts.mfa_helpers import code_for, confirmed_device, steady_step
@@ -101,6 +103,12 @@ def test_a_forwarded_address_counts_only_from_a_trusted_proxy(settings):
     # Through our proxy, an address outside the list is still refused.
     outside = HttpClient(REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR="198.51.100.1")
     assert outside.get("/metrics").status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_an_allowed_address_that_is_not_one_stops_the_server_from_starting(settings):
+    settings.METRICS_ALLOWED_ADDRESSES = ["10.0.0.0/8", "prometheus.internal"]
+    with pytest.raises(ImproperlyConfigured, match="METRICS_ALLOWED_ADDRESSES"):
+        check_metrics_addresses()
 
 
 def test_scraping_by_address_over_http_is_not_redirected_or_refused_for_its_host(settings):

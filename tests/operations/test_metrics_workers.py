@@ -9,6 +9,7 @@ copy of this process's in-memory one (the rows the fixtures committed).
 from __future__ import annotations
 
 import os
+import runpy
 import socket
 import sqlite3
 import subprocess
@@ -199,3 +200,28 @@ def test_two_workers_tokens_and_errors_add_up_exactly(server, batch):
             frozenset({("route", "token"), ("method", "POST"), ("status", "2xx")}),
         )
         assert samples[timed] == TOKENS
+
+
+def test_gunicorn_empties_the_directory_of_processes_that_are_gone(tmp_path, monkeypatch):
+    gone, running = tmp_path / "counter_999999999.db", tmp_path / f"histogram_{os.getpid()}.db"
+    gone.write_bytes(b"stale")
+    running.write_bytes(b"live")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    runpy.run_path(str(ROOT / "config" / "gunicorn.py"))["on_starting"](None)
+
+    assert not gone.exists()
+    assert running.read_bytes() == b"live"  # a Celery worker sharing the directory writes on
+
+
+def test_gunicorn_makes_a_directory_when_none_is_named_and_removes_it_at_exit(monkeypatch):
+    # Set, then unset: monkeypatch then removes what on_starting sets, whatever was there.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    hooks = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+
+    hooks["on_starting"](None)
+    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    assert made.is_dir()
+    hooks["on_exit"](None)
+    assert not made.exists()
