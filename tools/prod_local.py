@@ -38,6 +38,7 @@ def environment(directory: Path, port: int) -> dict[str, str]:
         "LOG_FORMAT": "json",
         "TLS_CERT_FILE": str(directory / "tls" / "cert.pem"),
         "TLS_KEY_FILE": str(directory / "tls" / "key.pem"),
+        "BEAT_SCHEDULE_FILE": str(directory / "celerybeat-schedule"),
     }
 
 

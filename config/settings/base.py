@@ -14,6 +14,7 @@ import dj_database_url
 from .email_url import email_url_settings
 from .env import env_bool, env_list, env_str
 from .operations import *  # noqa: F403  (health, metrics, logs, key rotation)
+from .rest import *  # noqa: F403  (Django REST framework, drf-spectacular)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Untracked runtime state of a development checkout: SQLite file, generated secret key.
@@ -373,30 +374,3 @@ BENCH_BASELINE_VIEWS = env_bool("BENCH_BASELINE_VIEWS", False)
 # protocol endpoints); the bulk upload alone reads up to BULK_UPLOAD_MAX_BYTES.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 BULK_UPLOAD_MAX_BYTES = int(env_str("BULK_UPLOAD_MAX_BYTES", str(32 * 1024 * 1024)))
-
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # JSON read under the size limit, never a 500 (apis.parsers); url-encoded forms as DRF
-    # does. No multipart: the APIs take no files, and its file parts escape the limit.
-    "DEFAULT_PARSER_CLASSES": ["apis.parsers.JSONParser", "rest_framework.parsers.FormParser"],
-    "EXCEPTION_HANDLER": "apis.exceptions.exception_handler",
-    "UNAUTHENTICATED_USER": None,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "ABC Inc. Timesheets API",
-    "DESCRIPTION": "Log and approve time. Every operation needs a bearer access token for the "
-    "audience https://timesheets.abcinc.example/api with the scope it names.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # The schema reads the API's scopes from the registry, which `check --deploy` may run
-    # without a database; the test suite validates the schema instead.
-    "ENABLE_DJANGO_DEPLOY_CHECK": False,
-    # Each API's schema describes that API only; the Management API serves its own.
-    "PREPROCESSING_HOOKS": ["apis.schema.without_management_api"],
-}

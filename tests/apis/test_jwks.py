@@ -28,8 +28,16 @@ def _keys() -> list[dict]:
     return response.json()["keys"]
 
 
+def test_a_migrated_database_holds_the_first_key_and_the_jwks_publishes_it():
+    key = SigningKey.objects.get()  # made by migrate (apis.apps), so a new deployment is ready
+    keys = _keys()
+    assert [published["kid"] for published in keys] == [key.kid]
+    assert _keys() == keys
+
+
 def test_a_key_is_generated_on_first_use_and_kept_in_the_database():
-    assert not SigningKey.objects.exists()
+    SigningKey.objects.all().delete()
+    forget_current_key()
     keys = _keys()
     assert len(keys) == 1
     assert SigningKey.objects.get().kid == keys[0]["kid"]
