@@ -31,6 +31,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # and nothing that could break a log line, a header or a JSON string.
 _SAFE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 TASK_HEADER = "request_id"  # the name of the task message header that carries it
+REQUEST_ID_ATTRIBUTE = "request_id"  # the request's own copy, for lines logged after it
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
 
@@ -62,9 +63,10 @@ class RequestIdFilter(logging.Filter):
     path can hold a token, so it is replaced by the route that matched it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not getattr(record, "request_id", ""):
-            record.request_id = _request_id.get()
         request = getattr(record, "request", None)
+        if not getattr(record, "request_id", ""):
+            # Django logs a 4xx response once the middleware has finished: from the request.
+            record.request_id = _request_id.get() or getattr(request, REQUEST_ID_ATTRIBUTE, "")
         if isinstance(request, HttpRequest) and isinstance(record.args, tuple):
             record.args = _without_path(record.args, request)
         return True

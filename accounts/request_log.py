@@ -25,7 +25,14 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 from pythonjsonlogger.json import JsonFormatter
 
-from .request_id import REQUEST_ID_HEADER, path_template, request_id_begin, request_id_end, request_id_from
+from .request_id import (
+    REQUEST_ID_ATTRIBUTE,
+    REQUEST_ID_HEADER,
+    path_template,
+    request_id_begin,
+    request_id_end,
+    request_id_from,
+)
 from .throttle import client_ip
 
 logger = logging.getLogger("abc.requests")
@@ -74,6 +81,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        setattr(request, REQUEST_ID_ATTRIBUTE, request_id)
         id_token = request_id_begin(request_id)
         learnt = _Learnt()
         learnt_token = _learnt.set(learnt)

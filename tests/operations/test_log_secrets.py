@@ -186,7 +186,12 @@ def test_a_whole_flow_logs_its_requests_and_no_secret(
 
     text = production_log.getvalue()
     _assert_no_secret(text, flow.secrets)
-    lines = _request_lines(text)
+    records = _records(text)
+    lines = [record for record in records if record["logger"] == "abc.requests"]
+    # Django's warning about the 400, with the route for the path and the request's id.
+    [bad_request] = [record for record in records if record["logger"] == "django.request"]
+    assert bad_request["message"] == "Bad Request: /password/set/<str:purpose>/<str:uidb64>/<str:token>/"
+    assert bad_request["request_id"] == flow.responses[-1]["X-Request-ID"]
     _assert_one_line_per_request(lines, flow.responses)
     _assert_lines_name_routes_clients_and_people(lines, user, public_client, machine)
 
@@ -199,11 +204,11 @@ def _assert_no_secret(text: str, secrets: dict[str, str]) -> None:
         assert not leaked, f"the {name} is in the log"
 
 
-def _request_lines(text: str) -> list[dict[str, Any]]:
+def _records(text: str) -> list[dict[str, Any]]:
     records = [json.loads(line) for line in text.splitlines()]  # every line is one JSON object
     for record in records:
         assert {"time", "level", "logger", "request_id", "message"} <= set(record)
-    return [record for record in records if record["logger"] == "abc.requests"]
+    return records
 
 
 def _assert_one_line_per_request(lines: list[dict[str, Any]], responses: list[TestResponse]) -> None:

@@ -123,6 +123,10 @@ def test_an_unmatched_path_is_logged_as_such_never_verbatim(json_log):
     assert line["path"] == "<unmatched>"
     assert "secret-code" not in json_log.getvalue()
     assert "alice@abcinc.example" not in json_log.getvalue()
+    # Django's own warning, logged after the middleware has finished, names the request too.
+    [django] = [record for record in json_log.records() if record["logger"] == "django.request"]
+    assert django["message"] == "Not Found: <unmatched>"
+    assert django["request_id"] == response["X-Request-ID"]
 
 
 @pytest.mark.parametrize("path", ["/health/live", "/health/ready", "/metrics"])
