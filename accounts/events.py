@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from .audit import CLIENT_ACTOR_PREFIX, request_context
 from .models import AuditEntry, User
+from .request_id import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class PendingEvent(NamedTuple):
     ip: str | None
     user_agent: str
     details: dict[str, Any]
+    request_id: str  # the request's X-Request-ID (accounts.request_id)
 
 
 _lock = threading.Lock()
@@ -98,6 +100,7 @@ def event_later(
         ip,
         user_agent,
         details,
+        current_request_id(),
     )
     with _lock:
         _pending.append(event)
@@ -148,7 +151,7 @@ def _people(events: list[PendingEvent]) -> dict[str, tuple[int, str]]:
 
 
 _COLUMNS: tuple[str, ...] = ("at", "actor_id", "actor_label", "action", "target_type", "target_id")
-_COLUMNS += ("target_label", "ip", "user_agent", "client_id", "audience", "details")
+_COLUMNS += ("target_label", "ip", "user_agent", "client_id", "audience", "details", "request_id")
 
 
 def _rows(events: list[PendingEvent]) -> list[dict[str, Any]]:
@@ -176,6 +179,7 @@ def _rows(events: list[PendingEvent]) -> list[dict[str, Any]]:
                 "client_id": event.client_id,
                 "audience": event.audience,
                 "details": event.details,
+                "request_id": event.request_id,
             }
         )
     return rows

@@ -217,6 +217,7 @@ def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
         "before": entry.before,
         "after": entry.after,
         "details": entry.details,
+        "request_id": entry.request_id,
     }
 
 
@@ -250,6 +251,7 @@ CSV_COLUMNS = (
     "before",
     "after",
     "details",
+    "request_id",
 )
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -280,6 +282,7 @@ def _csv_row(entry: AuditEntry) -> list[str]:
         as_json(entry.before),
         as_json(entry.after),
         as_json(entry.details),
+        entry.request_id,
     ]
     return [spreadsheet_safe(cell) for cell in cells]
 

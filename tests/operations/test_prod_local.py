@@ -24,6 +24,7 @@ def _generated(tmp_path: Path) -> dict[str, str]:
 
 def test_the_generated_environment_passes_the_deploy_check(tmp_path):
     variables = _generated(tmp_path)
+    Path(variables["PROMETHEUS_MULTIPROC_DIR"]).mkdir()  # as `make prod` makes it
     # Nothing of the test run's own environment leaks in: a production process starts clean.
     ours = {*variables, "DJANGO_ALLOW_ASYNC_UNSAFE"}
     clean = {name: value for name, value in os.environ.items() if name not in ours}

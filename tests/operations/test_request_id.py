@@ -19,10 +19,13 @@ from celery.contrib.testing.worker import start_worker
 from celery.signals import task_prerun
 from django.test import Client as HttpClient
 
+from accounts import events
 from accounts.audit import audit_record
 from accounts.models import AuditEntry
 from accounts.request_id import RequestIdFilter, current_request_id, request_id_begin, request_id_end
 from accounts.request_log import JsonLineFormatter
+from clients.services import client_grant_set
+from tests.oauth import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -147,6 +150,24 @@ def test_an_audit_entry_keeps_the_id_of_the_request_that_wrote_it(staff_client):
     assert entry.request_id == "req-audit-1"
     page = staff_client.get(f"/dashboard/logs/{entry.pk}/")
     assert "<dt>Request id</dt><dd><code>req-audit-1</code></dd>" in page.content.decode()
+
+
+def test_token_events_and_their_export_keep_the_request_id(confidential_client, timesheets_api, staff_client):
+    client, secret = confidential_client
+    client_grant_set(client=client, api=timesheets_api, scopes=["read:timesheets"])
+    body = {"grant_type": "client_credentials", "audience": timesheets_api.identifier}
+    for request_id, password in (("tok-issued-1", secret), ("tok-refused-1", "wrong")):
+        HttpClient().post(
+            "/oauth/token",
+            body,
+            HTTP_AUTHORIZATION=basic_auth(client.client_id, password),
+            HTTP_X_REQUEST_ID=request_id,
+        )
+    events.flush()  # the token endpoint's events are written in batches, with raw SQL
+    written = AuditEntry.objects.filter(client_id=client.client_id, action__startswith="token.")
+    assert sorted(written.values_list("request_id", flat=True)) == ["tok-issued-1", "tok-refused-1"]
+    exported = b"".join(staff_client.get("/dashboard/logs/export.json").streaming_content).decode()
+    assert '"request_id": "tok-issued-1"' in exported
 
 
 def test_an_audit_entry_written_outside_a_request_has_none(staff_user):
