@@ -56,3 +56,13 @@ def test_production_deploy_check_is_clean():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_postgresql_database_that_does_not_answer_fails_in_seconds():
+    probe = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    env = {**PRODUCTION_ENV, "DATABASE_URL": "postgres://abc@db.internal:5432/abc_identity"}
+    result = _manage("shell", "-c", probe, **env)
+    assert result.returncode == 0, result.stderr
+    assert "'connect_timeout': 5" in result.stdout
+    tuned = _manage("shell", "-c", probe, **env, DB_CONNECT_TIMEOUT="2")
+    assert "'connect_timeout': 2" in tuned.stdout
