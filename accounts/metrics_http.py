@@ -18,16 +18,13 @@ the files every worker writes there; without it, this process's own values.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import os
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import choose_encoder
@@ -35,7 +32,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from . import metrics
 from .metrics_celery import CeleryCollector
-from .throttle import client_ip
+from .throttle import address_in, check_networks, client_ip, networks
 
 METRICS_PATH = "/metrics"
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
@@ -43,33 +40,15 @@ TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
 _celery = CeleryCollector()
 REGISTRY.register(_celery)  # single-process mode; the multiprocess registry adds its own
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@lru_cache(maxsize=8)
-def _networks(addresses: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in addresses if entry.strip())
-
 
 def check_metrics_addresses() -> None:
     """Refuse to start with a METRICS_ALLOWED_ADDRESSES entry that is not an address or a network."""
-    try:
-        _networks(tuple(settings.METRICS_ALLOWED_ADDRESSES))
-    except ValueError as error:
-        raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {error}") from error
+    check_networks("METRICS_ALLOWED_ADDRESSES")
 
 
 def _address_allowed(address: str | None) -> bool:
-    if address is None:
-        return False
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    # An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d.
-    mapped = parsed.ipv4_mapped if isinstance(parsed, ipaddress.IPv6Address) else None
-    networks = _networks(tuple(settings.METRICS_ALLOWED_ADDRESSES))
-    return any(parsed in network or (mapped is not None and mapped in network) for network in networks)
+    allowed = networks(tuple(settings.METRICS_ALLOWED_ADDRESSES))
+    return address is not None and address_in(address, allowed)
 
 
 def _bearer(request: HttpRequest) -> str | None:

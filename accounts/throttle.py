@@ -90,24 +90,32 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @lru_cache(maxsize=8)
-def _networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(proxy.strip(), strict=False) for proxy in proxies if proxy.strip())
+def networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """``entries`` (addresses or CIDRs, from a setting) as networks; ValueError names a bad one."""
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
+
+
+def check_networks(setting: str) -> None:
+    """Refuse to start when the list ``setting`` holds an entry that is not an address or a network."""
+    try:
+        networks(tuple(getattr(settings, setting)))
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{setting}: {error}") from error
 
 
 def check_trusted_proxies() -> None:
-    """Refuse to start with a TRUSTED_PROXIES entry that is not an address or a network."""
-    try:
-        _networks(tuple(settings.TRUSTED_PROXIES))
-    except ValueError as error:
-        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from error
+    check_networks("TRUSTED_PROXIES")
 
 
-def _trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+def address_in(address: str, within: tuple[IPNetwork, ...]) -> bool:
+    """Whether ``address`` is in one of the networks ``within``. An IPv4 peer of a dual-stack
+    socket arrives as ``::ffff:a.b.c.d`` and counts as its IPv4 address."""
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(parsed in network for network in networks)
+    mapped = parsed.ipv4_mapped if isinstance(parsed, ipaddress.IPv6Address) else None
+    return any(parsed in network or (mapped is not None and mapped in network) for network in within)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -119,8 +127,8 @@ def client_address(request: HttpRequest) -> str:
     prove nothing. With no trusted proxy configured the header is ignored entirely.
     """
     peer = request.META.get("REMOTE_ADDR") or "unknown"
-    networks = _networks(tuple(settings.TRUSTED_PROXIES))
-    if not networks or not _trusted(peer, networks):
+    proxies = networks(tuple(settings.TRUSTED_PROXIES))
+    if not proxies or not address_in(peer, proxies):
         return peer
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     address = peer
@@ -131,7 +139,7 @@ def client_address(request: HttpRequest) -> str:
             # Not an address a proxy of ours wrote: the last hop we can vouch for is the answer.
             return address
         address = hop
-        if not _trusted(hop, networks):
+        if not address_in(hop, proxies):
             return hop
     return address
 

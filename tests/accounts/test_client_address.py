@@ -32,6 +32,13 @@ def test_through_a_trusted_proxy_the_forwarded_client_is_used(settings):
     assert client_address(_request("10.0.0.2", "198.51.100.1")) == "198.51.100.1"
 
 
+def test_a_proxy_reaching_a_dual_stack_socket_over_ipv4_is_still_trusted(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_address(_request("::ffff:10.0.0.2", "198.51.100.1")) == "198.51.100.1"
+    # Mapping is not a way around the list: an untrusted peer stays the client.
+    assert client_address(_request("::ffff:192.0.2.1", "198.51.100.1")) == "::ffff:192.0.2.1"
+
+
 def test_a_spoofed_leftmost_entry_is_not_believed(settings):
     settings.TRUSTED_PROXIES = ["10.0.0.2"]
     # The client sent "X-Forwarded-For: 1.2.3.4"; the proxy appended the address it saw.
