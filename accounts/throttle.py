@@ -28,12 +28,21 @@ class Limit:
     requests: int
     seconds: int
 
+    @staticmethod
+    def now() -> float:
+        """The clock the fixed windows are cut from (the wall clock, shared by every process)."""
+        return time.time()
+
+    def window(self) -> int:
+        """The number of the window that is counting now."""
+        return int(self.now() // self.seconds)
+
     def _key(self, subject: str) -> tuple[str, int]:
-        window = int(time.time() // self.seconds)
         # The subject comes from the request (a client id, an address): hashed, it cannot
         # make an overlong or malformed cache key.
         digest = token_checksum(subject)[:32]
-        return f"throttle:{self.name}:{digest}:{window}", self.seconds - int(time.time() % self.seconds)
+        remaining = self.seconds - int(self.now() % self.seconds)
+        return f"throttle:{self.name}:{digest}:{self.window()}", remaining
 
     def counter(self, subject: str, *, incr: bool) -> Counter | None:
         """This limit's count for ``subject``, to read (or increment) in a ``round_trip``

@@ -9,6 +9,7 @@ from django.test import Client as HttpClient
 from accounts import events
 from accounts.caching import forget_all
 from accounts.models import User
+from accounts.throttle import Limit
 from apis.models import Api
 from apis.services import api_create
 from authz.oauth import issuance_counts
@@ -102,13 +103,14 @@ TIMESHEETS_SCOPES = {
 
 
 @pytest.fixture
-def steady_rate_window() -> None:
-    """Rate limits count in fixed one-minute windows: a test that counts requests up to a
-    limit must not straddle a window's end, or its count starts again half-way. Waits (a
-    few seconds at most, now and then) when the current window is about to end."""
-    remaining = 60 - time.time() % 60
-    if remaining < 10:
-        time.sleep(remaining + 0.1)
+def steady_rate_window(monkeypatch) -> None:
+    """Rate limits count in fixed windows (a minute, a lockout period): a test that counts
+    requests up to a limit must not straddle a window's end, or its count starts again
+    half-way. The limits' clock is set back so that every window of an hour or a divisor of
+    it began half a second ago, rather than waiting for the next one to begin. (Servers in
+    other processes keep the wall clock: tests counting there cannot use this.)"""
+    offset = time.time() % 3600 - 0.5
+    monkeypatch.setattr(Limit, "now", staticmethod(lambda: time.time() - offset))
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@ cannot lock a client out (and the alert when a client fails everywhere)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -65,8 +64,8 @@ class ClientFailureLimits:
 
 def _alert_client_failures(client_id: str, address: str, limit: Limit) -> None:
     """One audit entry per client and window once its failures reach the limit."""
-    window = int(time.time() // limit.seconds)
-    if cache.add(f"alert:client-failures:{token_checksum(client_id)[:32]}:{window}", 1, limit.seconds + 1):
+    key = f"alert:client-failures:{token_checksum(client_id)[:32]}:{limit.window()}"
+    if cache.add(key, 1, limit.seconds + 1):
         audit_record(
             actor=None,
             action="security.client_auth_failures",
