@@ -35,3 +35,5 @@ WHITENOISE_USE_FINDERS = True
 # Lines a person reads in the terminal of ``make run``; LOG_FORMAT=json shows production's.
 LOG_FORMAT = env_str("LOG_FORMAT", "plain")
 LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+# `curl http://127.0.0.1:$PORT/metrics` from this machine works without a token.
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"])

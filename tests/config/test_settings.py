@@ -66,3 +66,13 @@ def test_a_postgresql_database_that_does_not_answer_fails_in_seconds():
     assert "'connect_timeout': 5" in result.stdout
     tuned = _manage("shell", "-c", probe, **env, DB_CONNECT_TIMEOUT="2")
     assert "'connect_timeout': 2" in tuned.stdout
+
+
+def test_only_development_opens_metrics_to_this_machine():
+    probe = "from django.conf import settings as s; print(s.METRICS_ALLOWED_ADDRESSES, repr(s.METRICS_TOKEN))"
+    production = _manage("shell", "-c", probe, **PRODUCTION_ENV)
+    assert production.returncode == 0, production.stderr
+    assert production.stdout.strip().splitlines()[-1] == "[] ''"
+    development = _manage("shell", "-c", probe, DJANGO_SETTINGS_MODULE="config.settings.dev")
+    assert development.returncode == 0, development.stderr
+    assert development.stdout.strip().splitlines()[-1] == "['127.0.0.1', '::1'] ''"
