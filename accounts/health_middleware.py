@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.module_loading import import_string
 
 from .health import CheckFailed
@@ -153,10 +153,10 @@ def _ready_response() -> JsonResponse:
 class HealthMiddleware:
     """Answers the health probes itself; every other request goes on down the stack."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path_info.removesuffix("/")
         if path not in (LIVE, READY):
             return self.get_response(request)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject, empty
 from pythonjsonlogger.json import JsonFormatter
 
@@ -76,10 +76,10 @@ class RequestLogMiddleware:
     """Gives the request its id (``X-Request-ID``, accepted or made), answers with it, and
     logs the request's line once the response is ready."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         setattr(request, REQUEST_ID_ATTRIBUTE, request_id)
         id_token = request_id_begin(request_id)
@@ -96,7 +96,7 @@ class RequestLogMiddleware:
             request_id_end(id_token)
 
 
-def _log(request: HttpRequest, response: HttpResponse, learnt: _Learnt, duration_ms: float) -> None:
+def _log(request: HttpRequest, response: HttpResponseBase, learnt: _Learnt, duration_ms: float) -> None:
     quiet = request.path_info.startswith(QUIET_PATHS)
     level = logging.DEBUG if quiet else logging.INFO
     if not logger.isEnabledFor(level):

@@ -213,6 +213,7 @@ def test_head_answers_like_get_without_a_body(settings):
     settings.HEALTH_CHECKS = ["tests.operations.test_health.check_leaks"]
     probe, requests = HealthMiddleware(_not_reached), RequestFactory()
     live, ready = probe(requests.head("/health/live")), probe(requests.head("/health/ready"))
+    assert isinstance(live, HttpResponse) and isinstance(ready, HttpResponse)
     assert (live.status_code, live.content) == (HTTPStatus.OK, b"")
     assert (ready.status_code, ready.content) == (HTTPStatus.SERVICE_UNAVAILABLE, b"")
     assert ready["Cache-Control"] == "no-store"
