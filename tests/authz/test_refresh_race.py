@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client as HttpClient
+from oauth2_provider.models import get_refresh_token_model
 
+from accounts.checksums import token_checksum
 from tests.oauth import TIMESHEETS_API, Pkce, exchange, get_code
 
 PARALLEL = 10
+RefreshToken = get_refresh_token_model()
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -28,6 +32,22 @@ def _refresh(client_id: str, token: str):
     )
 
 
+def _wait_until_queued(count: int, seconds: float = 30) -> None:
+    """Until ``count`` other sessions of this database wait for a lock."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else one snapshot per transaction
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+            time.sleep(0.05)
+    pytest.fail(f"{count} refreshes did not all queue on the token's row within {seconds} s")
+
+
 def test_parallel_refreshes_produce_exactly_one_new_token(public_client, user_client, timesheets_api):
     pkce = Pkce.new()
     scope = "openid offline_access read:timesheets"
@@ -36,13 +56,11 @@ def test_parallel_refreshes_produce_exactly_one_new_token(public_client, user_cl
         "refresh_token"
     ]
 
-    barrier = threading.Barrier(PARALLEL)
     results: list[tuple[int, dict]] = []
     lock = threading.Lock()
 
     def worker() -> None:
         try:
-            barrier.wait()
             response = _refresh(public_client.client_id, refresh_token)
             with lock:
                 results.append((response.status_code, response.json()))
@@ -50,8 +68,14 @@ def test_parallel_refreshes_produce_exactly_one_new_token(public_client, user_cl
             connection.close()
 
     threads = [threading.Thread(target=worker) for _ in range(PARALLEL)]
-    for thread in threads:
-        thread.start()
+    with transaction.atomic():
+        # Hold the token's row until every request has begun and queues on it: then all ten
+        # are concurrent, however late a loaded machine schedules a thread. (One that began
+        # after the winner had rotated the token would be a replay, rightly ending the family.)
+        RefreshToken.objects.select_for_update().filter(token_checksum=token_checksum(refresh_token)).get()
+        for thread in threads:
+            thread.start()
+        _wait_until_queued(PARALLEL)
     for thread in threads:
         thread.join(timeout=60)
 

@@ -7,6 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+# Assertions wait as long as actions do: CI runs its two passes side by side, and a loaded
+# machine can take longer than Playwright's 5 s default to answer an htmx request.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture
